@@ -1,0 +1,14 @@
+//! In-memory backends, always compiled: a [`MemoryStore`], a
+//! [`MemoryCostSource`], a [`RecordingDeliverer`], the [`SystemClock`] and a
+//! [`ManualClock`]. They make the crate useful with no database and every
+//! test fast.
+
+mod clock;
+mod cost;
+mod deliverer;
+mod store;
+
+pub use clock::{ManualClock, SystemClock};
+pub use cost::MemoryCostSource;
+pub use deliverer::{InjectedFailure, RecordingDeliverer};
+pub use store::MemoryStore;

@@ -1,0 +1,227 @@
+//! Plain data: the entities of the specification with serde in its JSON
+//! shape (camelCase fields, snake_case enum strings), money as
+//! [`Decimal`](rust_decimal::Decimal), ids as typed UUIDs.
+//!
+//! Reading JSON: unknown fields are ignored, wrong types are errors.
+//! [`from_json`] reports the JSON path of a bad value
+//! (`scheduleConfig.timezone`), and [`Validate`] checks the rules serde
+//! cannot (ranges, e-mail addresses, URL schemes, rule uniqueness).
+
+mod chargeback;
+mod cost;
+mod digest;
+mod document;
+mod ids;
+mod money;
+mod report;
+mod schedule;
+mod template;
+mod time;
+pub(crate) mod validate;
+
+pub use chargeback::*;
+pub use cost::*;
+pub use digest::*;
+pub use document::*;
+pub use ids::*;
+pub use money::*;
+pub use report::*;
+pub use schedule::*;
+pub use template::*;
+pub use time::*;
+
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result};
+
+pub(crate) fn yes() -> bool {
+    true
+}
+
+/// Entities that check their own rules beyond what their types enforce.
+pub trait Validate {
+    /// `Ok` when valid, else [`Error::Invalid`] naming the JSON path of the
+    /// first offending value.
+    fn validate(&self) -> Result<()>;
+}
+
+macro_rules! impl_validate {
+    ($($t:ty),*) => {$(
+        impl Validate for $t {
+            fn validate(&self) -> Result<()> {
+                <$t>::validate(self)
+            }
+        }
+    )*};
+}
+impl_validate!(
+    ReportTemplate,
+    ScheduledReport,
+    EmailDigestPreferences,
+    ChargebackConfiguration,
+    GenerateReportRequest
+);
+
+/// Read a value from JSON text, reporting a type error or an unknown enum
+/// string as [`Error::Invalid`] with the JSON path of the offending value
+/// (`scheduleConfig.timezone`, `recipients[2].type`), and syntax errors as
+/// [`Error::Parse`].
+pub fn from_json<T: DeserializeOwned>(json: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            Error::Parse {
+                location: format!("JSON line {} column {}", inner.line(), inner.column()),
+                reason: inner.to_string(),
+            }
+        } else {
+            let field = if path == "." { String::new() } else { path };
+            Error::Invalid {
+                field,
+                reason: strip_position(&inner.to_string()),
+            }
+        }
+    })
+}
+
+/// Read and validate: [`from_json`] then [`Validate::validate`].
+pub fn from_json_validated<T: DeserializeOwned + Validate>(json: &str) -> Result<T> {
+    let value: T = from_json(json)?;
+    value.validate()?;
+    Ok(value)
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+/// serde helper: bytes as standard base64 text.
+pub(crate) mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEDULE: &str = r#"{
+        "id": "6f1c1f8e-3f5a-4d0e-9a57-5b1f0c6a3e11",
+        "organizationId": "6f1c1f8e-3f5a-4d0e-9a57-5b1f0c6a3e12",
+        "reportType": "executive",
+        "name": "Weekly exec",
+        "frequency": "weekly",
+        "scheduleConfig": {"time": "08:00", "timezone": "Europe/Paris", "dayOfWeek": 1},
+        "recipients": [{"type": "email", "address": "cfo@example.com"}],
+        "format": "pdf",
+        "createdAt": "2026-01-01T00:00:00Z",
+        "updatedAt": "2026-01-01T00:00:00Z",
+        "someFutureField": {"x": 1}
+    }"#;
+
+    #[test]
+    fn reads_the_spec_shape_and_ignores_unknown_fields() {
+        let s: ScheduledReport = from_json_validated(SCHEDULE).unwrap();
+        assert_eq!(s.frequency, Frequency::Weekly);
+        assert_eq!(s.schedule_config.timezone.name(), "Europe/Paris");
+        assert!(s.is_active);
+        assert_eq!(s.run_count, 0);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["scheduleConfig"]["dayOfWeek"], 1);
+        assert_eq!(v["reportType"], "executive");
+    }
+
+    #[test]
+    fn type_errors_name_the_json_path() {
+        let bad_tz = SCHEDULE.replace("Europe/Paris", "Europe/Atlantis");
+        let e = from_json::<ScheduledReport>(&bad_tz).unwrap_err();
+        assert_eq!(e.field(), Some("scheduleConfig.timezone"), "{e}");
+        let bad_time = SCHEDULE.replace("08:00", "25:00");
+        assert_eq!(
+            from_json::<ScheduledReport>(&bad_time).unwrap_err().field(),
+            Some("scheduleConfig.time")
+        );
+        let bad_type = SCHEDULE.replace(r#""type": "email""#, r#""type": "pigeon""#);
+        assert_eq!(
+            from_json::<ScheduledReport>(&bad_type).unwrap_err().field(),
+            Some("recipients[0].type")
+        );
+        let bad_dow = SCHEDULE.replace(r#""dayOfWeek": 1"#, r#""dayOfWeek": 9"#);
+        assert_eq!(
+            from_json_validated::<ScheduledReport>(&bad_dow)
+                .unwrap_err()
+                .field(),
+            Some("scheduleConfig.dayOfWeek")
+        );
+        let bad_mail = SCHEDULE.replace("cfo@example.com", "cfo");
+        assert_eq!(
+            from_json_validated::<ScheduledReport>(&bad_mail)
+                .unwrap_err()
+                .field(),
+            Some("recipients[0].address")
+        );
+        let empty_name = SCHEDULE.replace("Weekly exec", " ");
+        assert_eq!(
+            from_json_validated::<ScheduledReport>(&empty_name)
+                .unwrap_err()
+                .field(),
+            Some("name")
+        );
+        assert!(matches!(
+            from_json::<ScheduledReport>("{"),
+            Err(Error::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn template_comparison_accepts_several_spellings() {
+        let base = |cmp: &str| {
+            format!(
+                r#"{{"id":"6f1c1f8e-3f5a-4d0e-9a57-5b1f0c6a3e11","name":"T","reportType":"team",
+                    "config":{{"sections":["summary","breakdown"],"comparison":{cmp}}},
+                    "createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}}"#
+            )
+        };
+        let t: ReportTemplate = from_json_validated(&base("false")).unwrap();
+        assert_eq!(t.config.comparison, None);
+        let t: ReportTemplate = from_json_validated(&base("\"same_period_last_year\"")).unwrap();
+        assert_eq!(
+            t.config.comparison.unwrap().period,
+            ComparisonPeriod::SamePeriodLastYear
+        );
+        let t: ReportTemplate = from_json_validated(&base(
+            r#"{"enabled":true,"period":"same_period_last_month"}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            t.config.comparison.unwrap().period,
+            ComparisonPeriod::SamePeriodLastMonth
+        );
+        let t: ReportTemplate = from_json_validated(&base(r#"{"enabled":false}"#)).unwrap();
+        assert_eq!(t.config.comparison, None);
+        assert_eq!(t.config.granularity, Granularity::Day);
+        let e = from_json_validated::<ReportTemplate>(
+            &base("null")
+                .replace("\"summary\",", "")
+                .replace("\"breakdown\"", ""),
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("config.sections"));
+    }
+}

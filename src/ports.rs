@@ -1,0 +1,500 @@
+//! The five ports a host wires the engine with: [`CostSource`],
+//! [`ReportStore`], [`Renderer`], [`Deliverer`] and [`Clock`].
+//!
+//! Every port is object-safe and `Send + Sync + 'static`, so an engine holds
+//! `Arc<dyn CostSource>` and friends, and returns the crate's
+//! [`Error`](crate::Error). The traits ask only for what a backend must
+//! provide; conveniences built on them live in the engine.
+//!
+//! [`ReportStore`] is the sum of one sub-trait per aggregate:
+//! [`TemplateStore`], [`ScheduleStore`], [`GeneratedReportStore`],
+//! [`DigestStore`] and [`ChargebackStore`]. Any type implementing all five is
+//! a `ReportStore`.
+//!
+//! ## Scoping
+//! Every store method takes the organization id and only ever reads,
+//! changes or deletes that organization's rows: an id of another
+//! organization is [`Error::NotFound`](crate::Error::NotFound), exactly as a
+//! missing id. The few methods the background jobs need across
+//! organizations (`due_schedules`, `digest_candidates`,
+//! `active_chargeback_configurations`, `expired_reports`) say so in their
+//! names and docs, and return rows that carry their organization id.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::model::{
+    Artifact, ChargebackConfigId, ChargebackConfiguration, ChargebackRecord, ChargebackRecordId,
+    ChargebackStatus, CostBucket, CostQuery, Currency, DistributionStatus, EmailDigestPreferences,
+    GeneratedReport, OrganizationId, RecipientKind, ReportDocument, ReportFormat, ReportId,
+    ReportRecipient, ReportStatus, ReportTemplate, RunStatus, ScheduleRun, ScheduledReport,
+    ScheduledReportId, TemplateId, UserId,
+};
+use crate::Result;
+
+// ---------------------------------------------------------------------------
+// CostSource
+
+/// Where cost data comes from: answers aggregate queries for one
+/// organization, so a SQL backend can push the work into the database.
+#[async_trait]
+pub trait CostSource: Send + Sync + 'static {
+    /// Aggregate the organization's cost over `query.range` (inclusive, by
+    /// the rows' date), keeping rows that pass `query.filters`, grouped by
+    /// `query.group_by` and, when given, by `query.granularity`.
+    ///
+    /// Edges: no matching rows gives an empty list (not a zero bucket);
+    /// rows lacking a grouped dimension form their own group with key
+    /// `None`; buckets never mix currencies (rows in different currencies
+    /// form different buckets); the order of buckets is unspecified. An
+    /// organization the source knows nothing about has no rows.
+    async fn aggregate(&self, org: OrganizationId, query: &CostQuery) -> Result<Vec<CostBucket>>;
+
+    /// The currency amounts are in when rows do not say (default USD).
+    fn default_currency(&self) -> Currency {
+        Currency::USD
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ReportStore and its parts
+
+/// Report templates of organizations (system templates live in the engine,
+/// not in the store).
+#[async_trait]
+pub trait TemplateStore: Send + Sync + 'static {
+    /// Store a new template. `Conflict` if its id exists.
+    async fn create_template(&self, org: OrganizationId, template: &ReportTemplate) -> Result<()>;
+    /// The template. `NotFound` when missing or another organization's.
+    async fn get_template(&self, org: OrganizationId, id: TemplateId) -> Result<ReportTemplate>;
+    /// The organization's templates, default ones first, then by name. Empty
+    /// when there are none.
+    async fn list_templates(&self, org: OrganizationId) -> Result<Vec<ReportTemplate>>;
+    /// Replace a template (matched by id). `NotFound` when missing.
+    async fn update_template(&self, org: OrganizationId, template: &ReportTemplate) -> Result<()>;
+    /// Delete a template. `NotFound` when missing.
+    async fn delete_template(&self, org: OrganizationId, id: TemplateId) -> Result<()>;
+}
+
+/// Outcome of [`ScheduleStore::claim_run`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This worker now holds the slot's claim until the returned run's lease
+    /// expires (a new claim, or one taken over after a dead worker's lease).
+    Claimed(ScheduleRun),
+    /// Another worker holds a live claim on the slot.
+    Busy(ScheduleRun),
+    /// The slot already ran (success, failed or skipped): nothing to do.
+    Done(ScheduleRun),
+}
+
+/// How a claimed run ended, for [`ScheduleStore::finish_run`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// `success`, `failed` or `skipped` (`running` is refused).
+    pub status: RunStatus,
+    /// The report generated for the slot.
+    pub report_id: Option<ReportId>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+}
+
+/// Scheduled reports and the runs of their slots.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync + 'static {
+    /// Store a new schedule. `Conflict` if its id exists.
+    async fn create_schedule(&self, org: OrganizationId, schedule: &ScheduledReport) -> Result<()>;
+    /// The schedule. `NotFound` when missing or another organization's.
+    async fn get_schedule(
+        &self,
+        org: OrganizationId,
+        id: ScheduledReportId,
+    ) -> Result<ScheduledReport>;
+    /// The organization's schedules, newest first (`createdAt` descending,
+    /// then id). Empty when there are none.
+    async fn list_schedules(&self, org: OrganizationId) -> Result<Vec<ScheduledReport>>;
+    /// Replace a schedule (matched by id). `NotFound` when missing.
+    async fn update_schedule(&self, org: OrganizationId, schedule: &ScheduledReport) -> Result<()>;
+    /// Delete a schedule and its runs. `NotFound` when missing.
+    async fn delete_schedule(&self, org: OrganizationId, id: ScheduledReportId) -> Result<()>;
+
+    /// Across organizations (background job): active schedules whose
+    /// `nextRunAt <= now`, earliest `nextRunAt` first, at most `limit`.
+    async fn due_schedules(&self, now: DateTime<Utc>, limit: usize)
+        -> Result<Vec<ScheduledReport>>;
+
+    /// Claim the run of `(schedule, slot)` for `worker` until `lease_until`.
+    ///
+    /// Creates the run if none exists. A run held by another worker whose
+    /// lease expired at or before `now` is taken over (attempts + 1). A
+    /// finished run is [`ClaimOutcome::Done`]; a live claim of another worker
+    /// is [`ClaimOutcome::Busy`]; the same worker claiming again renews its
+    /// lease. The check and the write are atomic: of two concurrent claims
+    /// exactly one wins. `NotFound` when the schedule is missing.
+    async fn claim_run(
+        &self,
+        org: OrganizationId,
+        schedule: ScheduledReportId,
+        slot: DateTime<Utc>,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<ClaimOutcome>;
+
+    /// Record the outcome of a claimed run (`success`, `failed` or
+    /// `skipped`). `Conflict` when `worker` no longer holds the claim (its
+    /// lease expired and another worker took it over, or the run is already
+    /// finished); `NotFound` when there is no such run. Recording `skipped`
+    /// for a slot nobody claimed creates the run directly.
+    async fn finish_run(
+        &self,
+        org: OrganizationId,
+        schedule: ScheduledReportId,
+        slot: DateTime<Utc>,
+        worker: &str,
+        outcome: &RunOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<ScheduleRun>;
+
+    /// The runs of a schedule, latest slot first. Empty when none.
+    async fn list_runs(
+        &self,
+        org: OrganizationId,
+        schedule: ScheduledReportId,
+    ) -> Result<Vec<ScheduleRun>>;
+}
+
+/// Filter and page of [`GeneratedReportStore::list_reports`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportListQuery {
+    /// At most this many (1 to 1000).
+    pub limit: usize,
+    /// Continue after this cursor (from the previous page).
+    pub cursor: Option<ReportCursor>,
+    /// Only reports of this schedule.
+    pub scheduled_report_id: Option<ScheduledReportId>,
+    /// Only reports in this state.
+    pub status: Option<ReportStatus>,
+}
+
+impl Default for ReportListQuery {
+    fn default() -> Self {
+        ReportListQuery {
+            limit: 50,
+            cursor: None,
+            scheduled_report_id: None,
+            status: None,
+        }
+    }
+}
+
+/// Position in the newest-first list of reports: after `(createdAt, id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReportCursor {
+    /// `createdAt` of the last report seen.
+    pub created_at: DateTime<Utc>,
+    /// Its id (breaks ties).
+    pub id: ReportId,
+}
+
+/// One page of reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportPage {
+    /// Reports, newest first (`createdAt` descending, then id descending).
+    pub reports: Vec<GeneratedReport>,
+    /// Cursor of the next page, `None` on the last one.
+    pub next_cursor: Option<ReportCursor>,
+}
+
+/// Generated reports (the archive) and their artifacts.
+#[async_trait]
+pub trait GeneratedReportStore: Send + Sync + 'static {
+    /// Store a new report record. `Conflict` if its id exists, or if it has
+    /// a `scheduledReportId` and `scheduleSlot` and a report for that slot
+    /// exists (at most one report per slot, whatever the number of workers).
+    async fn create_report(&self, org: OrganizationId, report: &GeneratedReport) -> Result<()>;
+    /// The report. `NotFound` when missing or another organization's.
+    async fn get_report(&self, org: OrganizationId, id: ReportId) -> Result<GeneratedReport>;
+    /// Replace a report record (matched by id). `NotFound` when missing.
+    async fn update_report(&self, org: OrganizationId, report: &GeneratedReport) -> Result<()>;
+    /// The organization's reports, newest first, paged. An empty page has
+    /// no cursor.
+    async fn list_reports(
+        &self,
+        org: OrganizationId,
+        query: &ReportListQuery,
+    ) -> Result<ReportPage>;
+    /// Delete a report and its artifact. `NotFound` when missing.
+    async fn delete_report(&self, org: OrganizationId, id: ReportId) -> Result<()>;
+
+    /// Store (or replace) the artifact of a report. `NotFound` when the
+    /// report is missing.
+    async fn put_artifact(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        artifact: &Artifact,
+    ) -> Result<()>;
+    /// The artifact. `NotFound` when the report or its artifact is missing.
+    async fn get_artifact(&self, org: OrganizationId, id: ReportId) -> Result<Artifact>;
+    /// Delete the artifact, keeping the record. Deleting a missing artifact
+    /// of an existing report is not an error; a missing report is `NotFound`.
+    async fn delete_artifact(&self, org: OrganizationId, id: ReportId) -> Result<()>;
+
+    /// Add one to `downloadCount` atomically and return the new count.
+    /// `NotFound` when missing.
+    async fn increment_download_count(&self, org: OrganizationId, id: ReportId) -> Result<u32>;
+
+    /// Replace the delivery status of one recipient (matched by recipient)
+    /// atomically, adding it when absent. `NotFound` when missing.
+    async fn set_distribution_status(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        status: &DistributionStatus,
+    ) -> Result<()>;
+
+    /// Across organizations (background job): reports whose `expiresAt` is
+    /// at or before `now` and whose status is not yet `expired`, oldest
+    /// expiry first, at most `limit`, as (organization, report id).
+    async fn expired_reports(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(OrganizationId, ReportId)>>;
+}
+
+/// Per-user e-mail digest preferences.
+#[async_trait]
+pub trait DigestStore: Send + Sync + 'static {
+    /// The user's preferences. `NotFound` when the user has none here.
+    async fn get_digest_preferences(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> Result<EmailDigestPreferences>;
+    /// Create or replace the user's preferences (one row per organization
+    /// and user; the stored id is kept when replacing).
+    async fn upsert_digest_preferences(
+        &self,
+        org: OrganizationId,
+        prefs: &EmailDigestPreferences,
+    ) -> Result<()>;
+    /// Delete the user's preferences. `NotFound` when none.
+    async fn delete_digest_preferences(&self, org: OrganizationId, user: UserId) -> Result<()>;
+    /// Across organizations (background job): every preferences row whose
+    /// frequency is not `none`, ordered by organization then user.
+    async fn digest_candidates(&self) -> Result<Vec<EmailDigestPreferences>>;
+    /// Set `lastSentAt` to `slot` only if the stored value is still
+    /// `expected` (compare-and-set, so two workers never both record one
+    /// slot). Returns whether it was set. `NotFound` when none.
+    async fn mark_digest_sent(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        expected: Option<DateTime<Utc>>,
+        slot: DateTime<Utc>,
+    ) -> Result<bool>;
+}
+
+/// Chargeback configurations and records.
+#[async_trait]
+pub trait ChargebackStore: Send + Sync + 'static {
+    /// Store a new configuration. `Conflict` if its id exists.
+    async fn create_chargeback_config(
+        &self,
+        org: OrganizationId,
+        config: &ChargebackConfiguration,
+    ) -> Result<()>;
+    /// The configuration. `NotFound` when missing.
+    async fn get_chargeback_config(
+        &self,
+        org: OrganizationId,
+        id: ChargebackConfigId,
+    ) -> Result<ChargebackConfiguration>;
+    /// The organization's configurations by name. Empty when none.
+    async fn list_chargeback_configs(
+        &self,
+        org: OrganizationId,
+    ) -> Result<Vec<ChargebackConfiguration>>;
+    /// Replace a configuration. `NotFound` when missing.
+    async fn update_chargeback_config(
+        &self,
+        org: OrganizationId,
+        config: &ChargebackConfiguration,
+    ) -> Result<()>;
+    /// Delete a configuration. `NotFound` when missing; `Conflict` while
+    /// records of it exist (records are financial history).
+    async fn delete_chargeback_config(
+        &self,
+        org: OrganizationId,
+        id: ChargebackConfigId,
+    ) -> Result<()>;
+    /// Across organizations (background job): active configurations,
+    /// ordered by organization then name.
+    async fn active_chargeback_configurations(&self) -> Result<Vec<ChargebackConfiguration>>;
+
+    /// Store a new record. `Conflict` when a record of the same
+    /// configuration and period (start, end) exists, or its id exists;
+    /// `NotFound` when the configuration is missing.
+    async fn create_chargeback_record(
+        &self,
+        org: OrganizationId,
+        record: &ChargebackRecord,
+    ) -> Result<()>;
+    /// The record. `NotFound` when missing.
+    async fn get_chargeback_record(
+        &self,
+        org: OrganizationId,
+        id: ChargebackRecordId,
+    ) -> Result<ChargebackRecord>;
+    /// The record of a configuration for a period, if any.
+    async fn find_chargeback_record(
+        &self,
+        org: OrganizationId,
+        config: ChargebackConfigId,
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+    ) -> Result<Option<ChargebackRecord>>;
+    /// The organization's records, optionally of one configuration, latest
+    /// period first (then newest). Empty when none.
+    async fn list_chargeback_records(
+        &self,
+        org: OrganizationId,
+        config: Option<ChargebackConfigId>,
+    ) -> Result<Vec<ChargebackRecord>>;
+    /// Replace a record only if its stored status is still `expected`
+    /// (compare-and-set, so two approvers never both act). `NotFound` when
+    /// missing; `Conflict` when the status changed meanwhile.
+    async fn update_chargeback_record(
+        &self,
+        org: OrganizationId,
+        record: &ChargebackRecord,
+        expected: ChargebackStatus,
+    ) -> Result<()>;
+}
+
+/// Everything the engine keeps: the sum of the five aggregate stores.
+/// Implemented for every type that implements them all.
+pub trait ReportStore:
+    TemplateStore + ScheduleStore + GeneratedReportStore + DigestStore + ChargebackStore
+{
+}
+
+impl<T> ReportStore for T where
+    T: TemplateStore + ScheduleStore + GeneratedReportStore + DigestStore + ChargebackStore
+{
+}
+
+// ---------------------------------------------------------------------------
+// Renderer
+
+/// A rendered report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedReport {
+    /// The file.
+    pub artifact: Artifact,
+    /// Pages, for paged formats (PDF).
+    pub page_count: Option<u32>,
+}
+
+/// Turns a [`ReportDocument`] into a file of one format.
+///
+/// Rendering is CPU work, not I/O, so the trait is synchronous: the engine
+/// runs it on a blocking thread (`tokio::task::spawn_blocking` where the host
+/// runs tokio) so the executor is never blocked.
+pub trait Renderer: Send + Sync + 'static {
+    /// The format this renderer produces.
+    fn format(&self) -> ReportFormat;
+    /// Render `doc`. Renders only `doc.sections`, in order. Bad data or a
+    /// template error is [`Error::Render`](crate::Error::Render), never a panic.
+    fn render(&self, doc: &ReportDocument) -> Result<RenderedReport>;
+}
+
+// ---------------------------------------------------------------------------
+// Deliverer
+
+/// What is being delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeliveryKind {
+    /// A generated report.
+    Report,
+    /// An e-mail digest.
+    Digest,
+}
+
+/// A message to one recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Same on every retry of the same (report, recipient); receivers use it
+    /// to drop duplicates.
+    pub idempotency_key: String,
+    /// The organization it belongs to.
+    pub organization_id: OrganizationId,
+    /// Report or digest.
+    pub kind: DeliveryKind,
+    /// The report, for report deliveries.
+    pub report_id: Option<ReportId>,
+    /// Who receives it.
+    pub recipient: ReportRecipient,
+    /// Subject line / title.
+    pub subject: String,
+    /// HTML body (e-mail), when rendered.
+    pub html_body: Option<String>,
+    /// Plain-text body (always present).
+    pub text_body: String,
+    /// The report file, when attached.
+    pub attachment: Option<Artifact>,
+    /// A signed download link, when the host configured a base URL.
+    pub download_url: Option<String>,
+    /// The report document the message is about, for channels that build
+    /// their own layout (Slack blocks, webhook JSON).
+    pub document: Option<Box<ReportDocument>>,
+}
+
+/// Proof of a delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryReceipt {
+    /// The channel's message id, when it gives one.
+    pub message_id: Option<String>,
+}
+
+/// Sends a message to one recipient over one channel (e-mail, Slack,
+/// webhook...).
+#[async_trait]
+pub trait Deliverer: Send + Sync + 'static {
+    /// Whether this deliverer handles recipients of `kind`.
+    fn supports(&self, kind: RecipientKind) -> bool;
+    /// Send. A failure names the recipient and is retryable when sending
+    /// again later may work ([`Error::is_retryable`](crate::Error::is_retryable)).
+    async fn deliver(&self, delivery: &Delivery) -> Result<DeliveryReceipt>;
+}
+
+// ---------------------------------------------------------------------------
+// Clock
+
+/// The only way the crate reads the time. Tests use
+/// [`ManualClock`](crate::backends::memory::ManualClock).
+pub trait Clock: Send + Sync + 'static {
+    /// The current instant.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn assert_send_sync<T: Send + Sync + ?Sized>() {}
+
+    #[test]
+    fn ports_are_object_safe_send_and_sync() {
+        assert_send_sync::<Arc<dyn CostSource>>();
+        assert_send_sync::<Arc<dyn ReportStore>>();
+        assert_send_sync::<Arc<dyn Renderer>>();
+        assert_send_sync::<Arc<dyn Deliverer>>();
+        assert_send_sync::<Arc<dyn Clock>>();
+        assert_send_sync::<crate::Error>();
+        assert_send_sync::<crate::model::ReportDocument>();
+    }
+}

@@ -1,0 +1,7 @@
+//! Renderers: each implements [`Renderer`](crate::ports::Renderer) for one
+//! format and reads the same [`ReportDocument`](crate::model::ReportDocument),
+//! so every format shows identical numbers.
+
+pub mod json;
+
+pub use json::JsonRenderer;

@@ -1,0 +1,1629 @@
+//! The shared conformance suite: the behaviour every `ReportStore` and every
+//! `CostSource` backend must have, written once and run against each backend
+//! (memory, SQLite, PostgreSQL) and through `Arc<dyn _>`.
+//!
+//! Each test function takes the port as `&dyn ...`. Store functions must be
+//! given a fresh, empty store. Errors are asserted by kind, never with
+//! `is_err()`.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use tokentra_reports::model::*;
+use tokentra_reports::ports::*;
+use tokentra_reports::Error;
+
+// ---------------------------------------------------------------------------
+// Fixtures
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, 1, 9, 0, 0).unwrap()
+}
+
+pub fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+pub fn template(org: OrganizationId, name: &str, is_default: bool) -> ReportTemplate {
+    ReportTemplate {
+        id: TemplateId::new(),
+        organization_id: Some(org),
+        name: name.into(),
+        description: Some("desc".into()),
+        report_type: ReportType::Team,
+        config: ReportTemplateConfig::default(),
+        branding: ReportBranding {
+            primary_color: Some("#1F6FEB".into()),
+            ..Default::default()
+        },
+        is_system: false,
+        is_default,
+        created_by: Some(UserId::new()),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+pub fn schedule(org: OrganizationId, name: &str, created_at: DateTime<Utc>) -> ScheduledReport {
+    ScheduledReport {
+        id: ScheduledReportId::new(),
+        organization_id: org,
+        template_id: None,
+        report_type: ReportType::Executive,
+        name: name.into(),
+        description: None,
+        frequency: Frequency::Weekly,
+        schedule_config: ScheduleConfig {
+            timezone: Timezone::parse("Europe/Paris").unwrap(),
+            ..Default::default()
+        },
+        filters: ReportFilters {
+            teams: vec!["search".into()],
+            ..Default::default()
+        },
+        recipients: vec![ReportRecipient::email("cfo@example.com")],
+        format: ReportFormat::Pdf,
+        is_active: true,
+        last_run_at: None,
+        next_run_at: Some(t0()),
+        last_status: None,
+        last_error: None,
+        run_count: 0,
+        consecutive_failures: 0,
+        paused_reason: None,
+        created_by: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+pub fn report(org: OrganizationId, created_at: DateTime<Utc>) -> GeneratedReport {
+    GeneratedReport {
+        id: ReportId::new(),
+        organization_id: org,
+        template_id: None,
+        scheduled_report_id: None,
+        schedule_slot: None,
+        name: "October".into(),
+        report_type: ReportType::Executive,
+        format: ReportFormat::Pdf,
+        date_range: DateRange::new(day("2026-10-01"), day("2026-10-31")).unwrap(),
+        comparison_range: None,
+        filters: ReportFilters::default(),
+        status: ReportStatus::Pending,
+        file_size: None,
+        page_count: None,
+        checksum: None,
+        summary_data: None,
+        recipients: vec![ReportRecipient::email("a@example.com")],
+        distribution_status: vec![],
+        distributed_at: None,
+        generation_time_ms: None,
+        error_message: None,
+        expires_at: created_at + Duration::days(DEFAULT_REPORT_EXPIRY_DAYS),
+        download_count: 0,
+        created_by: None,
+        created_at,
+        completed_at: None,
+    }
+}
+
+pub fn digest(org: OrganizationId, user: UserId, freq: DigestFrequency) -> EmailDigestPreferences {
+    let mut p = EmailDigestPreferences::new(org, user, "user@example.com", t0());
+    p.frequency = freq;
+    p.timezone = Timezone::parse("America/New_York").unwrap();
+    p.team_filter = vec!["search".into()];
+    p
+}
+
+pub fn chargeback_config(org: OrganizationId, name: &str) -> ChargebackConfiguration {
+    ChargebackConfiguration {
+        id: ChargebackConfigId::new(),
+        organization_id: org,
+        name: name.into(),
+        description: None,
+        allocation_basis: AllocationBasis::Team,
+        custom_tag_key: None,
+        allocation_rules: vec![AllocationRule {
+            source: String::new(),
+            target: Some("shared".into()),
+            percentage: Some(dec!(50)),
+            split: None,
+        }],
+        report_frequency: ChargebackFrequency::Monthly,
+        include_breakdown_by: vec![Dimension::Provider, Dimension::Model],
+        currency: Currency::USD,
+        requires_approval: true,
+        approvers: vec![UserId::new()],
+        auto_distribute: false,
+        distribution_list: vec![],
+        is_active: true,
+        created_by: None,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+pub fn chargeback_record(
+    org: OrganizationId,
+    config: ChargebackConfigId,
+    start: &str,
+    end: &str,
+) -> ChargebackRecord {
+    let mut allocations = BTreeMap::new();
+    allocations.insert(
+        "search".to_string(),
+        ChargebackAllocation {
+            total_cost: dec!(12.34),
+            breakdown: AllocationBreakdown {
+                by_provider: [("openai".to_string(), dec!(12.34))].into(),
+                by_model: [("gpt-4o".to_string(), dec!(12.34))].into(),
+            },
+        },
+    );
+    ChargebackRecord {
+        id: ChargebackRecordId::new(),
+        organization_id: org,
+        configuration_id: config,
+        period_start: day(start),
+        period_end: day(end),
+        allocation: Allocation {
+            allocations,
+            total_cost: dec!(12.35),
+            allocated_cost: dec!(12.34),
+            unallocated_cost: dec!(0.01),
+            currency: Currency::USD,
+        },
+        status: ChargebackStatus::PendingApproval,
+        approved_by: None,
+        approved_at: None,
+        rejected_by: None,
+        rejection_reason: None,
+        report_id: None,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+#[track_caller]
+pub fn assert_not_found<T: std::fmt::Debug>(r: Result<T, Error>) {
+    match r {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+#[track_caller]
+pub fn assert_conflict<T: std::fmt::Debug>(r: Result<T, Error>) {
+    match r {
+        Err(Error::Conflict(_)) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ReportStore
+
+/// Run every store test, each on a fresh store from `fresh`.
+pub async fn report_store_suite<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn ReportStore>>,
+{
+    templates(&*fresh().await).await;
+    schedules(&*fresh().await).await;
+    schedule_runs(&*fresh().await).await;
+    generated_reports(&*fresh().await).await;
+    report_paging(&*fresh().await).await;
+    artifacts(&*fresh().await).await;
+    digests(&*fresh().await).await;
+    chargeback(&*fresh().await).await;
+    org_isolation(&*fresh().await).await;
+    concurrency(fresh().await).await;
+}
+
+pub async fn templates(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    assert!(store.list_templates(org).await.unwrap().is_empty());
+    let b = template(org, "Beta", false);
+    let a = template(org, "Alpha", false);
+    let z = template(org, "Zulu default", true);
+    for t in [&b, &a, &z] {
+        store.create_template(org, t).await.unwrap();
+    }
+    assert_conflict(store.create_template(org, &a).await);
+    assert_eq!(store.get_template(org, a.id).await.unwrap(), a);
+    let names: Vec<_> = store
+        .list_templates(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["Zulu default", "Alpha", "Beta"]);
+
+    let mut a2 = a.clone();
+    a2.name = "Alpha 2".into();
+    a2.config.breakdowns = vec![Dimension::Tag("env".into())];
+    a2.updated_at = t0() + Duration::hours(1);
+    store.update_template(org, &a2).await.unwrap();
+    assert_eq!(store.get_template(org, a.id).await.unwrap(), a2);
+
+    store.delete_template(org, a.id).await.unwrap();
+    assert_not_found(store.get_template(org, a.id).await);
+    assert_not_found(store.delete_template(org, a.id).await);
+    assert_not_found(store.update_template(org, &a2).await);
+    assert_eq!(store.list_templates(org).await.unwrap().len(), 2);
+}
+
+pub async fn schedules(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    assert!(store.list_schedules(org).await.unwrap().is_empty());
+    let old = schedule(org, "old", t0());
+    let new = schedule(org, "new", t0() + Duration::hours(1));
+    store.create_schedule(org, &old).await.unwrap();
+    store.create_schedule(org, &new).await.unwrap();
+    assert_conflict(store.create_schedule(org, &old).await);
+    assert_eq!(store.get_schedule(org, old.id).await.unwrap(), old);
+    let names: Vec<_> = store
+        .list_schedules(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["new", "old"], "newest first");
+
+    // due_schedules: active, next_run_at <= now, earliest first, limited.
+    let mut later = schedule(org, "later", t0());
+    later.next_run_at = Some(t0() + Duration::days(1));
+    let mut paused = schedule(org, "paused", t0());
+    paused.is_active = false;
+    let mut earliest = schedule(org, "earliest", t0());
+    earliest.next_run_at = Some(t0() - Duration::hours(2));
+    let mut never = schedule(org, "never", t0());
+    never.next_run_at = None;
+    for s in [&later, &paused, &earliest, &never] {
+        store.create_schedule(org, s).await.unwrap();
+    }
+    let due = store.due_schedules(t0(), 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    assert_eq!(due[0].id, earliest.id);
+    assert!(due.iter().all(|s| s.id != later.id && s.id != paused.id));
+    assert_eq!(store.due_schedules(t0(), 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .due_schedules(t0() + Duration::days(1), 10)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+
+    let mut upd = old.clone();
+    upd.is_active = false;
+    upd.run_count = 3;
+    upd.last_status = Some(RunStatus::Failed);
+    upd.last_error = Some("boom".into());
+    upd.schedule_config.day_of_week = 0;
+    store.update_schedule(org, &upd).await.unwrap();
+    assert_eq!(store.get_schedule(org, old.id).await.unwrap(), upd);
+
+    store.delete_schedule(org, old.id).await.unwrap();
+    assert_not_found(store.get_schedule(org, old.id).await);
+    assert_not_found(store.delete_schedule(org, old.id).await);
+    assert_not_found(store.update_schedule(org, &upd).await);
+}
+
+pub async fn schedule_runs(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    let s = schedule(org, "runs", t0());
+    store.create_schedule(org, &s).await.unwrap();
+    let slot = t0();
+    let now = t0();
+    let lease = now + Duration::minutes(10);
+
+    let ClaimOutcome::Claimed(run) = store
+        .claim_run(org, s.id, slot, "w1", now, lease)
+        .await
+        .unwrap()
+    else {
+        panic!("first claim wins")
+    };
+    assert_eq!(run.status, RunStatus::Running);
+    assert_eq!(run.attempts, 1);
+    assert_eq!(run.worker, "w1");
+    assert_eq!(run.lease_expires_at, lease);
+
+    // Another worker while the lease lives: busy.
+    assert!(matches!(
+        store
+            .claim_run(org, s.id, slot, "w2", now + Duration::minutes(5), lease)
+            .await
+            .unwrap(),
+        ClaimOutcome::Busy(r) if r.worker == "w1"
+    ));
+    // The same worker renews.
+    let renewed = lease + Duration::minutes(5);
+    assert!(matches!(
+        store
+            .claim_run(org, s.id, slot, "w1", now + Duration::minutes(5), renewed)
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed(r) if r.attempts == 1 && r.lease_expires_at == renewed
+    ));
+    // After the lease, another worker takes over.
+    let later = renewed + Duration::seconds(1);
+    let ClaimOutcome::Claimed(run) = store
+        .claim_run(org, s.id, slot, "w2", later, later + Duration::minutes(10))
+        .await
+        .unwrap()
+    else {
+        panic!("an expired claim is taken over")
+    };
+    assert_eq!(run.worker, "w2");
+    assert_eq!(run.attempts, 2);
+
+    // The dead worker cannot finish any more.
+    let done = RunOutcome {
+        status: RunStatus::Success,
+        report_id: Some(ReportId::new()),
+        error: None,
+    };
+    assert_conflict(store.finish_run(org, s.id, slot, "w1", &done, later).await);
+    let finished = store
+        .finish_run(org, s.id, slot, "w2", &done, later)
+        .await
+        .unwrap();
+    assert_eq!(finished.status, RunStatus::Success);
+    assert_eq!(finished.report_id, done.report_id);
+    assert_conflict(store.finish_run(org, s.id, slot, "w2", &done, later).await);
+    // A finished slot is done for everyone.
+    assert!(matches!(
+        store
+            .claim_run(org, s.id, slot, "w3", later + Duration::days(1), later + Duration::days(2))
+            .await
+            .unwrap(),
+        ClaimOutcome::Done(r) if r.status == RunStatus::Success
+    ));
+
+    // A missed slot recorded as skipped without a claim.
+    let missed = slot - Duration::days(7);
+    let skipped = store
+        .finish_run(
+            org,
+            s.id,
+            missed,
+            "w1",
+            &RunOutcome {
+                status: RunStatus::Skipped,
+                report_id: None,
+                error: Some("host was down".into()),
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(skipped.status, RunStatus::Skipped);
+    // Finishing an unknown slot as success is NotFound.
+    assert_not_found(
+        store
+            .finish_run(org, s.id, slot + Duration::days(7), "w1", &done, later)
+            .await,
+    );
+    // `running` is not an outcome.
+    let running = RunOutcome {
+        status: RunStatus::Running,
+        report_id: None,
+        error: None,
+    };
+    assert!(matches!(
+        store
+            .finish_run(org, s.id, slot, "w2", &running, later)
+            .await,
+        Err(Error::Invalid { .. })
+    ));
+
+    let runs = store.list_runs(org, s.id).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].slot, slot, "latest slot first");
+    assert_eq!(runs[1].slot, missed);
+
+    // Claiming for a missing schedule.
+    assert_not_found(
+        store
+            .claim_run(org, ScheduledReportId::new(), slot, "w1", now, lease)
+            .await,
+    );
+    // Deleting the schedule deletes its runs.
+    store.delete_schedule(org, s.id).await.unwrap();
+    assert_not_found(store.list_runs(org, s.id).await);
+}
+
+pub async fn generated_reports(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    let sch = schedule(org, "s", t0());
+    store.create_schedule(org, &sch).await.unwrap();
+
+    let mut r = report(org, t0());
+    store.create_report(org, &r).await.unwrap();
+    assert_conflict(store.create_report(org, &r).await);
+    assert_eq!(store.get_report(org, r.id).await.unwrap(), r);
+
+    // One report per schedule slot.
+    let mut s1 = report(org, t0());
+    s1.scheduled_report_id = Some(sch.id);
+    s1.schedule_slot = Some(t0());
+    store.create_report(org, &s1).await.unwrap();
+    let mut s2 = report(org, t0());
+    s2.scheduled_report_id = Some(sch.id);
+    s2.schedule_slot = Some(t0());
+    assert_conflict(store.create_report(org, &s2).await);
+    s2.schedule_slot = Some(t0() + Duration::days(7));
+    store.create_report(org, &s2).await.unwrap();
+
+    // Lifecycle update keeps everything written.
+    r.status = ReportStatus::Completed;
+    r.file_size = Some(1234);
+    r.page_count = Some(3);
+    r.checksum = Some("ab".repeat(32));
+    r.generation_time_ms = Some(42);
+    r.completed_at = Some(t0() + Duration::seconds(2));
+    r.summary_data = Some(ReportSummaryData {
+        total_cost: dec!(1234.5678),
+        total_requests: 99,
+        cost_change: Some(dec!(-12.5)),
+        top_provider: Some("openai".into()),
+        top_model: Some("gpt-4o".into()),
+        anomaly_count: 2,
+    });
+    store.update_report(org, &r).await.unwrap();
+    assert_eq!(store.get_report(org, r.id).await.unwrap(), r);
+
+    // Failed reports keep their request and error.
+    let mut f = report(org, t0());
+    store.create_report(org, &f).await.unwrap();
+    f.status = ReportStatus::Failed;
+    f.error_message = Some("cost source timed out".into());
+    store.update_report(org, &f).await.unwrap();
+    let back = store.get_report(org, f.id).await.unwrap();
+    assert_eq!(back.error_message.as_deref(), Some("cost source timed out"));
+    assert_eq!(back.date_range, f.date_range);
+
+    // Downloads and distribution status.
+    assert_eq!(store.increment_download_count(org, r.id).await.unwrap(), 1);
+    assert_eq!(store.increment_download_count(org, r.id).await.unwrap(), 2);
+    let mut st = DistributionStatus {
+        recipient: ReportRecipient::email("a@example.com"),
+        status: DeliveryState::Failed,
+        attempts: 1,
+        sent_at: None,
+        error: Some("421".into()),
+        idempotency_key: "k1".into(),
+    };
+    store.set_distribution_status(org, r.id, &st).await.unwrap();
+    st.status = DeliveryState::Sent;
+    st.attempts = 2;
+    st.sent_at = Some(t0());
+    st.error = None;
+    store.set_distribution_status(org, r.id, &st).await.unwrap();
+    let other = DistributionStatus {
+        recipient: ReportRecipient::email("b@example.com"),
+        status: DeliveryState::Pending,
+        attempts: 0,
+        sent_at: None,
+        error: None,
+        idempotency_key: "k2".into(),
+    };
+    store
+        .set_distribution_status(org, r.id, &other)
+        .await
+        .unwrap();
+    let back = store.get_report(org, r.id).await.unwrap();
+    assert_eq!(back.download_count, 2);
+    assert_eq!(back.distribution_status, vec![st, other]);
+
+    // Expired: expires_at <= now and not yet expired.
+    let now = t0() + Duration::days(DEFAULT_REPORT_EXPIRY_DAYS);
+    let expired = store.expired_reports(now, 100).await.unwrap();
+    assert_eq!(expired.len(), 4);
+    assert!(expired.iter().all(|(o, _)| *o == org));
+    assert!(store
+        .expired_reports(now - Duration::seconds(1), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let mut gone = store.get_report(org, r.id).await.unwrap();
+    gone.status = ReportStatus::Expired;
+    store.update_report(org, &gone).await.unwrap();
+    assert_eq!(store.expired_reports(now, 100).await.unwrap().len(), 3);
+    assert_eq!(store.expired_reports(now, 2).await.unwrap().len(), 2);
+
+    store.delete_report(org, r.id).await.unwrap();
+    assert_not_found(store.get_report(org, r.id).await);
+    assert_not_found(store.delete_report(org, r.id).await);
+    assert_not_found(store.update_report(org, &r).await);
+    assert_not_found(store.increment_download_count(org, r.id).await);
+}
+
+pub async fn report_paging(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    let sch = schedule(org, "s", t0());
+    store.create_schedule(org, &sch).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        // Two reports share each creation time to exercise the id tie-break.
+        let mut r = report(org, t0() + Duration::minutes(i / 2));
+        if i % 3 == 0 {
+            r.scheduled_report_id = Some(sch.id);
+            r.schedule_slot = Some(t0() + Duration::days(i));
+        }
+        if i == 6 {
+            r.status = ReportStatus::Failed;
+        }
+        store.create_report(org, &r).await.unwrap();
+        ids.push((r.created_at, r.id));
+    }
+    ids.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<ReportId> = ids.iter().map(|(_, id)| *id).collect();
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_reports(
+                org,
+                &ReportListQuery {
+                    limit: 3,
+                    cursor,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.reports.len() <= 3);
+        seen.extend(page.reports.iter().map(|r| r.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected, "newest first, each once, across pages");
+
+    let by_schedule = store
+        .list_reports(
+            org,
+            &ReportListQuery {
+                scheduled_report_id: Some(sch.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_schedule.reports.len(), 3);
+    assert_eq!(by_schedule.next_cursor, None);
+    let failed = store
+        .list_reports(
+            org,
+            &ReportListQuery {
+                status: Some(ReportStatus::Failed),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.reports.len(), 1);
+    let empty = store
+        .list_reports(OrganizationId::new(), &ReportListQuery::default())
+        .await
+        .unwrap();
+    assert!(empty.reports.is_empty() && empty.next_cursor.is_none());
+    assert!(matches!(
+        store
+            .list_reports(
+                org,
+                &ReportListQuery {
+                    limit: 0,
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(Error::Invalid { .. })
+    ));
+}
+
+pub async fn artifacts(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    let r = report(org, t0());
+    store.create_report(org, &r).await.unwrap();
+    assert_not_found(store.get_artifact(org, r.id).await);
+    // Bytes survive exactly, including non-UTF-8.
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let a = Artifact {
+        file_name: "october.pdf".into(),
+        media_type: "application/pdf".into(),
+        bytes,
+    };
+    store.put_artifact(org, r.id, &a).await.unwrap();
+    assert_eq!(store.get_artifact(org, r.id).await.unwrap(), a);
+    let b = Artifact {
+        bytes: b"%PDF-1.7 replaced".to_vec(),
+        ..a.clone()
+    };
+    store.put_artifact(org, r.id, &b).await.unwrap();
+    assert_eq!(store.get_artifact(org, r.id).await.unwrap(), b);
+    store.delete_artifact(org, r.id).await.unwrap();
+    store.delete_artifact(org, r.id).await.unwrap(); // missing artifact: fine
+    assert_not_found(store.get_artifact(org, r.id).await);
+    assert_eq!(
+        store.get_report(org, r.id).await.unwrap().id,
+        r.id,
+        "record kept"
+    );
+
+    store.put_artifact(org, r.id, &a).await.unwrap();
+    store.delete_report(org, r.id).await.unwrap();
+    assert_not_found(store.get_artifact(org, r.id).await);
+    assert_not_found(store.put_artifact(org, r.id, &a).await);
+    assert_not_found(store.delete_artifact(org, r.id).await);
+}
+
+pub async fn digests(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    let (u1, u2, u3) = (UserId::new(), UserId::new(), UserId::new());
+    assert_not_found(store.get_digest_preferences(org, u1).await);
+    assert!(store.digest_candidates().await.unwrap().is_empty());
+
+    let p1 = digest(org, u1, DigestFrequency::Daily);
+    store.upsert_digest_preferences(org, &p1).await.unwrap();
+    assert_eq!(store.get_digest_preferences(org, u1).await.unwrap(), p1);
+
+    // Upsert replaces, keeping the stored id and creation time.
+    let mut p1b = digest(org, u1, DigestFrequency::Weekly);
+    p1b.digest_time = TimeOfDay::parse("07:15").unwrap();
+    p1b.day_of_week = 5;
+    p1b.include_forecast = false;
+    p1b.updated_at = t0() + Duration::days(1);
+    p1b.created_at = t0() + Duration::days(1);
+    store.upsert_digest_preferences(org, &p1b).await.unwrap();
+    let back = store.get_digest_preferences(org, u1).await.unwrap();
+    assert_eq!(back.id, p1.id);
+    assert_eq!(back.created_at, p1.created_at);
+    assert_eq!(back.frequency, DigestFrequency::Weekly);
+    assert_eq!(back.digest_time.to_string(), "07:15");
+    assert_eq!(back.day_of_week, 5);
+    assert!(!back.include_forecast);
+    assert_eq!(back.updated_at, p1b.updated_at);
+
+    store
+        .upsert_digest_preferences(org, &digest(org, u2, DigestFrequency::None))
+        .await
+        .unwrap();
+    store
+        .upsert_digest_preferences(org, &digest(org, u3, DigestFrequency::Daily))
+        .await
+        .unwrap();
+    let cands = store.digest_candidates().await.unwrap();
+    assert_eq!(cands.len(), 2, "frequency none is not a candidate");
+    assert!(cands.iter().all(|p| p.user_id != u2));
+    let mut sorted = cands.clone();
+    sorted.sort_by_key(|p| (p.organization_id, p.user_id));
+    assert_eq!(cands, sorted);
+
+    // Compare-and-set of lastSentAt.
+    let slot = t0();
+    assert!(store.mark_digest_sent(org, u1, None, slot).await.unwrap());
+    assert!(!store.mark_digest_sent(org, u1, None, slot).await.unwrap());
+    let next = slot + Duration::days(7);
+    assert!(store
+        .mark_digest_sent(org, u1, Some(slot), next)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .get_digest_preferences(org, u1)
+            .await
+            .unwrap()
+            .last_sent_at,
+        Some(next)
+    );
+
+    store.delete_digest_preferences(org, u1).await.unwrap();
+    assert_not_found(store.get_digest_preferences(org, u1).await);
+    assert_not_found(store.delete_digest_preferences(org, u1).await);
+    assert_not_found(store.mark_digest_sent(org, u1, None, slot).await);
+}
+
+pub async fn chargeback(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    assert!(store.list_chargeback_configs(org).await.unwrap().is_empty());
+    let b = chargeback_config(org, "B config");
+    let mut a = chargeback_config(org, "A config");
+    a.allocation_rules.push(AllocationRule {
+        source: "platform".into(),
+        target: None,
+        percentage: None,
+        split: Some(vec![
+            SplitTarget {
+                target: "search".into(),
+                weight: dec!(2),
+            },
+            SplitTarget {
+                target: "ads".into(),
+                weight: dec!(1.5),
+            },
+        ]),
+    });
+    let mut inactive = chargeback_config(org, "C inactive");
+    inactive.is_active = false;
+    for c in [&b, &a, &inactive] {
+        store.create_chargeback_config(org, c).await.unwrap();
+    }
+    assert_conflict(store.create_chargeback_config(org, &a).await);
+    assert_eq!(store.get_chargeback_config(org, a.id).await.unwrap(), a);
+    let names: Vec<_> = store
+        .list_chargeback_configs(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["A config", "B config", "C inactive"]);
+    let active = store.active_chargeback_configurations().await.unwrap();
+    assert_eq!(
+        active.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![a.id, b.id]
+    );
+
+    let mut a2 = a.clone();
+    a2.requires_approval = false;
+    a2.currency = Currency::EUR;
+    a2.report_frequency = ChargebackFrequency::Quarterly;
+    store.update_chargeback_config(org, &a2).await.unwrap();
+    assert_eq!(store.get_chargeback_config(org, a.id).await.unwrap(), a2);
+
+    // Records: unique per (config, period).
+    let sep = chargeback_record(org, a.id, "2026-09-01", "2026-09-30");
+    let oct = chargeback_record(org, a.id, "2026-10-01", "2026-10-31");
+    store.create_chargeback_record(org, &sep).await.unwrap();
+    store.create_chargeback_record(org, &oct).await.unwrap();
+    assert_conflict(
+        store
+            .create_chargeback_record(
+                org,
+                &chargeback_record(org, a.id, "2026-10-01", "2026-10-31"),
+            )
+            .await,
+    );
+    assert_conflict(store.create_chargeback_record(org, &sep).await);
+    // Same period, other configuration: fine.
+    store
+        .create_chargeback_record(
+            org,
+            &chargeback_record(org, b.id, "2026-10-01", "2026-10-31"),
+        )
+        .await
+        .unwrap();
+    // Unknown configuration.
+    assert_not_found(
+        store
+            .create_chargeback_record(
+                org,
+                &chargeback_record(org, ChargebackConfigId::new(), "2026-10-01", "2026-10-31"),
+            )
+            .await,
+    );
+    assert_eq!(store.get_chargeback_record(org, oct.id).await.unwrap(), oct);
+    assert_eq!(
+        store
+            .find_chargeback_record(org, a.id, day("2026-10-01"), day("2026-10-31"))
+            .await
+            .unwrap(),
+        Some(oct.clone())
+    );
+    assert_eq!(
+        store
+            .find_chargeback_record(org, a.id, day("2026-11-01"), day("2026-11-30"))
+            .await
+            .unwrap(),
+        None
+    );
+    let of_a = store
+        .list_chargeback_records(org, Some(a.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        of_a.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![oct.id, sep.id],
+        "latest period first"
+    );
+    assert_eq!(
+        store
+            .list_chargeback_records(org, None)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Compare-and-set on status.
+    let approver = a.approvers[0];
+    let mut approved = oct.clone();
+    approved.status = ChargebackStatus::Approved;
+    approved.approved_by = Some(approver);
+    approved.approved_at = Some(t0() + Duration::days(1));
+    store
+        .update_chargeback_record(org, &approved, ChargebackStatus::PendingApproval)
+        .await
+        .unwrap();
+    let mut rejected = oct.clone();
+    rejected.status = ChargebackStatus::Rejected;
+    rejected.rejection_reason = Some("late".into());
+    assert_conflict(
+        store
+            .update_chargeback_record(org, &rejected, ChargebackStatus::PendingApproval)
+            .await,
+    );
+    assert_eq!(
+        store.get_chargeback_record(org, oct.id).await.unwrap(),
+        approved
+    );
+
+    // Configurations with records are financial history.
+    assert_conflict(store.delete_chargeback_config(org, a.id).await);
+    store
+        .delete_chargeback_config(org, inactive.id)
+        .await
+        .unwrap();
+    assert_not_found(store.get_chargeback_config(org, inactive.id).await);
+    assert_not_found(store.delete_chargeback_config(org, inactive.id).await);
+    assert_not_found(store.update_chargeback_config(org, &inactive).await);
+}
+
+/// Org B can neither read, list, update nor delete org A's rows: every
+/// method given the wrong organization answers NotFound (or an empty list).
+pub async fn org_isolation(store: &dyn ReportStore) {
+    let a = OrganizationId::new();
+    let b = OrganizationId::new();
+
+    let t = template(a, "A's", true);
+    store.create_template(a, &t).await.unwrap();
+    let s = schedule(a, "A's", t0());
+    store.create_schedule(a, &s).await.unwrap();
+    let r = report(a, t0());
+    store.create_report(a, &r).await.unwrap();
+    let art = Artifact {
+        file_name: "a.pdf".into(),
+        media_type: "application/pdf".into(),
+        bytes: b"secret".to_vec(),
+    };
+    store.put_artifact(a, r.id, &art).await.unwrap();
+    let user = UserId::new();
+    store
+        .upsert_digest_preferences(a, &digest(a, user, DigestFrequency::Daily))
+        .await
+        .unwrap();
+    let c = chargeback_config(a, "A's");
+    store.create_chargeback_config(a, &c).await.unwrap();
+    let rec = chargeback_record(a, c.id, "2026-10-01", "2026-10-31");
+    store.create_chargeback_record(a, &rec).await.unwrap();
+
+    // Templates.
+    assert_not_found(store.get_template(b, t.id).await);
+    assert!(store.list_templates(b).await.unwrap().is_empty());
+    let mut t_b = t.clone();
+    t_b.organization_id = Some(b);
+    t_b.name = "hijacked".into();
+    assert_not_found(store.update_template(b, &t_b).await);
+    assert_not_found(store.delete_template(b, t.id).await);
+    // Schedules and runs.
+    assert_not_found(store.get_schedule(b, s.id).await);
+    assert!(store.list_schedules(b).await.unwrap().is_empty());
+    let mut s_b = s.clone();
+    s_b.organization_id = b;
+    assert_not_found(store.update_schedule(b, &s_b).await);
+    assert_not_found(store.delete_schedule(b, s.id).await);
+    assert_not_found(
+        store
+            .claim_run(b, s.id, t0(), "w", t0(), t0() + Duration::minutes(1))
+            .await,
+    );
+    let outcome = RunOutcome {
+        status: RunStatus::Skipped,
+        report_id: None,
+        error: None,
+    };
+    assert_not_found(store.finish_run(b, s.id, t0(), "w", &outcome, t0()).await);
+    assert_not_found(store.list_runs(b, s.id).await);
+    // Reports and artifacts.
+    assert_not_found(store.get_report(b, r.id).await);
+    let page = store
+        .list_reports(b, &ReportListQuery::default())
+        .await
+        .unwrap();
+    assert!(page.reports.is_empty());
+    let mut r_b = r.clone();
+    r_b.organization_id = b;
+    assert_not_found(store.update_report(b, &r_b).await);
+    assert_not_found(store.get_artifact(b, r.id).await);
+    assert_not_found(store.put_artifact(b, r.id, &art).await);
+    assert_not_found(store.delete_artifact(b, r.id).await);
+    assert_not_found(store.increment_download_count(b, r.id).await);
+    let st = DistributionStatus {
+        recipient: ReportRecipient::email("x@example.com"),
+        status: DeliveryState::Sent,
+        attempts: 1,
+        sent_at: Some(t0()),
+        error: None,
+        idempotency_key: "k".into(),
+    };
+    assert_not_found(store.set_distribution_status(b, r.id, &st).await);
+    assert_not_found(store.delete_report(b, r.id).await);
+    // Digests.
+    assert_not_found(store.get_digest_preferences(b, user).await);
+    assert_not_found(store.mark_digest_sent(b, user, None, t0()).await);
+    assert_not_found(store.delete_digest_preferences(b, user).await);
+    // Chargeback.
+    assert_not_found(store.get_chargeback_config(b, c.id).await);
+    assert!(store.list_chargeback_configs(b).await.unwrap().is_empty());
+    let mut c_b = c.clone();
+    c_b.organization_id = b;
+    assert_not_found(store.update_chargeback_config(b, &c_b).await);
+    assert_not_found(store.delete_chargeback_config(b, c.id).await);
+    assert_not_found(store.get_chargeback_record(b, rec.id).await);
+    assert_eq!(
+        store
+            .find_chargeback_record(b, c.id, day("2026-10-01"), day("2026-10-31"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .list_chargeback_records(b, None)
+        .await
+        .unwrap()
+        .is_empty());
+    let mut rec_b = rec.clone();
+    rec_b.organization_id = b;
+    rec_b.status = ChargebackStatus::Approved;
+    assert_not_found(
+        store
+            .update_chargeback_record(b, &rec_b, ChargebackStatus::PendingApproval)
+            .await,
+    );
+    let mut rec_b2 = chargeback_record(b, c.id, "2026-11-01", "2026-11-30");
+    rec_b2.organization_id = b;
+    assert_not_found(store.create_chargeback_record(b, &rec_b2).await);
+
+    // A wrong org id inside the entity is refused too.
+    let mut sneaky = template(b, "sneaky", false);
+    sneaky.organization_id = Some(a);
+    assert!(matches!(
+        store.create_template(b, &sneaky).await,
+        Err(Error::Invalid { .. })
+    ));
+
+    // Nothing of A's changed.
+    assert_eq!(store.get_template(a, t.id).await.unwrap(), t);
+    assert_eq!(store.get_schedule(a, s.id).await.unwrap(), s);
+    assert_eq!(store.get_report(a, r.id).await.unwrap(), r);
+    assert_eq!(store.get_artifact(a, r.id).await.unwrap(), art);
+    assert_eq!(
+        store
+            .get_digest_preferences(a, user)
+            .await
+            .unwrap()
+            .last_sent_at,
+        None
+    );
+    assert_eq!(store.get_chargeback_config(a, c.id).await.unwrap(), c);
+    assert_eq!(store.get_chargeback_record(a, rec.id).await.unwrap(), rec);
+}
+
+/// Uniqueness rules hold under concurrent callers.
+pub async fn concurrency(store: Arc<dyn ReportStore>) {
+    let org = OrganizationId::new();
+    let s = schedule(org, "c", t0());
+    store.create_schedule(org, &s).await.unwrap();
+
+    // 16 workers claim one slot: exactly one wins.
+    let claims = futures::future::join_all((0..16).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_run(
+                    org,
+                    s.id,
+                    t0(),
+                    &format!("w{i}"),
+                    t0(),
+                    t0() + Duration::minutes(5),
+                )
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    let won = claims
+        .iter()
+        .filter(|c| matches!(c, ClaimOutcome::Claimed(_)))
+        .count();
+    assert_eq!(won, 1, "{claims:?}");
+
+    // 16 workers create the report of one slot: exactly one succeeds.
+    let creates = futures::future::join_all((0..16).map(|_| {
+        let store = store.clone();
+        async move {
+            let mut r = report(org, t0());
+            r.scheduled_report_id = Some(s.id);
+            r.schedule_slot = Some(t0());
+            store.create_report(org, &r).await
+        }
+    }))
+    .await;
+    assert_eq!(creates.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(creates
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| matches!(e, Error::Conflict(_))));
+
+    // 16 generators of one chargeback period: exactly one record.
+    let c = chargeback_config(org, "c");
+    store.create_chargeback_config(org, &c).await.unwrap();
+    let records = futures::future::join_all((0..16).map(|_| {
+        let store = store.clone();
+        async move {
+            store
+                .create_chargeback_record(
+                    org,
+                    &chargeback_record(org, c.id, "2026-10-01", "2026-10-31"),
+                )
+                .await
+        }
+    }))
+    .await;
+    assert_eq!(records.iter().filter(|r| r.is_ok()).count(), 1);
+    assert_eq!(
+        store
+            .list_chargeback_records(org, Some(c.id))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Concurrent download counts are not lost.
+    let r = report(org, t0());
+    store.create_report(org, &r).await.unwrap();
+    futures::future::join_all((0..20).map(|_| {
+        let store = store.clone();
+        async move { store.increment_download_count(org, r.id).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(
+        store.get_report(org, r.id).await.unwrap().download_count,
+        20
+    );
+}
+
+// ---------------------------------------------------------------------------
+// CostSource
+
+/// Builds a cost source holding the given rows for the given organizations.
+pub type CostSourceFactory = Box<
+    dyn Fn(
+        Vec<(OrganizationId, Vec<CostRow>)>,
+    ) -> Pin<Box<dyn Future<Output = Arc<dyn CostSource>>>>,
+>;
+
+/// A small data set touching every dimension, both range bounds, an
+/// untagged row, a credit and a second currency.
+pub fn cost_rows() -> Vec<CostRow> {
+    let row = |date: &str,
+               provider: &str,
+               model: &str,
+               team: Option<&str>,
+               project: &str,
+               cost: Decimal,
+               requests: u64| CostRow {
+        date: day(date),
+        timestamp: Some(
+            Utc.from_utc_datetime(
+                &day(date)
+                    .and_hms_opt((requests % 24) as u32, 30, 0)
+                    .unwrap(),
+            ),
+        ),
+        provider: Some(provider.into()),
+        model: Some(model.into()),
+        team: team.map(Into::into),
+        project: Some(project.into()),
+        cost_center: team.map(|t| format!("CC-{t}")),
+        feature: Some(
+            if requests.is_multiple_of(2) {
+                "chat"
+            } else {
+                "search"
+            }
+            .into(),
+        ),
+        user: Some(format!("user{}", requests % 3)),
+        tags: [(
+            "env".to_string(),
+            if requests > 5 { "prod" } else { "dev" }.to_string(),
+        )]
+        .into(),
+        cost,
+        currency: None,
+        requests,
+        input_tokens: requests * 100,
+        output_tokens: requests * 10,
+        cached_requests: requests / 4,
+    };
+    vec![
+        row(
+            "2026-09-30",
+            "openai",
+            "gpt-4o-2024-08-06",
+            Some("search"),
+            "alpha",
+            dec!(1000),
+            1,
+        ),
+        row(
+            "2026-10-01",
+            "openai",
+            "gpt-4o-2024-08-06",
+            Some("search"),
+            "alpha",
+            dec!(12.3456),
+            10,
+        ),
+        row(
+            "2026-10-01",
+            "openai",
+            "gpt-4o-mini",
+            Some("ads"),
+            "beta",
+            dec!(0.0004),
+            3,
+        ),
+        row(
+            "2026-10-02",
+            "anthropic",
+            "claude-3-5-sonnet-20241022",
+            Some("search"),
+            "beta",
+            dec!(7.25),
+            4,
+        ),
+        row(
+            "2026-10-05",
+            "anthropic",
+            "claude-3-5-sonnet-latest",
+            None,
+            "alpha",
+            dec!(2.5),
+            8,
+        ),
+        row(
+            "2026-10-12",
+            "openai",
+            "gpt-4o",
+            Some("ads"),
+            "alpha",
+            dec!(-1.10),
+            0,
+        ),
+        row(
+            "2026-10-31",
+            "google",
+            "gemini-1.5-pro",
+            Some("platform"),
+            "gamma",
+            dec!(3.333333),
+            7,
+        ),
+        row(
+            "2026-11-01",
+            "openai",
+            "gpt-4o",
+            Some("search"),
+            "alpha",
+            dec!(500),
+            2,
+        ),
+    ]
+}
+
+fn october() -> DateRange {
+    DateRange::new(day("2026-10-01"), day("2026-10-31")).unwrap()
+}
+
+fn sums(buckets: &[CostBucket]) -> BTreeMap<Vec<Option<String>>, (Decimal, u64)> {
+    let mut m = BTreeMap::new();
+    for b in buckets {
+        let e = m.entry(b.keys.clone()).or_insert((Decimal::ZERO, 0));
+        e.0 += b.cost;
+        e.1 += b.requests;
+    }
+    m
+}
+
+fn k(v: &[Option<&str>]) -> Vec<Option<String>> {
+    v.iter().map(|x| x.map(str::to_owned)).collect()
+}
+
+/// Run every cost source test.
+pub async fn cost_source_suite(make: CostSourceFactory) {
+    let org = OrganizationId::new();
+    let other = OrganizationId::new();
+    let mut eur = cost_rows()[1].clone();
+    eur.currency = Some(Currency::EUR);
+    eur.cost = dec!(99);
+    let mut others_row = cost_rows()[1].clone();
+    others_row.cost = dec!(777);
+    let mut rows = cost_rows();
+    rows.push(eur);
+    let source = make(vec![(org, rows), (other, vec![others_row])]).await;
+    let src = &*source;
+
+    // Totals: bounds inclusive, other org invisible, currencies apart.
+    let total = src
+        .aggregate(org, &CostQuery::total(october()))
+        .await
+        .unwrap();
+    let usd: Vec<_> = total
+        .iter()
+        .filter(|b| b.currency == Currency::USD)
+        .collect();
+    let eur: Vec<_> = total
+        .iter()
+        .filter(|b| b.currency == Currency::EUR)
+        .collect();
+    assert_eq!(usd.len(), 1, "{total:?}");
+    assert_eq!(usd[0].cost, dec!(24.329333));
+    assert_eq!(usd[0].requests, 32);
+    assert_eq!(usd[0].input_tokens, 3200);
+    assert_eq!(usd[0].output_tokens, 320);
+    assert_eq!(usd[0].cached_requests, 6);
+    assert_eq!(usd[0].keys, Vec::<Option<String>>::new());
+    assert_eq!(eur.len(), 1);
+    assert_eq!(eur[0].cost, dec!(99));
+
+    // One day, both bounds.
+    let first = src
+        .aggregate(org, &CostQuery::total(DateRange::day(day("2026-10-01"))))
+        .await
+        .unwrap();
+    let first_usd: Decimal = first
+        .iter()
+        .filter(|b| b.currency == Currency::USD)
+        .map(|b| b.cost)
+        .sum();
+    assert_eq!(first_usd, dec!(12.3460));
+    let last = src
+        .aggregate(org, &CostQuery::total(DateRange::day(day("2026-10-31"))))
+        .await
+        .unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].cost, dec!(3.333333));
+
+    // Nothing: empty, not a zero bucket.
+    let none = src
+        .aggregate(org, &CostQuery::total(DateRange::day(day("2020-01-01"))))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert!(src
+        .aggregate(OrganizationId::new(), &CostQuery::total(october()))
+        .await
+        .unwrap()
+        .is_empty());
+    let theirs = src
+        .aggregate(other, &CostQuery::total(october()))
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].cost, dec!(777));
+
+    // Group by each dimension (USD only: filter the EUR row out by model/provider sums).
+    let by = |d: Dimension| CostQuery::total(october()).group_by([d]);
+    let usd_only = |b: Vec<CostBucket>| -> Vec<CostBucket> {
+        b.into_iter()
+            .filter(|b| b.currency == Currency::USD)
+            .collect()
+    };
+
+    let team = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::Team)).await.unwrap(),
+    ));
+    assert_eq!(
+        team,
+        BTreeMap::from([
+            (k(&[None]), (dec!(2.5), 8)),
+            (k(&[Some("ads")]), (dec!(-1.0996), 3)),
+            (k(&[Some("platform")]), (dec!(3.333333), 7)),
+            (k(&[Some("search")]), (dec!(19.5956), 14)),
+        ])
+    );
+    let provider = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::Provider)).await.unwrap(),
+    ));
+    assert_eq!(
+        provider,
+        BTreeMap::from([
+            (k(&[Some("anthropic")]), (dec!(9.75), 12)),
+            (k(&[Some("google")]), (dec!(3.333333), 7)),
+            (k(&[Some("openai")]), (dec!(11.2460), 13)),
+        ])
+    );
+    let model = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::Model)).await.unwrap(),
+    ));
+    assert_eq!(model.len(), 6);
+    assert_eq!(model[&k(&[Some("gpt-4o")])], (dec!(-1.10), 0));
+    let family = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::ModelFamily))
+            .await
+            .unwrap(),
+    ));
+    assert_eq!(
+        family,
+        BTreeMap::from([
+            (k(&[Some("claude-3-5-sonnet")]), (dec!(9.75), 12)),
+            (k(&[Some("gemini-1.5-pro")]), (dec!(3.333333), 7)),
+            (k(&[Some("gpt-4o")]), (dec!(11.2456), 10)),
+            (k(&[Some("gpt-4o-mini")]), (dec!(0.0004), 3)),
+        ])
+    );
+    let project = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::Project)).await.unwrap(),
+    ));
+    assert_eq!(project[&k(&[Some("alpha")])], (dec!(13.7456), 18));
+    assert_eq!(project[&k(&[Some("beta")])], (dec!(7.2504), 7));
+    assert_eq!(project[&k(&[Some("gamma")])], (dec!(3.333333), 7));
+    let cc = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::CostCenter))
+            .await
+            .unwrap(),
+    ));
+    assert_eq!(cc[&k(&[None])], (dec!(2.5), 8));
+    assert_eq!(cc[&k(&[Some("CC-search")])], (dec!(19.5956), 14));
+    let feature = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::Feature)).await.unwrap(),
+    ));
+    assert_eq!(feature[&k(&[Some("chat")])], (dec!(20.9956), 22));
+    assert_eq!(feature[&k(&[Some("search")])], (dec!(3.333733), 10));
+    let user = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::User)).await.unwrap(),
+    ));
+    assert_eq!(user[&k(&[Some("user1")])], (dec!(22.928933), 21));
+    let env = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::Tag("env".into())))
+            .await
+            .unwrap(),
+    ));
+    assert_eq!(env[&k(&[Some("prod")])], (dec!(18.178933), 25));
+    assert_eq!(env[&k(&[Some("dev")])], (dec!(6.1504), 7));
+    let missing_tag = sums(&usd_only(
+        src.aggregate(org, &by(Dimension::Tag("nope".into())))
+            .await
+            .unwrap(),
+    ));
+    assert_eq!(
+        missing_tag.keys().cloned().collect::<Vec<_>>(),
+        vec![k(&[None])]
+    );
+
+    // Two dimensions at once, keys in query order.
+    let two = sums(&usd_only(
+        src.aggregate(
+            org,
+            &CostQuery::total(october()).group_by([Dimension::Team, Dimension::Provider]),
+        )
+        .await
+        .unwrap(),
+    ));
+    assert_eq!(
+        two[&k(&[Some("search"), Some("anthropic")])],
+        (dec!(7.25), 4)
+    );
+    assert_eq!(
+        two[&k(&[Some("search"), Some("openai")])],
+        (dec!(12.3456), 10)
+    );
+    assert_eq!(two.len(), 5);
+
+    // Filters: every list, combined with AND, a missing value fails the filter.
+    let f = |filters: ReportFilters| CostQuery::total(october()).filtered(filters);
+    let cost_of = |b: Vec<CostBucket>| -> Decimal {
+        b.iter()
+            .filter(|b| b.currency == Currency::USD)
+            .map(|b| b.cost)
+            .sum()
+    };
+    assert_eq!(
+        cost_of(
+            src.aggregate(
+                org,
+                &f(ReportFilters {
+                    teams: vec!["search".into(), "ads".into()],
+                    ..Default::default()
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        dec!(18.4960)
+    );
+    assert_eq!(
+        cost_of(
+            src.aggregate(
+                org,
+                &f(ReportFilters {
+                    providers: vec!["anthropic".into()],
+                    ..Default::default()
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        dec!(9.75)
+    );
+    assert_eq!(
+        cost_of(
+            src.aggregate(
+                org,
+                &f(ReportFilters {
+                    models: vec!["gpt-4o-mini".into()],
+                    ..Default::default()
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        dec!(0.0004)
+    );
+    assert_eq!(
+        cost_of(
+            src.aggregate(
+                org,
+                &f(ReportFilters {
+                    projects: vec!["beta".into()],
+                    teams: vec!["search".into()],
+                    ..Default::default()
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        dec!(7.25)
+    );
+    assert_eq!(
+        cost_of(
+            src.aggregate(
+                org,
+                &f(ReportFilters {
+                    cost_centers: vec!["CC-platform".into()],
+                    ..Default::default()
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        dec!(3.333333)
+    );
+    assert!(src
+        .aggregate(
+            org,
+            &f(ReportFilters {
+                teams: vec!["nobody".into()],
+                ..Default::default()
+            })
+        )
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Time buckets.
+    let daily = usd_only(
+        src.aggregate(org, &CostQuery::total(october()).bucketed(Granularity::Day))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(daily.len(), 5, "one bucket per day with usage: {daily:?}");
+    let oct2 = daily
+        .iter()
+        .find(|b| b.period_start == Some(day("2026-10-02").and_hms_opt(0, 0, 0).unwrap()))
+        .unwrap();
+    assert_eq!(oct2.cost, dec!(7.25));
+    let weekly = sums_by_period(&usd_only(
+        src.aggregate(
+            org,
+            &CostQuery::total(october()).bucketed(Granularity::Week),
+        )
+        .await
+        .unwrap(),
+    ));
+    assert_eq!(
+        weekly,
+        BTreeMap::from([
+            (day("2026-09-28"), dec!(19.5960)),
+            (day("2026-10-05"), dec!(2.5)),
+            (day("2026-10-12"), dec!(-1.10)),
+            (day("2026-10-26"), dec!(3.333333)),
+        ])
+    );
+    let monthly = sums_by_period(&usd_only(
+        src.aggregate(
+            org,
+            &CostQuery::total(DateRange::new(day("2026-09-01"), day("2026-11-30")).unwrap())
+                .bucketed(Granularity::Month),
+        )
+        .await
+        .unwrap(),
+    ));
+    assert_eq!(
+        monthly,
+        BTreeMap::from([
+            (day("2026-09-01"), dec!(1000)),
+            (day("2026-10-01"), dec!(24.329333)),
+            (day("2026-11-01"), dec!(500)),
+        ])
+    );
+    let hourly = usd_only(
+        src.aggregate(
+            org,
+            &CostQuery::total(DateRange::day(day("2026-10-01"))).bucketed(Granularity::Hour),
+        )
+        .await
+        .unwrap(),
+    );
+    let hours: BTreeMap<_, _> = hourly
+        .iter()
+        .map(|b| (b.period_start.unwrap().format("%H:%M").to_string(), b.cost))
+        .collect();
+    assert_eq!(
+        hours,
+        BTreeMap::from([
+            ("03:00".to_string(), dec!(0.0004)),
+            ("10:00".to_string(), dec!(12.3456))
+        ])
+    );
+    // Buckets and groups together.
+    let daily_team = usd_only(
+        src.aggregate(
+            org,
+            &CostQuery::total(october())
+                .bucketed(Granularity::Day)
+                .group_by([Dimension::Team]),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(daily_team.len(), 6);
+
+    // Invalid queries are errors, not panics.
+    let too_long = CostQuery::total(DateRange::new(day("2019-01-01"), day("2026-01-01")).unwrap());
+    assert!(matches!(
+        src.aggregate(org, &too_long).await,
+        Err(Error::Invalid { .. })
+    ));
+}
+
+fn sums_by_period(buckets: &[CostBucket]) -> BTreeMap<NaiveDate, Decimal> {
+    let mut m = BTreeMap::new();
+    for b in buckets {
+        *m.entry(b.period_start.unwrap().date())
+            .or_insert(Decimal::ZERO) += b.cost;
+    }
+    m
+}
