@@ -1,15 +1,71 @@
 //! Orchestration over the ports: an [`Engine`] holds the host's
-//! [`CostSource`], [`ReportStore`], renderers, [`Deliverer`] and [`Clock`].
+//! [`CostSource`], [`ReportStore`], renderers, [`Deliverer`] and [`Clock`],
+//! and runs the report lifecycle, the archive, signed links, scheduled runs,
+//! digests and chargeback on them.
 
 use std::fmt;
 use std::sync::Arc;
+
+use chrono::Duration;
 
 use crate::backends::memory::SystemClock;
 use crate::model::ReportFormat;
 use crate::ports::{Clock, CostSource, Deliverer, Renderer, ReportStore};
 use crate::{Error, Result};
 
-/// The ports an engine runs on. Build one with [`Engine::builder`].
+pub mod archive;
+pub mod distribute;
+pub mod links;
+pub mod templates;
+
+pub use links::{DownloadGrant, LinkSigner};
+
+/// What to do with slots missed while the host was down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CatchUpPolicy {
+    /// Run only the latest missed slot; record the older ones as skipped.
+    #[default]
+    LatestOnly,
+    /// Record every missed slot as skipped and wait for the next one.
+    SkipAll,
+}
+
+/// Tunables of an engine. `Default` gives the documented defaults.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Identifies this engine in run claims (default: a random id).
+    pub worker_id: String,
+    /// How long a claim on a scheduled run holds before another worker may
+    /// take it over (default 10 minutes).
+    pub lease: Duration,
+    /// How long generated reports are kept (default 90 days).
+    pub report_expiry: Duration,
+    /// Failed runs in a row after which a schedule is paused (default 5).
+    pub max_consecutive_failures: u32,
+    /// Missed-slot policy (default [`CatchUpPolicy::LatestOnly`]).
+    pub catch_up: CatchUpPolicy,
+    /// Lifetime of download links put in deliveries (default 7 days).
+    pub link_ttl: Duration,
+    /// Signs download links; without it deliveries carry no link.
+    pub links: Option<LinkSigner>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            worker_id: format!("engine-{}", uuid::Uuid::new_v4().simple()),
+            lease: Duration::minutes(10),
+            report_expiry: Duration::days(crate::model::DEFAULT_REPORT_EXPIRY_DAYS),
+            max_consecutive_failures: 5,
+            catch_up: CatchUpPolicy::LatestOnly,
+            link_ttl: Duration::days(7),
+            links: None,
+        }
+    }
+}
+
+/// The ports an engine runs on. Build one with [`Engine::builder`]; clones
+/// share everything.
 #[derive(Clone)]
 pub struct Engine {
     costs: Arc<dyn CostSource>,
@@ -17,6 +73,7 @@ pub struct Engine {
     renderers: Vec<Arc<dyn Renderer>>,
     deliverer: Option<Arc<dyn Deliverer>>,
     clock: Arc<dyn Clock>,
+    config: Arc<EngineConfig>,
 }
 
 impl fmt::Debug for Engine {
@@ -31,6 +88,7 @@ impl fmt::Debug for Engine {
                     .collect::<Vec<_>>(),
             )
             .field("deliverer", &self.deliverer.is_some())
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +119,16 @@ impl Engine {
         self.deliverer.as_ref()
     }
 
+    /// The tunables.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The formats this engine can render.
+    pub fn formats(&self) -> Vec<ReportFormat> {
+        self.renderers.iter().map(|r| r.format()).collect()
+    }
+
     /// The renderer for `format`.
     ///
     /// # Errors
@@ -72,7 +140,7 @@ impl Engine {
             .find(|r| r.format() == format)
             .ok_or_else(|| {
                 Error::Unsupported(format!(
-                    "no renderer for {} in this engine",
+                    "no renderer for {} in this engine (is its cargo feature on?)",
                     format.extension()
                 ))
             })
@@ -80,8 +148,8 @@ impl Engine {
 }
 
 /// Builder of an [`Engine`]. A cost source and a store are required; the
-/// clock defaults to the system clock and renderers to every format this
-/// build supports.
+/// clock defaults to the system clock, the JSON renderer is always present,
+/// and the configuration defaults to [`EngineConfig::default`].
 #[derive(Default)]
 pub struct EngineBuilder {
     costs: Option<Arc<dyn CostSource>>,
@@ -89,6 +157,7 @@ pub struct EngineBuilder {
     renderers: Vec<Arc<dyn Renderer>>,
     deliverer: Option<Arc<dyn Deliverer>>,
     clock: Option<Arc<dyn Clock>>,
+    config: EngineConfig,
 }
 
 impl fmt::Debug for EngineBuilder {
@@ -129,14 +198,37 @@ impl EngineBuilder {
         self
     }
 
+    /// The tunables.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
     /// The engine.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming `costSource` or `store` when one is missing.
+    /// [`Error::Invalid`] naming `costSource` or `store` when one is missing,
+    /// or a configuration value out of range.
     pub fn build(self) -> Result<Engine> {
         let mut renderers = self.renderers;
         if !renderers.iter().any(|r| r.format() == ReportFormat::Json) {
             renderers.push(Arc::new(crate::render::JsonRenderer));
+        }
+        let c = &self.config;
+        if c.lease <= Duration::zero() {
+            return Err(Error::invalid("lease", "must be positive"));
+        }
+        if c.report_expiry <= Duration::zero() {
+            return Err(Error::invalid("reportExpiry", "must be positive"));
+        }
+        if c.worker_id.trim().is_empty() {
+            return Err(Error::invalid("workerId", "must not be empty"));
+        }
+        if c.max_consecutive_failures == 0 {
+            return Err(Error::invalid(
+                "maxConsecutiveFailures",
+                "must be at least 1",
+            ));
         }
         Ok(Engine {
             costs: self
@@ -148,6 +240,7 @@ impl EngineBuilder {
             renderers,
             deliverer: self.deliverer,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            config: Arc::new(self.config),
         })
     }
 }
