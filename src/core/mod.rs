@@ -3,3 +3,5 @@
 //! fuzzed and benchmarked alone. `core` depends only on [`model`](crate::model).
 
 pub mod aggregate;
+pub mod period;
+pub mod schedule;
