@@ -14,8 +14,12 @@ use crate::ports::{Clock, CostSource, Deliverer, Renderer, ReportStore};
 use crate::{Error, Result};
 
 pub mod archive;
+pub mod digests;
 pub mod distribute;
+mod document;
+pub mod generate;
 pub mod links;
+pub mod schedules;
 pub mod templates;
 
 pub use links::{DownloadGrant, LinkSigner};
@@ -26,8 +30,8 @@ pub enum CatchUpPolicy {
     /// Run only the latest missed slot; record the older ones as skipped.
     #[default]
     LatestOnly,
-    /// Record every missed slot as skipped and wait for the next one.
-    SkipAll,
+    /// Run every missed slot in order (at most 100 per schedule and call).
+    ReplayAll,
 }
 
 /// Tunables of an engine. `Default` gives the documented defaults.

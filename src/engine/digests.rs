@@ -1,0 +1,252 @@
+//! Per-user e-mail digests: preferences, which digests are due (in each
+//! user's own time zone and day), their content and their delivery.
+//!
+//! A digest is due when its latest slot at or before now is later than
+//! `lastSentAt`; `lastSentAt` is set (compare-and-set) only after the send
+//! succeeded, so a failed send is retried on the next run and a sent slot is
+//! never sent twice, even by two engines at once.
+
+use chrono::{DateTime, Utc};
+
+use super::generate::ResolvedReport;
+use super::templates::system_template;
+use super::Engine;
+use crate::core::period::previous_period;
+use crate::core::schedule::{digest_due, DigestDue};
+use crate::model::{
+    DateRange, DigestFrequency, EmailDigestPreferences, OrganizationId, RecipientKind,
+    ReportDocument, ReportFilters, ReportFormat, ReportRecipient, ReportSection, ReportType,
+    UserId,
+};
+use crate::ports::{Delivery, DeliveryKind};
+use crate::{Error, Result};
+
+/// What [`Engine::process_email_digests`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DigestStats {
+    /// Digests sent.
+    pub sent: usize,
+    /// Digests whose send failed (retried next time).
+    pub failed: usize,
+    /// Digests another engine recorded first.
+    pub raced: usize,
+}
+
+impl Engine {
+    /// A user's preferences; the specification's defaults when the user has
+    /// none stored (not stored until [`Engine::upsert_digest_preferences`]).
+    pub async fn digest_preferences(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        email: &str,
+    ) -> Result<EmailDigestPreferences> {
+        match self.store.get_digest_preferences(org, user).await {
+            Ok(p) => Ok(p),
+            Err(Error::NotFound { .. }) => Ok(EmailDigestPreferences::new(
+                org,
+                user,
+                email,
+                self.clock.now(),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Validate and store a user's preferences (one row per user).
+    pub async fn upsert_digest_preferences(
+        &self,
+        org: OrganizationId,
+        mut prefs: EmailDigestPreferences,
+    ) -> Result<EmailDigestPreferences> {
+        prefs.organization_id = org;
+        prefs.updated_at = self.clock.now();
+        prefs.validate()?;
+        if let Some((f, c)) = crate::core::schedule::digest_schedule(&prefs)? {
+            crate::core::schedule::next_run(f, &c, prefs.updated_at)?;
+        }
+        self.store.upsert_digest_preferences(org, &prefs).await?;
+        self.store.get_digest_preferences(org, prefs.user_id).await
+    }
+
+    /// Digests due now, each with the slot and the period it covers.
+    pub async fn due_digests(&self) -> Result<Vec<(EmailDigestPreferences, DigestDue)>> {
+        let now = self.clock.now();
+        let mut due = Vec::new();
+        for prefs in self.store.digest_candidates().await? {
+            if prefs.frequency == DigestFrequency::None {
+                continue;
+            }
+            // A row that no longer validates is skipped, not fatal for others.
+            if let Ok(Some(d)) = digest_due(&prefs, now) {
+                due.push((prefs, d));
+            }
+        }
+        Ok(due)
+    }
+
+    /// The content of a user's digest for `period`: the Usage Digest
+    /// template with the sections the user chose, filtered by the user's
+    /// teams and projects.
+    pub async fn digest_document(
+        &self,
+        prefs: &EmailDigestPreferences,
+        period: DateRange,
+    ) -> Result<ReportDocument> {
+        let template = system_template(ReportType::Digest).clone();
+        let mut config = template.config.clone();
+        config.sections = [
+            (prefs.include_summary, ReportSection::Summary),
+            (prefs.include_team_breakdown, ReportSection::Breakdown),
+            (prefs.include_anomalies, ReportSection::Anomalies),
+            (prefs.include_forecast, ReportSection::Forecast),
+            (
+                prefs.include_recommendations,
+                ReportSection::Recommendations,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(on, s)| on.then_some(s))
+        .collect();
+        config.breakdown_limit = 5;
+        let resolved = ResolvedReport {
+            name: format!(
+                "Your {} AI spend digest",
+                match prefs.frequency {
+                    DigestFrequency::Daily => "daily",
+                    _ => "weekly",
+                }
+            ),
+            date_range: period,
+            comparison_range: Some(previous_period(period)?),
+            filters: ReportFilters {
+                teams: prefs.team_filter.clone(),
+                projects: prefs.project_filter.clone(),
+                ..Default::default()
+            },
+            format: ReportFormat::Html,
+            recipients: vec![ReportRecipient::email(prefs.email.clone())],
+            config,
+            template,
+        };
+        self.build_document(prefs.organization_id, &resolved).await
+    }
+
+    /// Background job: send every due digest once.
+    pub async fn process_email_digests(&self) -> Result<DigestStats> {
+        let deliverer = self
+            .deliverer
+            .clone()
+            .ok_or_else(|| Error::Unsupported("digests need a deliverer".into()))?;
+        let mut stats = DigestStats::default();
+        for (prefs, due) in self.due_digests().await? {
+            let org = prefs.organization_id;
+            let doc = match self.digest_document(&prefs, due.period).await {
+                Ok(d) => d,
+                Err(e) if e.is_retryable() => {
+                    stats.failed += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let (subject, html, text) = digest_message(&doc);
+            let recipient = ReportRecipient {
+                kind: RecipientKind::Email,
+                address: prefs.email.clone(),
+                name: None,
+            };
+            let delivery = Delivery {
+                idempotency_key: digest_key(org, prefs.user_id, due.slot),
+                organization_id: org,
+                kind: DeliveryKind::Digest,
+                report_id: None,
+                recipient,
+                subject,
+                html_body: html,
+                text_body: text,
+                attachment: None,
+                download_url: None,
+                document: Some(Box::new(doc)),
+            };
+            match deliverer.deliver(&delivery).await {
+                Ok(_) => {
+                    if self
+                        .store
+                        .mark_digest_sent(org, prefs.user_id, prefs.last_sent_at, due.slot)
+                        .await?
+                    {
+                        stats.sent += 1;
+                    } else {
+                        stats.raced += 1;
+                    }
+                }
+                Err(_) => stats.failed += 1,
+            }
+        }
+        Ok(stats)
+    }
+}
+
+/// Idempotency key of a user's digest for a slot.
+fn digest_key(org: OrganizationId, user: UserId, slot: DateTime<Utc>) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(format!("digest:{org}:{user}:{}", slot.timestamp()).as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Subject, HTML body and text body of a digest e-mail.
+fn digest_message(doc: &ReportDocument) -> (String, Option<String>, String) {
+    let subject = format!(
+        "{}: {} to {}",
+        doc.title, doc.date_range.start, doc.date_range.end
+    );
+    let c = doc.currency;
+    let s = &doc.summary_data;
+    let mut text = format!(
+        "{}\n{} to {}\n\nTotal cost: {}\nRequests: {}\n",
+        doc.title,
+        doc.date_range.start,
+        doc.date_range.end,
+        c.format(s.total_cost),
+        s.total_requests
+    );
+    if let Some(ch) = s.cost_change {
+        text.push_str(&format!("Change vs previous period: {}%\n", ch.round_dp(1)));
+    }
+    for b in &doc.breakdowns {
+        text.push_str(&format!("\nTop {}:\n", b.dimension.label().to_lowercase()));
+        for item in &b.items {
+            text.push_str(&format!("  {:<24} {}\n", item.label, c.format(item.cost)));
+        }
+    }
+    if !doc.anomalies.is_empty() {
+        text.push_str("\nAnomalies:\n");
+        for a in doc.anomalies.iter().take(5) {
+            text.push_str(&format!(
+                "  {} {}: {} (expected {})\n",
+                a.date,
+                a.value,
+                c.format(a.actual_cost),
+                c.format(a.expected_cost)
+            ));
+        }
+    }
+    if let Some(f) = &doc.forecast {
+        text.push_str(&format!(
+            "\nForecast to {}: {} ({} to {})\n",
+            f.period_end,
+            c.format(f.projected_total),
+            c.format(f.lower_bound),
+            c.format(f.upper_bound)
+        ));
+    }
+    if !doc.recommendations.is_empty() {
+        text.push_str("\nRecommendations:\n");
+        for r in &doc.recommendations {
+            text.push_str(&format!("  - {}: {}\n", r.title, r.message));
+        }
+    }
+    (subject, None, text)
+}

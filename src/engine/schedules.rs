@@ -1,0 +1,478 @@
+//! Scheduled reports: create, update, pause, delete, and `run_due`, which
+//! runs each due slot exactly once however many engines share the store.
+//!
+//! ## How a run is made exactly once
+//! A run is identified by (schedule, slot). `run_due` claims the slot in the
+//! store with a lease ([`ScheduleStore::claim_run`](crate::ports::ScheduleStore::claim_run));
+//! the report it generates carries the schedule and slot, which the store
+//! keeps unique. A worker that dies holding a claim loses it when the lease
+//! expires and another worker completes the run.
+//!
+//! ## Missed slots
+//! When the host was down across several slots, the policy in
+//! [`EngineConfig::catch_up`](super::EngineConfig) decides:
+//! [`CatchUpPolicy::LatestOnly`](super::CatchUpPolicy) (default) runs the
+//! latest missed slot once and records the older ones as `skipped`;
+//! [`CatchUpPolicy::ReplayAll`](super::CatchUpPolicy) runs each missed slot
+//! in order (at most 100 per call).
+//!
+//! ## Failures
+//! A failed run is recorded (`lastStatus` failed, `lastError`) and the
+//! schedule keeps its cadence: `nextRunAt` moves to the next slot. After
+//! `max_consecutive_failures` failures in a row the schedule is paused with
+//! the reason in `pausedReason`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::generate::Origin;
+use super::{CatchUpPolicy, Engine};
+use crate::core::schedule::{latest_slot_at_or_before, next_run, report_period};
+use crate::model::{
+    Frequency, GenerateReportRequest, OrganizationId, ReportFilters, ReportFormat, ReportRecipient,
+    ReportStatus, ReportType, RunStatus, ScheduleConfig, ScheduledReport, ScheduledReportId,
+    TemplateId, UserId,
+};
+use crate::ports::{ClaimOutcome, RunOutcome};
+use crate::{Error, Result};
+
+/// Most missed slots handled for one schedule in one call.
+const MAX_CATCH_UP: usize = 100;
+
+/// What a user fills in to create or change a scheduled report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleInput {
+    /// Name.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Template (else the organization's default for `reportType`).
+    #[serde(default)]
+    pub template_id: Option<TemplateId>,
+    /// Kind of report.
+    pub report_type: ReportType,
+    /// How often.
+    pub frequency: Frequency,
+    /// When.
+    #[serde(default)]
+    pub schedule_config: ScheduleConfig,
+    /// Filters.
+    #[serde(default)]
+    pub filters: ReportFilters,
+    /// Recipients.
+    #[serde(default)]
+    pub recipients: Vec<ReportRecipient>,
+    /// Format.
+    #[serde(default)]
+    pub format: ReportFormat,
+    /// Active (default true).
+    #[serde(default = "crate::model::yes")]
+    pub is_active: bool,
+}
+
+/// What one [`Engine::run_due`] call did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunDueStats {
+    /// Slots this engine ran (success or failure).
+    pub ran: usize,
+    /// Of those, completed reports.
+    pub succeeded: usize,
+    /// Of those, failed generations.
+    pub failed: usize,
+    /// Missed slots recorded as skipped.
+    pub skipped: usize,
+    /// Slots another engine was running.
+    pub busy: usize,
+    /// Schedules paused for failing too often.
+    pub paused: usize,
+}
+
+impl Engine {
+    /// Create a scheduled report; `nextRunAt` is its first slot after now.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field (`scheduleConfig.dayOfWeek`,
+    /// `recipients[1].address`...), `NotFound` for an unknown template,
+    /// [`Error::Unsupported`] for a format this engine cannot render.
+    pub async fn create_schedule(
+        &self,
+        org: OrganizationId,
+        input: ScheduleInput,
+        user: Option<UserId>,
+    ) -> Result<ScheduledReport> {
+        let now = self.clock.now();
+        let mut s = ScheduledReport {
+            id: ScheduledReportId::new(),
+            organization_id: org,
+            template_id: input.template_id,
+            report_type: input.report_type,
+            name: input.name,
+            description: input.description,
+            frequency: input.frequency,
+            schedule_config: input.schedule_config,
+            filters: input.filters,
+            recipients: input.recipients,
+            format: input.format,
+            is_active: input.is_active,
+            last_run_at: None,
+            next_run_at: None,
+            last_status: None,
+            last_error: None,
+            run_count: 0,
+            consecutive_failures: 0,
+            paused_reason: None,
+            created_by: user,
+            created_at: now,
+            updated_at: now,
+        };
+        self.check_schedule(org, &s).await?;
+        s.next_run_at = Some(next_run(s.frequency, &s.schedule_config, now)?);
+        self.store.create_schedule(org, &s).await?;
+        Ok(s)
+    }
+
+    /// Replace a schedule's settings; `nextRunAt` is recomputed from now.
+    pub async fn update_schedule(
+        &self,
+        org: OrganizationId,
+        id: ScheduledReportId,
+        input: ScheduleInput,
+    ) -> Result<ScheduledReport> {
+        let now = self.clock.now();
+        let mut s = self.store.get_schedule(org, id).await?;
+        s.name = input.name;
+        s.description = input.description;
+        s.template_id = input.template_id;
+        s.report_type = input.report_type;
+        s.frequency = input.frequency;
+        s.schedule_config = input.schedule_config;
+        s.filters = input.filters;
+        s.recipients = input.recipients;
+        s.format = input.format;
+        if input.is_active && !s.is_active {
+            s.consecutive_failures = 0;
+            s.paused_reason = None;
+        }
+        s.is_active = input.is_active;
+        s.updated_at = now;
+        self.check_schedule(org, &s).await?;
+        s.next_run_at = Some(next_run(s.frequency, &s.schedule_config, now)?);
+        self.store.update_schedule(org, &s).await?;
+        Ok(s)
+    }
+
+    /// Pause (`active = false`) or resume a schedule. Resuming clears the
+    /// failure count and computes the next slot from now (missed slots are
+    /// not replayed).
+    pub async fn set_schedule_active(
+        &self,
+        org: OrganizationId,
+        id: ScheduledReportId,
+        active: bool,
+    ) -> Result<ScheduledReport> {
+        let now = self.clock.now();
+        let mut s = self.store.get_schedule(org, id).await?;
+        s.is_active = active;
+        if active {
+            s.consecutive_failures = 0;
+            s.paused_reason = None;
+            s.next_run_at = Some(next_run(s.frequency, &s.schedule_config, now)?);
+        }
+        s.updated_at = now;
+        self.store.update_schedule(org, &s).await?;
+        Ok(s)
+    }
+
+    /// Delete a schedule (its generated reports stay in the archive).
+    pub async fn delete_schedule(&self, org: OrganizationId, id: ScheduledReportId) -> Result<()> {
+        self.store.delete_schedule(org, id).await
+    }
+
+    /// The organization's schedules, newest first.
+    pub async fn list_schedules(&self, org: OrganizationId) -> Result<Vec<ScheduledReport>> {
+        self.store.list_schedules(org).await
+    }
+
+    async fn check_schedule(&self, org: OrganizationId, s: &ScheduledReport) -> Result<()> {
+        s.validate()?;
+        self.renderer(s.format)?;
+        let t = self
+            .template_for(org, s.template_id, Some(s.report_type))
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::invalid(
+                    "templateId",
+                    format!(
+                        "no template {} in this organization",
+                        s.template_id.map(|t| t.to_string()).unwrap_or_default()
+                    ),
+                ),
+                other => other,
+            })?;
+        debug_assert_eq!(t.report_type, s.report_type);
+        Ok(())
+    }
+
+    /// Background job: run every due slot of every active schedule (all
+    /// organizations), each exactly once. Safe to call from several engines
+    /// at once and to call again after a crash.
+    pub async fn run_due(&self) -> Result<RunDueStats> {
+        let mut stats = RunDueStats::default();
+        let now = self.clock.now();
+        let due = self.store.due_schedules(now, 1000).await?;
+        for schedule in due {
+            if let Err(e) = self.run_schedule(&schedule, now, &mut stats).await {
+                // A store error on one schedule must not stop the others; it
+                // will be retried on the next call.
+                if !e.is_retryable() && !matches!(e, Error::NotFound { .. } | Error::Conflict(_)) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn run_schedule(
+        &self,
+        s: &ScheduledReport,
+        now: DateTime<Utc>,
+        stats: &mut RunDueStats,
+    ) -> Result<()> {
+        let org = s.organization_id;
+        let Some(first_due) = s.next_run_at else {
+            return Ok(());
+        };
+        let latest = latest_slot_at_or_before(s.frequency, &s.schedule_config, now)?;
+        // The slots due: from next_run_at to the latest one at or before now.
+        let mut slots = vec![first_due.min(latest)];
+        while let Some(&last) = slots.last() {
+            if last >= latest || slots.len() > MAX_CATCH_UP {
+                break;
+            }
+            let next = next_run(s.frequency, &s.schedule_config, last)?;
+            if next > latest {
+                break;
+            }
+            slots.push(next);
+        }
+        if slots.last() != Some(&latest) {
+            slots.push(latest);
+        }
+        let (skip, run): (Vec<_>, Vec<_>) = match self.config.catch_up {
+            CatchUpPolicy::LatestOnly => {
+                let n = slots.len() - 1;
+                (slots[..n].to_vec(), vec![slots[n]])
+            }
+            CatchUpPolicy::ReplayAll => (Vec::new(), slots),
+        };
+        let worker = self.config.worker_id.as_str();
+        for slot in skip {
+            let outcome = RunOutcome {
+                status: RunStatus::Skipped,
+                report_id: None,
+                error: Some(format!(
+                    "missed while the host was down; the run of {latest} covers it"
+                )),
+            };
+            match self
+                .store
+                .claim_run(org, s.id, slot, worker, now, now + self.config.lease)
+                .await?
+            {
+                ClaimOutcome::Claimed(_) => {
+                    self.store
+                        .finish_run(org, s.id, slot, worker, &outcome, now)
+                        .await?;
+                    stats.skipped += 1;
+                }
+                ClaimOutcome::Busy(_) | ClaimOutcome::Done(_) => {}
+            }
+        }
+        for slot in run {
+            match self
+                .store
+                .claim_run(org, s.id, slot, worker, now, now + self.config.lease)
+                .await?
+            {
+                ClaimOutcome::Claimed(_) => self.run_slot(s, slot, now, stats).await?,
+                ClaimOutcome::Busy(_) => stats.busy += 1,
+                ClaimOutcome::Done(_) => {
+                    self.advance(org, s.id, slot, None).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Generate (and deliver) the report of one claimed slot and record it.
+    async fn run_slot(
+        &self,
+        s: &ScheduledReport,
+        slot: DateTime<Utc>,
+        now: DateTime<Utc>,
+        stats: &mut RunDueStats,
+    ) -> Result<()> {
+        let org = s.organization_id;
+        let worker = self.config.worker_id.clone();
+        let generated = async {
+            let period = report_period(s.frequency, &s.schedule_config, slot)?;
+            let request = GenerateReportRequest {
+                template_id: s.template_id,
+                report_type: Some(s.report_type),
+                name: Some(format!(
+                    "{} {}",
+                    s.name,
+                    super::generate::period_label(period)
+                )),
+                date_range: Some(period),
+                date_preset: None,
+                filters: s.filters.clone(),
+                format: s.format,
+                recipients: s.recipients.clone(),
+            };
+            let template = self
+                .template_for(org, s.template_id, Some(s.report_type))
+                .await?;
+            let resolved = self.resolve_with(template, &request, now.date_naive())?;
+            self.generate_resolved(
+                org,
+                &resolved,
+                Origin {
+                    user: None,
+                    schedule: Some((s.id, slot)),
+                },
+            )
+            .await
+        }
+        .await;
+        let (status, report_id, error) = match generated {
+            Ok((result, doc)) if result.status == ReportStatus::Completed => {
+                if !s.recipients.is_empty() && self.deliverer.is_some() {
+                    // Delivery failures are recorded per recipient on the
+                    // report and retried by `retry_distributions`; the run
+                    // itself succeeded.
+                    let _ = self
+                        .distribute_with(org, result.report_id, doc.as_ref())
+                        .await;
+                }
+                (RunStatus::Success, Some(result.report_id), None)
+            }
+            Ok((result, _)) => (RunStatus::Failed, Some(result.report_id), result.error),
+            Err(Error::Conflict(msg)) => {
+                // The report of this slot exists already: a previous holder
+                // of the claim generated it and died before recording it.
+                let existing = self.report_of_slot(org, s.id, slot).await?;
+                match existing {
+                    Some(r) if r.status == ReportStatus::Completed => {
+                        (RunStatus::Success, Some(r.id), None)
+                    }
+                    Some(r) => (RunStatus::Failed, Some(r.id), r.error_message.or(Some(msg))),
+                    None => (RunStatus::Failed, None, Some(msg)),
+                }
+            }
+            Err(e) => (RunStatus::Failed, None, Some(e.to_string())),
+        };
+        let outcome = RunOutcome {
+            status,
+            report_id,
+            error: error.clone(),
+        };
+        match self
+            .store
+            .finish_run(org, s.id, slot, &worker, &outcome, self.clock.now())
+            .await
+        {
+            Ok(_) => {}
+            // Our lease ran out and another worker took the slot over: it
+            // records the outcome.
+            Err(Error::Conflict(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        stats.ran += 1;
+        if status == RunStatus::Success {
+            stats.succeeded += 1;
+        } else {
+            stats.failed += 1;
+        }
+        if self.advance(org, s.id, slot, Some((status, error))).await? {
+            stats.paused += 1;
+        }
+        Ok(())
+    }
+
+    /// Record a run on the schedule and move `nextRunAt` past `slot`.
+    /// Returns whether the schedule was paused for failing too often.
+    async fn advance(
+        &self,
+        org: OrganizationId,
+        id: ScheduledReportId,
+        slot: DateTime<Utc>,
+        outcome: Option<(RunStatus, Option<String>)>,
+    ) -> Result<bool> {
+        let mut s = self.store.get_schedule(org, id).await?;
+        let now = self.clock.now();
+        let after = slot.max(now);
+        let next = latest_slot_at_or_before(s.frequency, &s.schedule_config, after)
+            .and_then(|l| next_run(s.frequency, &s.schedule_config, l.max(slot)))?;
+        if s.next_run_at.is_some_and(|n| n >= next) && outcome.is_none() {
+            return Ok(false);
+        }
+        s.next_run_at = Some(next);
+        let mut paused = false;
+        if let Some((status, error)) = outcome {
+            s.last_run_at = Some(slot);
+            s.last_status = Some(status);
+            s.last_error = error.clone();
+            s.run_count = s.run_count.saturating_add(1);
+            if status == RunStatus::Failed {
+                s.consecutive_failures = s.consecutive_failures.saturating_add(1);
+                if s.consecutive_failures >= self.config.max_consecutive_failures && s.is_active {
+                    s.is_active = false;
+                    s.paused_reason = Some(format!(
+                        "paused after {} failed runs in a row; last error: {}",
+                        s.consecutive_failures,
+                        error.unwrap_or_default()
+                    ));
+                    paused = true;
+                }
+            } else {
+                s.consecutive_failures = 0;
+            }
+        }
+        s.updated_at = now;
+        self.store.update_schedule(org, &s).await?;
+        Ok(paused)
+    }
+
+    async fn report_of_slot(
+        &self,
+        org: OrganizationId,
+        id: ScheduledReportId,
+        slot: DateTime<Utc>,
+    ) -> Result<Option<crate::model::GeneratedReport>> {
+        let mut cursor = None;
+        loop {
+            let page = self
+                .store
+                .list_reports(
+                    org,
+                    &crate::ports::ReportListQuery {
+                        limit: 200,
+                        cursor,
+                        scheduled_report_id: Some(id),
+                        status: None,
+                    },
+                )
+                .await?;
+            if let Some(r) = page.reports.iter().find(|r| r.schedule_slot == Some(slot)) {
+                return Ok(Some(r.clone()));
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(None),
+            }
+        }
+    }
+}

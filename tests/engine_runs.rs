@@ -1,0 +1,604 @@
+//! Engine: generation lifecycle, scheduled runs (exactly once, catch-up,
+//! failures, crashed workers) and digests, on the in-memory backends with a
+//! manual clock.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use tokentra_reports::backends::file::read_cost_rows_csv;
+use tokentra_reports::backends::memory::{
+    ManualClock, MemoryCostSource, MemoryStore, RecordingDeliverer,
+};
+use tokentra_reports::engine::schedules::ScheduleInput;
+use tokentra_reports::engine::{CatchUpPolicy, Engine, EngineConfig};
+use tokentra_reports::model::*;
+use tokentra_reports::ports::{
+    Clock, GeneratedReportStore, RenderedReport, Renderer, ReportListQuery, ScheduleStore,
+};
+use tokentra_reports::render::JsonRenderer;
+use tokentra_reports::Error;
+
+/// A renderer that fails while `broken` is set.
+#[derive(Debug, Default)]
+struct Flaky {
+    broken: AtomicBool,
+}
+
+impl Renderer for Flaky {
+    fn format(&self) -> ReportFormat {
+        ReportFormat::Csv
+    }
+    fn render(&self, doc: &ReportDocument) -> tokentra_reports::Result<RenderedReport> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(Error::Render {
+                format: "csv",
+                message: "disk on fire".into(),
+            });
+        }
+        let mut r = JsonRenderer.render(doc)?;
+        r.artifact.file_name = "x.csv".into();
+        Ok(r)
+    }
+}
+
+struct Fx {
+    engine: Engine,
+    store: MemoryStore,
+    clock: ManualClock,
+    deliverer: RecordingDeliverer,
+    flaky: Arc<Flaky>,
+    org: OrganizationId,
+}
+
+fn demo_costs(org: OrganizationId) -> MemoryCostSource {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/llm_usage_daily.csv");
+    let rows = read_cost_rows_csv(std::fs::File::open(path).unwrap(), "demo").unwrap();
+    MemoryCostSource::with_rows(org, rows)
+}
+
+fn engine_on(
+    store: &MemoryStore,
+    clock: &ManualClock,
+    costs: &MemoryCostSource,
+    d: &RecordingDeliverer,
+    flaky: &Arc<Flaky>,
+    config: EngineConfig,
+) -> Engine {
+    Engine::builder()
+        .cost_source(Arc::new(costs.clone()))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .deliverer(Arc::new(d.clone()))
+        .renderer(flaky.clone())
+        .config(config)
+        .build()
+        .unwrap()
+}
+
+fn fx_at(now: DateTime<Utc>, config: EngineConfig) -> Fx {
+    let org = OrganizationId::new();
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(now);
+    let deliverer = RecordingDeliverer::new();
+    let flaky = Arc::new(Flaky::default());
+    let engine = engine_on(&store, &clock, &demo_costs(org), &deliverer, &flaky, config);
+    Fx {
+        engine,
+        store,
+        clock,
+        deliverer,
+        flaky,
+        org,
+    }
+}
+
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+fn weekly_paris(name: &str) -> ScheduleInput {
+    ScheduleInput {
+        name: name.into(),
+        description: None,
+        template_id: None,
+        report_type: ReportType::Executive,
+        frequency: Frequency::Weekly,
+        schedule_config: ScheduleConfig {
+            time: TimeOfDay::parse("08:00").unwrap(),
+            timezone: Timezone::parse("Europe/Paris").unwrap(),
+            day_of_week: 1,
+            ..Default::default()
+        },
+        filters: ReportFilters::default(),
+        recipients: vec![ReportRecipient::email("cfo@example.com")],
+        format: ReportFormat::Json,
+        is_active: true,
+    }
+}
+
+#[tokio::test]
+async fn generate_records_the_whole_lifecycle() {
+    let f = fx_at(utc(2026, 11, 2, 8, 0), EngineConfig::default());
+    let req = GenerateReportRequest {
+        report_type: Some(ReportType::Executive),
+        date_range: Some(
+            DateRange::new("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap()).unwrap(),
+        ),
+        format: ReportFormat::Json,
+        recipients: vec![ReportRecipient::email("cfo@example.com")],
+        ..Default::default()
+    };
+    let res = f
+        .engine
+        .generate(f.org, req, Some(UserId::new()))
+        .await
+        .unwrap();
+    assert_eq!(res.status, ReportStatus::Completed);
+    let summary = res.summary.clone().unwrap();
+    // October 2026 of the demo data, computed independently with Python's decimal.
+    assert_eq!(summary.total_cost.to_string(), "13690.41");
+    assert_eq!(summary.top_provider.as_deref(), Some("anthropic"));
+    let r = f.engine.get_report(f.org, res.report_id).await.unwrap();
+    assert_eq!(r.status, ReportStatus::Completed);
+    assert_eq!(r.name, "Executive Summary October 2026");
+    assert_eq!(r.expires_at, f.clock.now() + Duration::days(90));
+    assert_eq!(r.checksum.as_ref().unwrap().len(), 64);
+    let art = f.store.get_artifact(f.org, r.id).await.unwrap();
+    assert_eq!(r.file_size, Some(art.bytes.len() as u64));
+    let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
+    assert_eq!(doc.summary_data, summary);
+    // Delivered to the request's recipient.
+    assert_eq!(f.deliverer.sent().len(), 1);
+    assert!(r.distributed_at.is_some());
+
+    // Preset resolution against the clock: last_month on 2 November.
+    let res = f
+        .engine
+        .generate(
+            f.org,
+            GenerateReportRequest {
+                report_type: Some(ReportType::Team),
+                date_preset: Some(DateRangePreset::LastMonth),
+                format: ReportFormat::Json,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let r = f.engine.get_report(f.org, res.report_id).await.unwrap();
+    assert_eq!(r.date_range.start.to_string(), "2026-10-01");
+    // previous_period: the same number of days (31) ending the day before.
+    assert_eq!(r.comparison_range.unwrap().start.to_string(), "2026-08-31");
+}
+
+#[tokio::test]
+async fn generation_failures_keep_the_request_and_bad_requests_leave_nothing() {
+    let f = fx_at(utc(2026, 11, 2, 8, 0), EngineConfig::default());
+    f.flaky.broken.store(true, Ordering::SeqCst);
+    let req = GenerateReportRequest {
+        report_type: Some(ReportType::Team),
+        filters: ReportFilters {
+            teams: vec!["search".into()],
+            ..Default::default()
+        },
+        format: ReportFormat::Csv,
+        ..Default::default()
+    };
+    let res = f.engine.generate(f.org, req, None).await.unwrap();
+    assert_eq!(res.status, ReportStatus::Failed);
+    assert!(res.error.as_deref().unwrap().contains("disk on fire"));
+    let r = f.engine.get_report(f.org, res.report_id).await.unwrap();
+    assert_eq!(r.status, ReportStatus::Failed);
+    assert_eq!(r.filters.teams, vec!["search".to_string()]);
+    assert!(r.error_message.as_deref().unwrap().contains("disk on fire"));
+    assert!(matches!(
+        f.store.get_artifact(f.org, r.id).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    let before = f
+        .engine
+        .list_reports(f.org, &ReportListQuery::default())
+        .await
+        .unwrap()
+        .reports
+        .len();
+    // Unknown template, format not built, bad name: errors, no record.
+    let e = f
+        .engine
+        .generate(
+            f.org,
+            GenerateReportRequest {
+                template_id: Some(TemplateId::new()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    let e = f
+        .engine
+        .generate(
+            f.org,
+            GenerateReportRequest {
+                report_type: Some(ReportType::Team),
+                format: ReportFormat::Xlsx,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported(_)), "{e}");
+    let e = f
+        .engine
+        .generate(
+            f.org,
+            GenerateReportRequest {
+                report_type: Some(ReportType::Team),
+                name: Some("".into()),
+                format: ReportFormat::Json,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("name"));
+    let e = f
+        .engine
+        .generate(
+            f.org,
+            GenerateReportRequest {
+                report_type: Some(ReportType::Team),
+                date_range: Some(DateRange {
+                    start: "2026-10-02".parse().unwrap(),
+                    end: "2026-10-01".parse().unwrap(),
+                }),
+                format: ReportFormat::Json,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("dateRange.end"));
+    let after = f
+        .engine
+        .list_reports(f.org, &ReportListQuery::default())
+        .await
+        .unwrap()
+        .reports
+        .len();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn schedules_validate_and_compute_the_next_slot_in_their_zone() {
+    // Sunday 1 November 2026, 12:00 UTC.
+    let f = fx_at(utc(2026, 11, 1, 12, 0), EngineConfig::default());
+    let s = f
+        .engine
+        .create_schedule(f.org, weekly_paris("Weekly exec"), None)
+        .await
+        .unwrap();
+    // Monday 2 November 08:00 in Paris (CET, UTC+1) = 07:00 UTC.
+    assert_eq!(s.next_run_at, Some(utc(2026, 11, 2, 7, 0)));
+
+    let mut bad = weekly_paris("bad");
+    bad.schedule_config.day_of_week = 9;
+    assert_eq!(
+        f.engine
+            .create_schedule(f.org, bad, None)
+            .await
+            .unwrap_err()
+            .field(),
+        Some("scheduleConfig.dayOfWeek")
+    );
+    let mut bad = weekly_paris("bad");
+    bad.recipients.push(ReportRecipient::email("nope"));
+    assert_eq!(
+        f.engine
+            .create_schedule(f.org, bad, None)
+            .await
+            .unwrap_err()
+            .field(),
+        Some("recipients[1].address")
+    );
+    let mut bad = weekly_paris("bad");
+    bad.template_id = Some(TemplateId::new());
+    assert_eq!(
+        f.engine
+            .create_schedule(f.org, bad, None)
+            .await
+            .unwrap_err()
+            .field(),
+        Some("templateId")
+    );
+    let mut bad = weekly_paris("bad");
+    bad.format = ReportFormat::Xlsx;
+    assert!(matches!(
+        f.engine.create_schedule(f.org, bad, None).await,
+        Err(Error::Unsupported(_))
+    ));
+
+    // Update recomputes; pause and resume.
+    let mut daily = weekly_paris("Daily");
+    daily.frequency = Frequency::Daily;
+    daily.schedule_config.timezone = Timezone::parse("Asia/Kathmandu").unwrap();
+    let s2 = f.engine.update_schedule(f.org, s.id, daily).await.unwrap();
+    // 08:00 in Kathmandu (UTC+5:45) on 2 November = 02:15 UTC.
+    assert_eq!(s2.next_run_at, Some(utc(2026, 11, 2, 2, 15)));
+    let p = f
+        .engine
+        .set_schedule_active(f.org, s.id, false)
+        .await
+        .unwrap();
+    assert!(!p.is_active);
+    assert!(f
+        .store
+        .due_schedules(utc(2030, 1, 1, 0, 0), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn run_due_runs_each_slot_once_even_with_two_engines() {
+    let f = fx_at(utc(2026, 11, 1, 12, 0), EngineConfig::default());
+    let s = f
+        .engine
+        .create_schedule(f.org, weekly_paris("Weekly exec"), None)
+        .await
+        .unwrap();
+    let costs = demo_costs(f.org);
+    let other = engine_on(
+        &f.store,
+        &f.clock,
+        &costs,
+        &f.deliverer,
+        &f.flaky,
+        EngineConfig::default(),
+    );
+
+    // Not due yet.
+    assert_eq!(f.engine.run_due().await.unwrap().ran, 0);
+    f.clock.set(utc(2026, 11, 2, 7, 0));
+    let (a, b) = futures::join!(f.engine.run_due(), other.run_due());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.ran + b.ran, 1, "{a:?} {b:?}");
+    assert_eq!(a.succeeded + b.succeeded, 1);
+    // Again, later the same day: nothing.
+    f.clock.set(utc(2026, 11, 2, 9, 0));
+    assert_eq!(
+        f.engine.run_due().await.unwrap().ran + other.run_due().await.unwrap().ran,
+        0
+    );
+
+    let page = f
+        .engine
+        .list_reports(f.org, &ReportListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.reports.len(), 1);
+    let r = &page.reports[0];
+    assert_eq!(r.schedule_slot, Some(utc(2026, 11, 2, 7, 0)));
+    // Weekly period: the 7 days ending the day before the slot's local date.
+    assert_eq!(r.date_range.start.to_string(), "2026-10-26");
+    assert_eq!(r.date_range.end.to_string(), "2026-11-01");
+    assert_eq!(f.deliverer.sent().len(), 1);
+    let s = f.engine.store().get_schedule(f.org, s.id).await.unwrap();
+    assert_eq!(s.run_count, 1);
+    assert_eq!(s.last_status, Some(RunStatus::Success));
+    assert_eq!(s.last_run_at, Some(utc(2026, 11, 2, 7, 0)));
+    assert_eq!(s.next_run_at, Some(utc(2026, 11, 9, 7, 0)));
+}
+
+#[tokio::test]
+async fn missed_slots_run_once_and_the_rest_are_skipped() {
+    let f = fx_at(utc(2026, 11, 1, 12, 0), EngineConfig::default());
+    let s = f
+        .engine
+        .create_schedule(f.org, weekly_paris("Weekly exec"), None)
+        .await
+        .unwrap();
+    // Down for three weeks: slots on 2, 9 and 16 November passed.
+    f.clock.set(utc(2026, 11, 18, 10, 0));
+    let st = f.engine.run_due().await.unwrap();
+    assert_eq!((st.ran, st.skipped), (1, 2));
+    let runs = f.store.list_runs(f.org, s.id).await.unwrap();
+    let statuses: Vec<_> = runs.iter().map(|r| (r.slot, r.status)).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (utc(2026, 11, 16, 7, 0), RunStatus::Success),
+            (utc(2026, 11, 9, 7, 0), RunStatus::Skipped),
+            (utc(2026, 11, 2, 7, 0), RunStatus::Skipped),
+        ]
+    );
+    let s = f.engine.store().get_schedule(f.org, s.id).await.unwrap();
+    assert_eq!(s.next_run_at, Some(utc(2026, 11, 23, 7, 0)));
+
+    // ReplayAll runs each.
+    let g = fx_at(
+        utc(2026, 11, 1, 12, 0),
+        EngineConfig {
+            catch_up: CatchUpPolicy::ReplayAll,
+            ..Default::default()
+        },
+    );
+    g.engine
+        .create_schedule(g.org, weekly_paris("Weekly exec"), None)
+        .await
+        .unwrap();
+    g.clock.set(utc(2026, 11, 18, 10, 0));
+    let st = g.engine.run_due().await.unwrap();
+    assert_eq!((st.ran, st.skipped), (3, 0));
+    let ranges: Vec<_> = g
+        .engine
+        .list_reports(g.org, &ReportListQuery::default())
+        .await
+        .unwrap()
+        .reports
+        .iter()
+        .map(|r| r.date_range.start.to_string())
+        .collect();
+    assert_eq!(ranges.len(), 3);
+}
+
+#[tokio::test]
+async fn failing_schedules_keep_their_cadence_and_pause_after_n_failures() {
+    let f = fx_at(
+        utc(2026, 11, 1, 12, 0),
+        EngineConfig {
+            max_consecutive_failures: 2,
+            ..Default::default()
+        },
+    );
+    let mut input = weekly_paris("Broken");
+    input.format = ReportFormat::Csv;
+    let s = f.engine.create_schedule(f.org, input, None).await.unwrap();
+    f.flaky.broken.store(true, Ordering::SeqCst);
+    f.clock.set(utc(2026, 11, 2, 7, 1));
+    let st = f.engine.run_due().await.unwrap();
+    assert_eq!((st.ran, st.failed, st.paused), (1, 1, 0));
+    let s1 = f.engine.store().get_schedule(f.org, s.id).await.unwrap();
+    assert_eq!(s1.last_status, Some(RunStatus::Failed));
+    assert!(s1.last_error.as_deref().unwrap().contains("disk on fire"));
+    assert_eq!(s1.next_run_at, Some(utc(2026, 11, 9, 7, 0)));
+    assert!(s1.is_active);
+    f.clock.set(utc(2026, 11, 9, 7, 1));
+    let st = f.engine.run_due().await.unwrap();
+    assert_eq!((st.failed, st.paused), (1, 1));
+    let s2 = f.engine.store().get_schedule(f.org, s.id).await.unwrap();
+    assert!(!s2.is_active);
+    assert!(s2
+        .paused_reason
+        .as_deref()
+        .unwrap()
+        .contains("2 failed runs in a row"));
+    f.clock.set(utc(2026, 11, 16, 7, 1));
+    assert_eq!(f.engine.run_due().await.unwrap().ran, 0);
+    // Resume after the fix: runs again from the next slot.
+    f.flaky.broken.store(false, Ordering::SeqCst);
+    let s3 = f
+        .engine
+        .set_schedule_active(f.org, s.id, true)
+        .await
+        .unwrap();
+    assert_eq!(s3.next_run_at, Some(utc(2026, 11, 23, 7, 0)));
+    assert_eq!(s3.consecutive_failures, 0);
+}
+
+#[tokio::test]
+async fn a_dead_workers_claim_is_taken_over_after_the_lease() {
+    let f = fx_at(
+        utc(2026, 11, 1, 12, 0),
+        EngineConfig {
+            worker_id: "survivor".into(),
+            ..Default::default()
+        },
+    );
+    let s = f
+        .engine
+        .create_schedule(f.org, weekly_paris("Weekly exec"), None)
+        .await
+        .unwrap();
+    let slot = utc(2026, 11, 2, 7, 0);
+    f.clock.set(slot);
+    // A worker claims the slot and dies.
+    f.store
+        .claim_run(
+            f.org,
+            s.id,
+            slot,
+            "dead",
+            slot,
+            slot + Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    let st = f.engine.run_due().await.unwrap();
+    assert_eq!((st.ran, st.busy), (0, 1));
+    f.clock.set(slot + Duration::minutes(11));
+    let st = f.engine.run_due().await.unwrap();
+    assert_eq!(st.ran, 1);
+    let runs = f.store.list_runs(f.org, s.id).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].worker, "survivor");
+    assert_eq!(runs[0].attempts, 2);
+    assert_eq!(
+        f.engine
+            .list_reports(f.org, &ReportListQuery::default())
+            .await
+            .unwrap()
+            .reports
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn digests_go_out_at_the_users_local_time_once() {
+    // Monday 2 November 2026, 13:00 UTC = 08:00 in New York (EST).
+    let f = fx_at(utc(2026, 11, 2, 13, 0), EngineConfig::default());
+    let user = UserId::new();
+    let mut p = f
+        .engine
+        .digest_preferences(f.org, user, "ana@example.com")
+        .await
+        .unwrap();
+    assert_eq!(p.digest_time.to_string(), "09:00");
+    p.frequency = DigestFrequency::Daily;
+    p.timezone = Timezone::parse("America/New_York").unwrap();
+    p.team_filter = vec!["search".into()];
+    let p = f.engine.upsert_digest_preferences(f.org, p).await.unwrap();
+    let mut bad = p.clone();
+    bad.email = "nope".into();
+    assert_eq!(
+        f.engine
+            .upsert_digest_preferences(f.org, bad)
+            .await
+            .unwrap_err()
+            .field(),
+        Some("email")
+    );
+
+    // 08:00 local: the slot of 1 November 09:00 EST (14:00 UTC) was never sent.
+    let due = f.engine.due_digests().await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].1.slot, utc(2026, 11, 1, 14, 0));
+    f.engine.process_email_digests().await.unwrap();
+    assert!(f.engine.due_digests().await.unwrap().is_empty());
+    f.clock.set(utc(2026, 11, 2, 14, 0));
+    f.deliverer.fail_for("ana@example.com", true);
+    let st = f.engine.process_email_digests().await.unwrap();
+    assert_eq!((st.sent, st.failed), (0, 1));
+    assert_eq!(
+        f.engine
+            .store()
+            .get_digest_preferences(f.org, user)
+            .await
+            .unwrap()
+            .last_sent_at,
+        Some(utc(2026, 11, 1, 14, 0)),
+        "a failed send does not move lastSentAt"
+    );
+    f.deliverer.heal("ana@example.com");
+    f.clock.set(utc(2026, 11, 2, 14, 15));
+    let st = f.engine.process_email_digests().await.unwrap();
+    assert_eq!(st.sent, 1);
+    let st = f.engine.process_email_digests().await.unwrap();
+    assert_eq!(st.sent, 0);
+    let sent = f.deliverer.sent();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].text_body.contains("2026-11-01"),
+        "{}",
+        sent[1].text_body
+    );
+    assert_ne!(sent[0].idempotency_key, sent[1].idempotency_key);
+}
