@@ -1,0 +1,151 @@
+//! The background jobs, as plain async functions a host can call from its
+//! own scheduler, and a ready-made [`Worker`] loop that ticks them.
+//!
+//! | job | what it does | default interval |
+//! |---|---|---|
+//! | [`Engine::process_scheduled_reports`] | runs due schedule slots | 1 minute |
+//! | [`Engine::process_email_digests`] | sends due digests | 5 minutes |
+//! | [`Engine::process_periodic_chargebacks`] | records closed chargeback periods | 1 hour |
+//! | [`Engine::cleanup_expired_reports`] | expires old reports | 1 hour |
+//!
+//! Each returns counts of what it did. All are safe to run from several
+//! engines over one store.
+
+use std::future::Future;
+use std::time::Duration as StdDuration;
+
+use super::archive::CleanupStats;
+use super::digests::DigestStats;
+use super::schedules::RunDueStats;
+use super::Engine;
+use crate::Result;
+
+impl Engine {
+    /// Job: run due scheduled reports (see [`Engine::run_due`]).
+    pub async fn process_scheduled_reports(&self) -> Result<RunDueStats> {
+        self.run_due().await
+    }
+}
+
+/// Intervals of the [`Worker`]'s jobs.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Scheduled reports.
+    pub scheduled_reports: StdDuration,
+    /// Digests.
+    pub digests: StdDuration,
+    /// Periodic chargebacks.
+    pub chargebacks: StdDuration,
+    /// Clean-up of expired reports.
+    pub cleanup: StdDuration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            scheduled_reports: StdDuration::from_secs(60),
+            digests: StdDuration::from_secs(300),
+            chargebacks: StdDuration::from_secs(3600),
+            cleanup: StdDuration::from_secs(3600),
+        }
+    }
+}
+
+/// Totals of a worker's life, returned when it stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Ticks of the scheduled-report job.
+    pub ticks: u64,
+    /// Scheduled runs executed.
+    pub runs: usize,
+    /// Digests sent.
+    pub digests: usize,
+    /// Chargeback records created.
+    pub chargebacks: usize,
+    /// Reports expired.
+    pub expired: usize,
+    /// Job calls that returned an error (the worker keeps going).
+    pub errors: usize,
+}
+
+/// A loop that ticks the four jobs at their intervals on tokio until a
+/// shutdown future resolves. A job in progress is finished before the loop
+/// stops; errors are counted and the loop goes on (the next tick retries).
+#[derive(Debug)]
+pub struct Worker {
+    engine: Engine,
+    config: WorkerConfig,
+}
+
+impl Worker {
+    /// A worker over `engine`.
+    pub fn new(engine: Engine, config: WorkerConfig) -> Self {
+        Worker { engine, config }
+    }
+
+    /// Run one round of every job now (what each tick does), adding to `stats`.
+    pub async fn tick_all(&self, stats: &mut WorkerStats) {
+        self.tick_schedules(stats).await;
+        self.tick_digests(stats).await;
+        self.tick_chargebacks(stats).await;
+        self.tick_cleanup(stats).await;
+    }
+
+    async fn tick_schedules(&self, stats: &mut WorkerStats) {
+        stats.ticks += 1;
+        match self.engine.process_scheduled_reports().await {
+            Ok(s) => stats.runs += s.ran,
+            Err(_) => stats.errors += 1,
+        }
+    }
+
+    async fn tick_digests(&self, stats: &mut WorkerStats) {
+        if self.engine.deliverer().is_none() {
+            return;
+        }
+        match self.engine.process_email_digests().await {
+            Ok(DigestStats { sent, .. }) => stats.digests += sent,
+            Err(_) => stats.errors += 1,
+        }
+    }
+
+    async fn tick_chargebacks(&self, stats: &mut WorkerStats) {
+        match self.engine.process_periodic_chargebacks().await {
+            Ok(s) => stats.chargebacks += s.created.len(),
+            Err(_) => stats.errors += 1,
+        }
+    }
+
+    async fn tick_cleanup(&self, stats: &mut WorkerStats) {
+        match self.engine.cleanup_expired_reports().await {
+            Ok(CleanupStats { expired, .. }) => stats.expired += expired,
+            Err(_) => stats.errors += 1,
+        }
+    }
+
+    /// Tick the jobs until `shutdown` resolves; return what was done.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> WorkerStats {
+        let mut stats = WorkerStats::default();
+        let mut schedules = tokio::time::interval(self.config.scheduled_reports);
+        let mut digests = tokio::time::interval(self.config.digests);
+        let mut chargebacks = tokio::time::interval(self.config.chargebacks);
+        let mut cleanup = tokio::time::interval(self.config.cleanup);
+        for i in [&mut schedules, &mut digests, &mut chargebacks, &mut cleanup] {
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        tokio::pin!(shutdown);
+        loop {
+            // Only the waiting is raced against shutdown: a job that has
+            // started runs to its end.
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                _ = schedules.tick() => self.tick_schedules(&mut stats).await,
+                _ = digests.tick() => self.tick_digests(&mut stats).await,
+                _ = chargebacks.tick() => self.tick_chargebacks(&mut stats).await,
+                _ = cleanup.tick() => self.tick_cleanup(&mut stats).await,
+            }
+        }
+        stats
+    }
+}

@@ -1,0 +1,377 @@
+//! The `http_api` example, started on a loopback port and exercised route
+//! by route with a real HTTP client.
+
+#[allow(dead_code)]
+#[path = "../examples/http_api/app.rs"]
+mod app;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokentra_reports::backends::file::read_cost_rows_csv;
+use tokentra_reports::backends::memory::{
+    ManualClock, MemoryCostSource, MemoryStore, RecordingDeliverer,
+};
+use tokentra_reports::engine::{Engine, EngineConfig, LinkSigner};
+use tokentra_reports::model::{OrganizationId, UserId};
+
+struct Server {
+    base: String,
+    clock: ManualClock,
+    client: reqwest::Client,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let org_a = OrganizationId::new();
+        let org_b = OrganizationId::new();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/llm_usage_daily.csv");
+        let rows = read_cost_rows_csv(std::fs::File::open(path).unwrap(), "demo").unwrap();
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap());
+        let engine = Engine::builder()
+            .cost_source(Arc::new(MemoryCostSource::with_rows(org_a, rows)))
+            .store(Arc::new(MemoryStore::new()))
+            .deliverer(Arc::new(RecordingDeliverer::new()))
+            .clock(Arc::new(clock.clone()))
+            .config(EngineConfig {
+                links: Some(
+                    LinkSigner::new(format!("{base}/api/reports/download"), vec![vec![9; 32]])
+                        .unwrap(),
+                ),
+                ..Default::default()
+            })
+            .build()
+            .unwrap();
+        let mut tokens = HashMap::new();
+        tokens.insert(
+            "token-a".to_string(),
+            app::Principal {
+                org: org_a,
+                user: UserId::new(),
+                email: "a@example.com",
+            },
+        );
+        tokens.insert(
+            "token-b".to_string(),
+            app::Principal {
+                org: org_b,
+                user: UserId::new(),
+                email: "b@example.com",
+            },
+        );
+        let state = app::AppState {
+            engine,
+            tokens: Arc::new(tokens),
+        };
+        tokio::spawn(async move { axum::serve(listener, app::router(state)).await.unwrap() });
+        Server {
+            base,
+            clock,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+use reqwest::Method;
+
+#[tokio::test]
+async fn every_route_with_auth_isolation_and_signed_downloads() {
+    let s = Server::start().await;
+
+    // Auth: no token, a bad token, and a client-supplied org header that is ignored.
+    assert_eq!(
+        s.call(Method::GET, "/api/templates", None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.call(Method::GET, "/api/templates", Some("nope"), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Templates.
+    let (st, templates) = s
+        .call(Method::GET, "/api/templates", Some("token-a"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(templates[0]["name"], "Executive Summary");
+
+    // Generate.
+    let (st, res) = s
+        .call(
+            Method::POST,
+            "/api/reports/generate",
+            Some("token-a"),
+            Some(json!({"reportType": "executive", "dateRange": {"start": "2026-10-01", "end": "2026-10-31"}, "format": "json"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{res}");
+    assert_eq!(res["status"], "completed");
+    assert_eq!(res["summary"]["totalCost"], "13690.41");
+    let id = res["reportId"].as_str().unwrap().to_string();
+    // Validation errors are 400 with the field.
+    let (st, err) = s
+        .call(Method::POST, "/api/reports/generate", Some("token-a"), Some(json!({"reportType": "team", "dateRange": {"start": "2026-10-02", "end": "2026-10-01"}})))
+        .await;
+    assert!(
+        st == StatusCode::BAD_REQUEST || st == StatusCode::UNPROCESSABLE_ENTITY,
+        "{st} {err}"
+    );
+
+    // List and get; another org sees nothing.
+    let (st, list) = s
+        .call(Method::GET, "/api/reports?limit=10", Some("token-a"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(list["reports"].as_array().unwrap().len(), 1);
+    let (_, list_b) = s
+        .call(Method::GET, "/api/reports", Some("token-b"), None)
+        .await;
+    assert_eq!(list_b["reports"].as_array().unwrap().len(), 0);
+    let (st, one) = s
+        .call(
+            Method::GET,
+            &format!("/api/reports/{id}"),
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(one["id"], id.as_str());
+    assert_eq!(
+        s.call(
+            Method::GET,
+            &format!("/api/reports/{id}"),
+            Some("token-b"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Signed download link, then the download with the right content type.
+    let (st, link) = s
+        .call(
+            Method::POST,
+            &format!("/api/reports/{id}/download-url?ttl_seconds=600"),
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let url = link["url"].as_str().unwrap().to_string();
+    let resp = s.client.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename="));
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["summaryData"]["totalCost"], "13690.41");
+    // Tampered: one character of the signature changed.
+    let mut tampered = url.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(
+        s.client.get(&tampered).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // Expired.
+    s.clock.advance(Duration::minutes(11));
+    let resp = s.client.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.text().await.unwrap().contains("expired"));
+    // Download count recorded.
+    let (_, one) = s
+        .call(
+            Method::GET,
+            &format!("/api/reports/{id}"),
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(one["downloadCount"], 1);
+
+    // Scheduled reports CRUD.
+    let sched = json!({
+        "name": "Weekly exec", "reportType": "executive", "frequency": "weekly",
+        "scheduleConfig": {"time": "08:00", "timezone": "Europe/Paris", "dayOfWeek": 1},
+        "recipients": [{"type": "email", "address": "cfo@example.com"}], "format": "json"
+    });
+    let (st, created) = s
+        .call(
+            Method::POST,
+            "/api/reports/scheduled",
+            Some("token-a"),
+            Some(sched.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let sid = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["nextRunAt"], "2026-11-09T07:00:00Z");
+    let mut bad = sched.clone();
+    bad["scheduleConfig"]["dayOfWeek"] = json!(9);
+    let (st, err) = s
+        .call(
+            Method::POST,
+            "/api/reports/scheduled",
+            Some("token-a"),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(err["field"], "scheduleConfig.dayOfWeek");
+    let mut upd = sched.clone();
+    upd["name"] = json!("Weekly exec (renamed)");
+    let (st, updated) = s
+        .call(
+            Method::PUT,
+            &format!("/api/reports/scheduled/{sid}"),
+            Some("token-a"),
+            Some(upd.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(updated["name"], "Weekly exec (renamed)");
+    assert_eq!(
+        s.call(
+            Method::PUT,
+            &format!("/api/reports/scheduled/{sid}"),
+            Some("token-b"),
+            Some(upd)
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, list) = s
+        .call(Method::GET, "/api/reports/scheduled", Some("token-a"), None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        s.call(
+            Method::DELETE,
+            &format!("/api/reports/scheduled/{sid}"),
+            Some("token-b"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.call(
+            Method::DELETE,
+            &format!("/api/reports/scheduled/{sid}"),
+            Some("token-a"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+
+    // Digest preferences: defaults, then an update; user and org come from the token.
+    let (st, prefs) = s
+        .call(
+            Method::GET,
+            "/api/digest-preferences",
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(prefs["digestTime"], "09:00");
+    assert_eq!(prefs["timezone"], "UTC");
+    let mut p = prefs.clone();
+    p["timezone"] = json!("Asia/Kolkata");
+    p["userId"] = json!(UserId::new().to_string());
+    let (st, saved) = s
+        .call(
+            Method::PUT,
+            "/api/digest-preferences",
+            Some("token-a"),
+            Some(p.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{saved}");
+    assert_eq!(saved["timezone"], "Asia/Kolkata");
+    assert_eq!(saved["userId"], prefs["userId"]);
+    p["timezone"] = json!("Mars/Base");
+    let (st, err) = s
+        .call(
+            Method::PUT,
+            "/api/digest-preferences",
+            Some("token-a"),
+            Some(p),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+
+    // Delete a report; another org cannot.
+    assert_eq!(
+        s.call(
+            Method::DELETE,
+            &format!("/api/reports/{id}"),
+            Some("token-b"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.call(
+            Method::DELETE,
+            &format!("/api/reports/{id}"),
+            Some("token-a"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.call(
+            Method::GET,
+            &format!("/api/reports/{id}"),
+            Some("token-a"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}
