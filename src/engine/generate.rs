@@ -129,6 +129,7 @@ impl Engine {
                     user,
                     schedule: None,
                 },
+                None,
             )
             .await?;
         if result.status == ReportStatus::Completed
@@ -144,16 +145,20 @@ impl Engine {
     /// The lifecycle after resolution. `Err` only when the store refuses the
     /// initial record (e.g. `Conflict` for a schedule slot that already has a
     /// report) or fails while recording the outcome.
+    ///
+    /// `reuse` is the record of a schedule slot whose generation a dead
+    /// worker left unfinished: it is generated again in place (same id).
     pub(crate) async fn generate_resolved(
         &self,
         org: OrganizationId,
         resolved: &ResolvedReport,
         origin: Origin,
+        reuse: Option<GeneratedReport>,
     ) -> Result<(ReportGenerationResult, Option<ReportDocument>)> {
         let renderer = self.renderer(resolved.format)?.clone();
         let started = self.clock.now();
         let mut report = GeneratedReport {
-            id: ReportId::new(),
+            id: reuse.as_ref().map_or_else(ReportId::new, |r| r.id),
             organization_id: org,
             template_id: Some(resolved.template.id),
             scheduled_report_id: origin.schedule.map(|(id, _)| id),
@@ -180,7 +185,14 @@ impl Engine {
             created_at: started,
             completed_at: None,
         };
-        self.store.create_report(org, &report).await?;
+        match &reuse {
+            Some(old) => {
+                report.created_at = old.created_at;
+                report.expires_at = old.expires_at;
+                report.distribution_status = old.distribution_status.clone();
+            }
+            None => self.store.create_report(org, &report).await?,
+        }
         report.status = ReportStatus::Generating;
         self.store.update_report(org, &report).await?;
 

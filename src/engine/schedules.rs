@@ -316,7 +316,7 @@ impl Engine {
     ) -> Result<()> {
         let org = s.organization_id;
         let worker = self.config.worker_id.clone();
-        let generated = async {
+        let resolved = async {
             let period = report_period(s.frequency, &s.schedule_config, slot)?;
             let request = GenerateReportRequest {
                 template_id: s.template_id,
@@ -335,18 +335,41 @@ impl Engine {
             let template = self
                 .template_for(org, s.template_id, Some(s.report_type))
                 .await?;
-            let resolved = self.resolve_with(template, &request, now.date_naive())?;
-            self.generate_resolved(
-                org,
-                &resolved,
-                Origin {
-                    user: None,
-                    schedule: Some((s.id, slot)),
-                },
-            )
-            .await
+            self.resolve_with(template, &request, now.date_naive())
         }
         .await;
+        let origin = Origin {
+            user: None,
+            schedule: Some((s.id, slot)),
+        };
+        let generated = match resolved {
+            Ok(resolved) => match self.generate_resolved(org, &resolved, origin, None).await {
+                // The slot's report exists: a previous holder of the claim
+                // made it and died before recording the run. A completed one
+                // counts; an unfinished or failed one is generated again in
+                // place, so the slot still has exactly one report.
+                Err(Error::Conflict(msg)) => match self.report_of_slot(org, s.id, slot).await? {
+                    Some(r) if r.status == ReportStatus::Completed => Ok((
+                        crate::model::ReportGenerationResult {
+                            report_id: r.id,
+                            status: r.status,
+                            summary: r.summary_data.clone(),
+                            file_size: r.file_size,
+                            page_count: r.page_count,
+                            error: None,
+                        },
+                        None,
+                    )),
+                    Some(r) => {
+                        self.generate_resolved(org, &resolved, origin, Some(r))
+                            .await
+                    }
+                    None => Err(Error::Conflict(msg)),
+                },
+                other => other,
+            },
+            Err(e) => Err(e),
+        };
         let (status, report_id, error) = match generated {
             Ok((result, doc)) if result.status == ReportStatus::Completed => {
                 if !s.recipients.is_empty() && self.deliverer.is_some() {
@@ -360,18 +383,7 @@ impl Engine {
                 (RunStatus::Success, Some(result.report_id), None)
             }
             Ok((result, _)) => (RunStatus::Failed, Some(result.report_id), result.error),
-            Err(Error::Conflict(msg)) => {
-                // The report of this slot exists already: a previous holder
-                // of the claim generated it and died before recording it.
-                let existing = self.report_of_slot(org, s.id, slot).await?;
-                match existing {
-                    Some(r) if r.status == ReportStatus::Completed => {
-                        (RunStatus::Success, Some(r.id), None)
-                    }
-                    Some(r) => (RunStatus::Failed, Some(r.id), r.error_message.or(Some(msg))),
-                    None => (RunStatus::Failed, None, Some(msg)),
-                }
-            }
+            Err(e) if e.is_retryable() => return Err(e),
             Err(e) => (RunStatus::Failed, None, Some(e.to_string())),
         };
         let outcome = RunOutcome {
