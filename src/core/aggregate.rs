@@ -82,7 +82,8 @@ struct Acc {
 /// and currency, so the answer is deterministic.
 ///
 /// # Errors
-/// [`Error::Invalid`] when the query is invalid (see [`validate_query`]).
+/// [`Error::Invalid`] when the query is invalid (see [`validate_query`]),
+/// on `cost` when a sum does not fit a [`Decimal`].
 pub fn aggregate_rows<'a>(
     rows: impl IntoIterator<Item = &'a CostRow>,
     query: &CostQuery,
@@ -109,7 +110,9 @@ pub fn aggregate_rows<'a>(
         let keys = query.group_by.iter().map(|d| row.dimension(d)).collect();
         let currency = row.currency.unwrap_or(default_currency);
         let acc = groups.entry((period, keys, currency)).or_default();
-        acc.cost += row.cost;
+        acc.cost = acc.cost.checked_add(row.cost).ok_or_else(|| {
+            Error::invalid("cost", "the sum of costs does not fit a decimal")
+        })?;
         acc.requests = acc.requests.saturating_add(row.requests);
         acc.input_tokens = acc.input_tokens.saturating_add(row.input_tokens);
         acc.output_tokens = acc.output_tokens.saturating_add(row.output_tokens);

@@ -1,20 +1,27 @@
-//! In-memory [`CostSource`] over vectors of rows.
+//! In-memory [`CostSource`].
+//!
+//! Rows are kept per organization in a [`CostTable`]: columns by day with
+//! interned dimension values, built at insert time, so aggregation reads
+//! only the days of the query's range, allocates nothing per row, and the
+//! memory for names grows with distinct values rather than rows (see
+//! `benches/aggregate.rs` and the README's Performance section).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 
-use crate::core::aggregate::aggregate_rows;
+use crate::core::table::CostTable;
 use crate::model::{CostBucket, CostQuery, CostRow, Currency, OrganizationId};
 use crate::ports::CostSource;
 use crate::Result;
 
 /// A [`CostSource`] over rows held in memory, per organization. Clones share
-/// the rows. Aggregation follows [`aggregate_rows`].
+/// the rows. Aggregation follows
+/// [`aggregate_rows`](crate::core::aggregate::aggregate_rows) exactly.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryCostSource {
-    rows: Arc<RwLock<HashMap<OrganizationId, Arc<Vec<CostRow>>>>>,
+    rows: Arc<RwLock<HashMap<OrganizationId, Arc<CostTable>>>>,
     currency: Currency,
 }
 
@@ -37,11 +44,14 @@ impl MemoryCostSource {
         self
     }
 
-    /// Add rows to an organization.
+    /// Add rows to an organization. A query running at the same time sees
+    /// the rows as they were before (the table is copied on write then).
     pub fn insert(&self, org: OrganizationId, rows: impl IntoIterator<Item = CostRow>) {
         let mut map = self.rows.write().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(org).or_default();
-        Arc::make_mut(entry).extend(rows);
+        let table = Arc::make_mut(map.entry(org).or_default());
+        for row in rows {
+            table.push(&row);
+        }
     }
 
     /// Number of rows of an organization.
@@ -54,7 +64,7 @@ impl MemoryCostSource {
         self.len(org) == 0
     }
 
-    fn snapshot(&self, org: OrganizationId) -> Option<Arc<Vec<CostRow>>> {
+    fn snapshot(&self, org: OrganizationId) -> Option<Arc<CostTable>> {
         self.rows
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -66,8 +76,10 @@ impl MemoryCostSource {
 #[async_trait]
 impl CostSource for MemoryCostSource {
     async fn aggregate(&self, org: OrganizationId, query: &CostQuery) -> Result<Vec<CostBucket>> {
-        let rows = self.snapshot(org).unwrap_or_default();
-        aggregate_rows(rows.iter(), query, self.currency)
+        match self.snapshot(org) {
+            Some(table) => table.aggregate(query, self.currency),
+            None => CostTable::new().aggregate(query, self.currency),
+        }
     }
 
     fn default_currency(&self) -> Currency {

@@ -1,0 +1,257 @@
+//! Projection of cost to the end of a period (the month by default).
+//!
+//! ## Method: linear least squares (`linear_least_squares`)
+//! The observed range gives a zero-filled daily series `y_0..y_{n-1}`. The
+//! line `ŷ_t = ȳ + b (t - t̄)` with `t̄ = (n-1)/2` and
+//! `b = Σ (t - t̄) y_t / Σ (t - t̄)²` is fitted in exact decimal arithmetic,
+//! so a perfectly linear series is projected exactly (with one day, `b` is
+//! 0 and the projection is flat). Each day after the observed range up to
+//! `periodEnd` gets `ŷ_t`, rounded to 6 decimals; when the series has no
+//! negative day (no credits) a projected day is never below 0.
+//! `projectedTotal` is the observed cost plus the projected days.
+//!
+//! The 80% interval is `projectedTotal ± z·s·sqrt(h + h²/n + (Σ_j (t_j - t̄))² / Σ (t - t̄)²)`
+//! with `z = 1.2816` (normal approximation), `h` the projected days and `s²`
+//! the residual variance `Σ (y_t - ŷ_t)² / (n - 2)`, the variance of a sum
+//! of `h` future days under the fitted model. It is computed in `f64` and
+//! rounded to 6 decimals. With fewer than 3 observed days, or a perfect fit,
+//! the interval is the projection itself.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::Decimal;
+
+use super::{add, in_currency, overflow, round, validate_range};
+use crate::model::{CostBucket, Currency, DateRange, Forecast, ForecastPoint};
+use crate::{Error, Result};
+
+/// `method` of the forecasts this module makes.
+pub const METHOD: &str = "linear_least_squares";
+
+/// Two-sided 80% quantile of the standard normal distribution.
+const Z80: f64 = 1.281_551_565_544_600_4;
+
+/// Decimals of the forecast amounts.
+pub const FORECAST_DP: u32 = 6;
+
+/// The last day of `day`'s month.
+pub fn end_of_month(day: NaiveDate) -> NaiveDate {
+    let first_next = if day.month() == 12 {
+        NaiveDate::from_ymd_opt(day.year().saturating_add(1), 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
+    };
+    first_next
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(day)
+}
+
+/// [`forecast`] to the end of the month of `observed.end`.
+///
+/// # Errors
+/// As [`forecast`].
+pub fn forecast_month(
+    buckets: &[CostBucket],
+    observed: DateRange,
+    currency: Currency,
+) -> Result<Forecast> {
+    forecast(buckets, observed, end_of_month(observed.end), currency)
+}
+
+/// Project the daily cost of `buckets` (bucketed by day; those outside
+/// `observed` and in another currency are left out) from `observed` to
+/// `period_end` (see the module docs). A `period_end` on or before
+/// `observed.end` projects nothing: the total is the observed cost.
+///
+/// # Errors
+/// [`Error::Invalid`] on `range` when `observed` or the span to
+/// `period_end` is longer than 5 years, on `periodStart` when a bucket has
+/// none, on `cost` when the amounts overflow.
+pub fn forecast(
+    buckets: &[CostBucket],
+    observed: DateRange,
+    period_end: NaiveDate,
+    currency: Currency,
+) -> Result<Forecast> {
+    validate_range(&observed)?;
+    if period_end > observed.end {
+        validate_range(&DateRange::new(observed.start, period_end)?)?;
+    }
+    let n = usize::try_from(observed.days()).unwrap_or(0).max(1);
+    let mut y = vec![Decimal::ZERO; n];
+    for b in in_currency(buckets, currency) {
+        let Some(ts) = b.period_start else {
+            return Err(Error::invalid("periodStart", "a forecast needs buckets by day"));
+        };
+        if !observed.contains(ts.date()) {
+            continue;
+        }
+        let t = usize::try_from((ts.date() - observed.start).num_days()).unwrap_or(0);
+        if let Some(slot) = y.get_mut(t) {
+            *slot = add(*slot, b.cost)?;
+        }
+    }
+    let actual = y.iter().try_fold(Decimal::ZERO, |a, c| add(a, *c))?;
+    let no_credits = y.iter().all(|c| !c.is_sign_negative() || c.is_zero());
+
+    // Work with u = 2(t - t̄) = 2t - (n - 1), an integer.
+    let n_i = i64::try_from(n).map_err(|_| overflow())?;
+    let u = |t: i64| Decimal::from(2 * t - (n_i - 1));
+    let mean = actual
+        .checked_div(Decimal::from(n_i))
+        .ok_or_else(overflow)?;
+    // Σu² = n(n² - 1)/3.
+    let suu = Decimal::from(i128::from(n_i) * (i128::from(n_i) * i128::from(n_i) - 1) / 3);
+    let mut suy = Decimal::ZERO;
+    for (t, yt) in y.iter().enumerate() {
+        let term = u(t as i64).checked_mul(*yt).ok_or_else(overflow)?;
+        suy = add(suy, term)?;
+    }
+    // b = Σ(t-t̄)y / Σ(t-t̄)² = (Σuy/2) / (Σu²/4) = 2Σuy / Σu².
+    let slope = if suu.is_zero() {
+        Decimal::ZERO
+    } else {
+        suy.checked_mul(Decimal::TWO)
+            .and_then(|x| x.checked_div(suu))
+            .ok_or_else(overflow)?
+    };
+    let predict = |t: i64| -> Result<Decimal> {
+        let half_u = u(t).checked_div(Decimal::TWO).ok_or_else(overflow)?;
+        let v = slope.checked_mul(half_u).ok_or_else(overflow)?;
+        add(mean, v)
+    };
+
+    let horizon = (period_end - observed.end).num_days().max(0);
+    let mut points = Vec::with_capacity(usize::try_from(horizon).unwrap_or(0));
+    let mut projected = actual;
+    let mut sum_u_future: f64 = 0.0;
+    for k in 1..=horizon {
+        let t = n_i - 1 + k;
+        let mut cost = round(predict(t)?, FORECAST_DP);
+        if no_credits && cost.is_sign_negative() {
+            cost = Decimal::ZERO;
+        }
+        projected = add(projected, cost)?;
+        sum_u_future += (2 * t - (n_i - 1)) as f64 / 2.0;
+        points.push(ForecastPoint {
+            date: observed.end + Duration::days(k),
+            cost,
+        });
+    }
+
+    let mut margin = 0.0f64;
+    if n >= 3 && horizon > 0 {
+        let mut sse = 0.0f64;
+        for (t, yt) in y.iter().enumerate() {
+            let r = yt.checked_sub(predict(t as i64)?).ok_or_else(overflow)?;
+            let r = r.to_f64().unwrap_or(0.0);
+            sse += r * r;
+        }
+        let s2 = sse / (n as f64 - 2.0);
+        let h = horizon as f64;
+        let sxx = suu.to_f64().unwrap_or(1.0) / 4.0;
+        let var = s2 * (h + h * h / n as f64 + sum_u_future * sum_u_future / sxx);
+        margin = Z80 * var.sqrt();
+        if !margin.is_finite() {
+            margin = 0.0;
+        }
+    }
+    let margin = Decimal::from_f64(margin).unwrap_or(Decimal::ZERO);
+    let projected_total = round(projected, FORECAST_DP);
+    Ok(Forecast {
+        method: METHOD.to_owned(),
+        period_end: period_end.max(observed.end),
+        actual_to_date: actual,
+        projected_total,
+        lower_bound: round(projected_total.checked_sub(margin).ok_or_else(overflow)?, FORECAST_DP),
+        upper_bound: round(add(projected_total, margin)?, FORECAST_DP),
+        points,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::insight::test_util::{bucket, d};
+    use rust_decimal_macros::dec;
+
+    fn daily(start: &str, costs: &[Decimal]) -> Vec<CostBucket> {
+        costs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let day = (d(start) + Duration::days(i as i64)).to_string();
+                bucket(Some(&day), &[], *c, 1)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_linear_series_is_projected_exactly() {
+        let costs: Vec<Decimal> = (0..10).map(|t| dec!(10.01) + dec!(2.37) * Decimal::from(t)).collect();
+        let b = daily("2026-11-01", &costs);
+        let obs = DateRange::new(d("2026-11-01"), d("2026-11-10")).unwrap();
+        let f = forecast_month(&b, obs, Currency::USD).unwrap();
+        assert_eq!(f.method, "linear_least_squares");
+        assert_eq!(f.period_end, d("2026-11-30"));
+        assert_eq!(f.points.len(), 20);
+        for (k, p) in f.points.iter().enumerate() {
+            let t = Decimal::from(10 + k as i64);
+            assert_eq!(p.cost, dec!(10.01) + dec!(2.37) * t, "{}", p.date);
+        }
+        assert_eq!(f.points[0].date, d("2026-11-11"));
+        assert_eq!(f.points[19].cost, dec!(78.74));
+        // Σ_{t=0}^{29} (10.01 + 2.37 t) = 300.3 + 2.37 * 435.
+        assert_eq!(f.actual_to_date, dec!(206.75));
+        assert_eq!(f.projected_total, dec!(1331.25));
+        assert_eq!(f.lower_bound, f.projected_total);
+        assert_eq!(f.upper_bound, f.projected_total);
+    }
+
+    #[test]
+    fn least_squares_with_an_interval() {
+        let b = daily("2026-02-25", &[dec!(1), dec!(3), dec!(2)]);
+        let obs = DateRange::new(d("2026-02-25"), d("2026-02-27")).unwrap();
+        let f = forecast_month(&b, obs, Currency::USD).unwrap();
+        assert_eq!(f.period_end, d("2026-02-28"));
+        assert_eq!(
+            f.points,
+            vec![ForecastPoint { date: d("2026-02-28"), cost: dec!(3) }]
+        );
+        let f = forecast(&b, obs, d("2026-03-01"), Currency::USD).unwrap();
+        assert_eq!(f.points.iter().map(|p| p.cost).collect::<Vec<_>>(), vec![dec!(3), dec!(3.5)]);
+        assert_eq!(f.actual_to_date, dec!(6));
+        assert_eq!(f.projected_total, dec!(12.5));
+        // s² = 1.5, var = 1.5 (2 + 4/3 + 25/2) = 23.75, margin = z sqrt(23.75).
+        assert_eq!(f.lower_bound, dec!(6.254490));
+        assert_eq!(f.upper_bound, dec!(18.745510));
+    }
+
+    #[test]
+    fn edges() {
+        let obs = DateRange::new(d("2026-11-01"), d("2026-11-10")).unwrap();
+        let f = forecast_month(&[], obs, Currency::USD).unwrap();
+        assert_eq!(f.projected_total, dec!(0));
+        assert_eq!(f.points.len(), 20);
+        assert!(f.points.iter().all(|p| p.cost.is_zero()));
+        // A falling series does not project negative costs.
+        let b = daily("2026-11-01", &[dec!(30), dec!(20), dec!(10)]);
+        let obs = DateRange::new(d("2026-11-01"), d("2026-11-03")).unwrap();
+        let f = forecast(&b, obs, d("2026-11-06"), Currency::USD).unwrap();
+        assert_eq!(f.points.iter().map(|p| p.cost).collect::<Vec<_>>(), vec![dec!(0), dec!(0), dec!(0)]);
+        // Nothing to project.
+        let f = forecast(&b, obs, d("2026-11-02"), Currency::USD).unwrap();
+        assert_eq!(f.points, vec![]);
+        assert_eq!(f.projected_total, dec!(60));
+        assert_eq!(f.period_end, d("2026-11-03"));
+        // One day: flat.
+        let one = DateRange::day(d("2026-11-01"));
+        let f = forecast(&b, one, d("2026-11-03"), Currency::USD).unwrap();
+        assert_eq!(f.points.iter().map(|p| p.cost).collect::<Vec<_>>(), vec![dec!(30), dec!(30)]);
+        assert_eq!(f.lower_bound, dec!(90));
+        let e = forecast(&b, obs, d("2040-01-01"), Currency::USD).unwrap_err();
+        assert_eq!(e.field(), Some("range"));
+        assert_eq!(end_of_month(d("2024-02-10")), d("2024-02-29"));
+        assert_eq!(end_of_month(d("2026-12-31")), d("2026-12-31"));
+    }
+}
