@@ -148,6 +148,36 @@ async fn generate_records_the_whole_lifecycle() {
     assert_eq!(r.file_size, Some(art.bytes.len() as u64));
     let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
     assert_eq!(doc.summary_data, summary);
+    // The executive template's sections, each filled.
+    assert_eq!(
+        doc.sections,
+        vec![
+            ReportSection::Summary,
+            ReportSection::Trend,
+            ReportSection::Breakdown,
+            ReportSection::Forecast,
+            ReportSection::Anomalies,
+            ReportSection::Recommendations
+        ]
+    );
+    let dims: Vec<_> = doc.breakdowns.iter().map(|b| b.dimension.clone()).collect();
+    assert_eq!(
+        dims,
+        vec![Dimension::Provider, Dimension::Model, Dimension::Team]
+    );
+    for b in &doc.breakdowns {
+        let sum: rust_decimal::Decimal = b.items.iter().map(|i| i.cost).sum();
+        assert_eq!(
+            sum,
+            doc.summary.as_ref().unwrap().total_cost,
+            "{:?}",
+            b.dimension
+        );
+    }
+    assert_eq!(doc.trend.as_ref().unwrap().points.len(), 31);
+    let comparison = doc.summary.as_ref().unwrap().comparison.clone().unwrap();
+    assert_eq!(comparison.range.start.to_string(), "2026-08-31");
+    assert!(doc.forecast.is_some());
     // Delivered to the request's recipient.
     assert_eq!(f.deliverer.sent().len(), 1);
     assert!(r.distributed_at.is_some());

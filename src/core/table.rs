@@ -181,7 +181,9 @@ impl CostTable {
 
     /// Move every block to exact decimal costs.
     fn make_exact(&mut self) {
-        let Some(scale) = self.scale.take() else { return };
+        let Some(scale) = self.scale.take() else {
+            return;
+        };
         for b in self.blocks.values_mut() {
             if let Costs::Fixed(v) = &b.cost {
                 // Back to each row's own scale (exact: the mantissa was
@@ -284,13 +286,19 @@ impl CostTable {
             _ => 0,
         };
         let exact = self.scale.is_none();
-        let b = self.blocks.entry(row.date).or_insert_with(|| Block::new(exact));
+        let b = self
+            .blocks
+            .entry(row.date)
+            .or_insert_with(|| Block::new(exact));
         let n = b.len();
         for (col, id) in b.dims.iter_mut().zip(ids) {
             col.push(id);
         }
         for (kid, col) in b.tags.iter_mut() {
-            let v = tag_ids.iter().find(|(k, _)| k == kid).map_or(0, |(_, v)| *v);
+            let v = tag_ids
+                .iter()
+                .find(|(k, _)| k == kid)
+                .map_or(0, |(_, v)| *v);
             col.push(v);
         }
         for (kid, vid) in tag_ids {
@@ -323,7 +331,11 @@ impl CostTable {
     /// # Errors
     /// [`Error::Invalid`] when the query is invalid (see
     /// [`validate_query`]), on `cost` when a sum does not fit a [`Decimal`].
-    pub fn aggregate(&self, query: &CostQuery, default_currency: Currency) -> Result<Vec<CostBucket>> {
+    pub fn aggregate(
+        &self,
+        query: &CostQuery,
+        default_currency: Currency,
+    ) -> Result<Vec<CostBucket>> {
         validate_query(query)?;
         let plan = Plan::new(self, query, default_currency)?;
         plan.run(self)
@@ -430,18 +442,34 @@ impl<'t> Plan<'t> {
                             Some(i) => remap(i, |s| s),
                             None => (vec![0], vec![None]),
                         };
-                        GroupDim { source: Source::Tag(kid), remap, names }
+                        GroupDim {
+                            source: Source::Tag(kid),
+                            remap,
+                            names,
+                        }
                     }
-                    None => GroupDim { source: Source::Tag(0), remap: vec![0], names: vec![None] },
+                    None => GroupDim {
+                        source: Source::Tag(0),
+                        remap: vec![0],
+                        names: vec![None],
+                    },
                 },
                 Dimension::ModelFamily => {
                     let (remap, names) = remap(&t.dims[MODEL], model_family);
-                    GroupDim { source: Source::Dim(MODEL), remap, names }
+                    GroupDim {
+                        source: Source::Dim(MODEL),
+                        remap,
+                        names,
+                    }
                 }
                 other => {
                     let i = dim_index(other).unwrap_or(PROVIDER);
                     let (remap, names) = remap(&t.dims[i], |s| s);
-                    GroupDim { source: Source::Dim(i), remap, names }
+                    GroupDim {
+                        source: Source::Dim(i),
+                        remap,
+                        names,
+                    }
                 }
             };
             groups.push(g);
@@ -528,7 +556,10 @@ impl<'t> Plan<'t> {
 
     fn run(&self, t: &CostTable) -> Result<Vec<CostBucket>> {
         let dense = self.total <= DENSE_LIMIT;
-        let mut acc = Accumulators::new(if dense { self.total as usize } else { 0 }, t.scale.is_none());
+        let mut acc = Accumulators::new(
+            if dense { self.total as usize } else { 0 },
+            t.scale.is_none(),
+        );
         let mut sparse: HashMap<Vec<u32>, usize> = HashMap::new();
         let mut idx: Vec<u32> = Vec::new();
         let mut key: Vec<u32> = Vec::new();
@@ -556,7 +587,8 @@ impl<'t> Plan<'t> {
                         Some(col) => {
                             for (i, id) in idx.iter_mut().zip(col) {
                                 if *i != SKIP {
-                                    *i = *i * card + g.remap.get(*id as usize).copied().unwrap_or(0);
+                                    *i =
+                                        *i * card + g.remap.get(*id as usize).copied().unwrap_or(0);
                                 }
                             }
                         }
@@ -576,7 +608,8 @@ impl<'t> Plan<'t> {
                 acc.add_block(b, t.scale, &idx)?;
             } else {
                 // Sparse: one hash lookup per row, keyed by the group ids.
-                let cols: Vec<Option<&Vec<u32>>> = self.groups.iter().map(|g| column(b, g.source)).collect();
+                let cols: Vec<Option<&Vec<u32>>> =
+                    self.groups.iter().map(|g| column(b, g.source)).collect();
                 for r in 0..n {
                     let Some(&period) = idx.get(r) else { continue };
                     if period == SKIP {
@@ -605,7 +638,9 @@ impl<'t> Plan<'t> {
         // Buckets.
         let mut out = Vec::new();
         let emit = |slot: usize, ids: &[u32], out: &mut Vec<CostBucket>| -> Result<()> {
-            let Some(cost) = acc.cost(slot, t.scale)? else { return Ok(()) };
+            let Some(cost) = acc.cost(slot, t.scale)? else {
+                return Ok(());
+            };
             let (period, rest) = ids.split_first().unwrap_or((&0, &[]));
             let (cur, keys) = rest.split_last().unwrap_or((&0, &[]));
             out.push(CostBucket {
@@ -614,9 +649,19 @@ impl<'t> Plan<'t> {
                     .groups
                     .iter()
                     .zip(keys)
-                    .map(|(g, k)| g.names.get(*k as usize).copied().flatten().map(str::to_owned))
+                    .map(|(g, k)| {
+                        g.names
+                            .get(*k as usize)
+                            .copied()
+                            .flatten()
+                            .map(str::to_owned)
+                    })
                     .collect(),
-                currency: self.currency_names.get(*cur as usize).copied().unwrap_or_default(),
+                currency: self
+                    .currency_names
+                    .get(*cur as usize)
+                    .copied()
+                    .unwrap_or_default(),
                 cost,
                 requests: acc.requests.get(slot).copied().unwrap_or(0),
                 input_tokens: acc.input_tokens.get(slot).copied().unwrap_or(0),
@@ -649,7 +694,11 @@ impl<'t> Plan<'t> {
             }
         }
         out.sort_by(|a, b| {
-            (a.period_start, &a.keys, a.currency.code()).cmp(&(b.period_start, &b.keys, b.currency.code()))
+            (a.period_start, &a.keys, a.currency.code()).cmp(&(
+                b.period_start,
+                &b.keys,
+                b.currency.code(),
+            ))
         });
         Ok(out)
     }
@@ -680,7 +729,11 @@ impl Accumulators {
         Accumulators {
             seen: vec![false; n],
             fixed: if exact { Vec::new() } else { vec![0; n] },
-            exact: if exact { vec![Decimal::ZERO; n] } else { Vec::new() },
+            exact: if exact {
+                vec![Decimal::ZERO; n]
+            } else {
+                Vec::new()
+            },
             scale: vec![0; n],
             requests: vec![0; n],
             input_tokens: vec![0; n],
@@ -711,7 +764,9 @@ impl Accumulators {
             .zip(&b.scale);
         match (&b.cost, scale) {
             (Costs::Fixed(costs), Some(_)) => {
-                for ((g, cost), ((((req, inp), out), cached), s)) in idx.iter().zip(costs).zip(counts) {
+                for ((g, cost), ((((req, inp), out), cached), s)) in
+                    idx.iter().zip(costs).zip(counts)
+                {
                     let g = *g as usize;
                     if let Some(acc) = self.fixed.get_mut(g) {
                         *acc += i128::from(*cost);

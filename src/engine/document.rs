@@ -1,14 +1,48 @@
-//! Gathering the data of a report into a [`ReportDocument`].
+//! Gathering the data of a report into a [`ReportDocument`]: the engine
+//! asks the [`CostSource`](crate::ports::CostSource) only for what the
+//! template's sections need, all queries at once, and hands the buckets to
+//! the pure insight functions of [`core::insight`](crate::core::insight).
 
+use std::collections::HashMap;
+
+use chrono::Duration;
 use rust_decimal::Decimal;
 
 use super::generate::ResolvedReport;
 use super::Engine;
+use crate::core::insight::anomaly::{detect_anomalies, AnomalyParams};
+use crate::core::insight::breakdown::breakdown;
+use crate::core::insight::forecast::forecast_month;
+use crate::core::insight::recommend::{recommend, RecommendationInput, Thresholds};
+use crate::core::insight::summary::{summarize, summarize_with_comparison, summary_data};
+use crate::core::insight::trend::trend;
 use crate::model::{
-    CostBucket, CostQuery, Dimension, OrganizationId, ReportDocument, ReportSummaryData,
-    REPORT_SCHEMA_VERSION,
+    Breakdown, CostBucket, CostQuery, Currency, DateRange, Dimension, EfficiencyRow, Granularity,
+    OrganizationId, ReportDocument, ReportFormat, ReportSection, TopCost, REPORT_SCHEMA_VERSION,
 };
 use crate::Result;
+
+/// How many rows the top-costs and efficiency sections show.
+const TOP_ROWS: usize = 15;
+
+/// The queries of one report, by name.
+struct Plan {
+    queries: Vec<(String, CostQuery)>,
+}
+
+impl Plan {
+    fn add(&mut self, name: impl Into<String>, q: CostQuery) {
+        self.queries.push((name.into(), q));
+    }
+}
+
+fn dims_key(d: &Dimension) -> String {
+    format!("cur:{d}")
+}
+
+fn prev_key(d: &Dimension) -> String {
+    format!("prev:{d}")
+}
 
 impl Engine {
     /// Query the cost source for what the resolved template's sections need
@@ -19,27 +53,209 @@ impl Engine {
         r: &ResolvedReport,
     ) -> Result<ReportDocument> {
         let currency = self.costs.default_currency();
+        let has = |s: ReportSection| r.config.sections.contains(&s);
         let base = CostQuery::total(r.date_range).filtered(r.filters.clone());
-        let q_provider = base.clone().group_by([Dimension::Provider]);
-        let q_model = base.clone().group_by([Dimension::Model]);
-        let (by_provider, by_model) = futures::try_join!(
-            self.costs.aggregate(org, &q_provider),
-            self.costs.aggregate(org, &q_model),
-        )?;
-        let total: Decimal = by_provider
-            .iter()
-            .filter(|b| b.currency == currency)
-            .map(|b| b.cost)
-            .sum();
-        let requests = by_provider.iter().map(|b| b.requests).sum();
-        let top = |buckets: &[CostBucket]| {
-            let mut v: Vec<_> = buckets
-                .iter()
-                .filter_map(|b| Some((b.keys.first()?.clone()?, b.cost)))
-                .collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            v.into_iter().next().map(|(k, _)| k)
+        let prev_base = r
+            .comparison_range
+            .map(|c| CostQuery::total(c).filtered(r.filters.clone()));
+        let anomaly_params = AnomalyParams::default();
+        let mut breakdown_dims: Vec<Dimension> = Vec::new();
+        for d in &r.config.breakdowns {
+            if !breakdown_dims.contains(d) {
+                breakdown_dims.push(d.clone());
+            }
+        }
+
+        let mut plan = Plan {
+            queries: Vec::new(),
         };
+        // Headline figures always need provider and model.
+        plan.add("cur:provider", base.clone().group_by([Dimension::Provider]));
+        plan.add("cur:model", base.clone().group_by([Dimension::Model]));
+        if let Some(pb) = &prev_base {
+            plan.add("prev:provider", pb.clone().group_by([Dimension::Provider]));
+            plan.add("prev:model", pb.clone().group_by([Dimension::Model]));
+        }
+        if has(ReportSection::Breakdown) {
+            for d in &breakdown_dims {
+                if !matches!(d, Dimension::Provider | Dimension::Model) {
+                    plan.add(dims_key(d), base.clone().group_by([d.clone()]));
+                    if let Some(pb) = &prev_base {
+                        plan.add(prev_key(d), pb.clone().group_by([d.clone()]));
+                    }
+                }
+            }
+        }
+        if has(ReportSection::Trend) {
+            plan.add("trend", base.clone().bucketed(r.config.granularity));
+        }
+        let needs_anomalies = has(ReportSection::Anomalies) || has(ReportSection::Recommendations);
+        let anomaly_range = DateRange {
+            start: r.date_range.start - Duration::days(i64::from(anomaly_params.window)),
+            end: r.date_range.end,
+        };
+        if needs_anomalies {
+            plan.add(
+                "anomalies",
+                CostQuery::total(anomaly_range)
+                    .filtered(r.filters.clone())
+                    .group_by([Dimension::Provider])
+                    .bucketed(Granularity::Day),
+            );
+        }
+        if has(ReportSection::Forecast) {
+            plan.add("daily", base.clone().bucketed(Granularity::Day));
+        }
+        if has(ReportSection::TopCosts) {
+            plan.add(
+                "top",
+                base.clone().group_by([Dimension::Team, Dimension::Model]),
+            );
+        }
+        let detail_dims = vec![
+            Dimension::Provider,
+            Dimension::Model,
+            Dimension::Team,
+            Dimension::Project,
+            Dimension::CostCenter,
+        ];
+        let wants_detail = matches!(r.format, ReportFormat::Csv | ReportFormat::Xlsx);
+        if wants_detail {
+            plan.add(
+                "detail",
+                base.clone()
+                    .group_by(detail_dims.clone())
+                    .bucketed(Granularity::Day),
+            );
+        }
+
+        let results = futures::future::try_join_all(
+            plan.queries
+                .iter()
+                .map(|(_, q)| self.costs.aggregate(org, q)),
+        )
+        .await?;
+        let mut data: HashMap<String, Vec<CostBucket>> = plan
+            .queries
+            .into_iter()
+            .map(|(n, _)| n)
+            .zip(results)
+            .collect();
+        let get = |data: &HashMap<String, Vec<CostBucket>>, k: &str| -> Vec<CostBucket> {
+            data.get(k).cloned().unwrap_or_default()
+        };
+
+        let cur_provider = get(&data, "cur:provider");
+        let cur_model = get(&data, "cur:model");
+        let summary = match (r.comparison_range, data.get("prev:provider")) {
+            (Some(range), Some(prev)) => {
+                summarize_with_comparison(&cur_provider, prev, range, currency)?
+            }
+            _ => summarize(&cur_provider, currency)?,
+        };
+        let previous_summary = match data.get("prev:provider") {
+            Some(prev) => Some(summarize(prev, currency)?),
+            None => None,
+        };
+        let limit = r.config.breakdown_limit.max(1) as usize;
+        let provider_bd = breakdown(
+            Dimension::Provider,
+            &cur_provider,
+            data.get("prev:provider").map(Vec::as_slice),
+            limit,
+            currency,
+        )?;
+        let model_bd = breakdown(
+            Dimension::Model,
+            &cur_model,
+            data.get("prev:model").map(Vec::as_slice),
+            limit,
+            currency,
+        )?;
+        let mut breakdowns: Vec<Breakdown> = Vec::new();
+        if has(ReportSection::Breakdown) {
+            for d in &breakdown_dims {
+                let b = match d {
+                    Dimension::Provider => provider_bd.clone(),
+                    Dimension::Model => model_bd.clone(),
+                    other => breakdown(
+                        other.clone(),
+                        &get(&data, &dims_key(other)),
+                        data.get(&prev_key(other)).map(Vec::as_slice),
+                        limit,
+                        currency,
+                    )?,
+                };
+                breakdowns.push(b);
+            }
+        }
+        let trend_data = if has(ReportSection::Trend) {
+            Some(trend(
+                &get(&data, "trend"),
+                r.date_range,
+                r.config.granularity,
+                currency,
+            )?)
+        } else {
+            None
+        };
+        let anomalies = if needs_anomalies {
+            detect_anomalies(
+                &get(&data, "anomalies"),
+                &Dimension::Provider,
+                r.date_range,
+                &anomaly_params,
+                currency,
+            )?
+        } else {
+            Vec::new()
+        };
+        let forecast = if has(ReportSection::Forecast) {
+            Some(forecast_month(
+                &get(&data, "daily"),
+                r.date_range,
+                currency,
+            )?)
+        } else {
+            None
+        };
+        let recommendations = if has(ReportSection::Recommendations) {
+            recommend(
+                &RecommendationInput {
+                    summary: &summary,
+                    previous: previous_summary.as_ref(),
+                    by_model: Some(&model_bd),
+                    by_provider: Some(&provider_bd),
+                    anomaly_count: anomalies.len(),
+                    currency,
+                },
+                &Thresholds::default(),
+            )
+        } else {
+            Vec::new()
+        };
+        let top_costs = if has(ReportSection::TopCosts) {
+            top_costs(&get(&data, "top"), summary.total_cost, currency)
+        } else {
+            Vec::new()
+        };
+        let efficiency = if has(ReportSection::Efficiency) {
+            efficiency(&cur_model, currency)
+        } else {
+            Vec::new()
+        };
+        // The headline figures are what people read and what the archive
+        // keeps: rounded to the currency's minor unit (half away from zero).
+        // The document's `summary` keeps the exact sums.
+        let mut summary_data = summary_data(
+            &summary,
+            &cur_provider,
+            &cur_model,
+            anomalies.len(),
+            currency,
+        )?;
+        summary_data.total_cost = currency.round(summary_data.total_cost);
+        let detail = data.remove("detail").unwrap_or_default();
         Ok(ReportDocument {
             schema_version: REPORT_SCHEMA_VERSION,
             title: r.name.clone(),
@@ -54,25 +270,94 @@ impl Engine {
             sections: r.config.sections.clone(),
             include_charts: r.config.include_charts,
             chart_types: r.config.chart_types.clone(),
-            summary_data: ReportSummaryData {
-                total_cost: currency.round(total),
-                total_requests: requests,
-                cost_change: None,
-                top_provider: top(&by_provider),
-                top_model: top(&by_model),
-                anomaly_count: 0,
-            },
-            summary: None,
-            trend: None,
-            breakdowns: vec![],
-            anomalies: vec![],
-            forecast: None,
-            recommendations: vec![],
-            top_costs: vec![],
-            efficiency: vec![],
+            summary_data,
+            summary: Some(summary),
+            trend: trend_data,
+            breakdowns,
+            anomalies,
+            forecast,
+            recommendations,
+            top_costs,
+            efficiency,
             chargeback: None,
-            detail: by_provider,
-            detail_dimensions: vec![Dimension::Provider],
+            detail,
+            detail_dimensions: if wants_detail {
+                detail_dims
+            } else {
+                Vec::new()
+            },
         })
     }
+}
+
+/// The most expensive (team, model) pairs with their share of the total.
+fn top_costs(buckets: &[CostBucket], total: Decimal, currency: Currency) -> Vec<TopCost> {
+    let mut rows: Vec<&CostBucket> = buckets.iter().filter(|b| b.currency == currency).collect();
+    rows.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.keys.cmp(&b.keys)));
+    rows.into_iter()
+        .take(TOP_ROWS)
+        .map(|b| TopCost {
+            keys: vec![
+                (Dimension::Team, b.keys.first().cloned().flatten()),
+                (Dimension::Model, b.keys.get(1).cloned().flatten()),
+            ],
+            cost: b.cost,
+            requests: b.requests,
+            share: percent(b.cost, total),
+        })
+        .collect()
+}
+
+/// Cost per request, per 1,000 tokens, tokens per request and cache hit
+/// rate of each model, most expensive first.
+fn efficiency(by_model: &[CostBucket], currency: Currency) -> Vec<EfficiencyRow> {
+    let mut rows: Vec<&CostBucket> = by_model
+        .iter()
+        .filter(|b| b.currency == currency && b.keys.first().is_some_and(Option::is_some))
+        .collect();
+    rows.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.keys.cmp(&b.keys)));
+    rows.into_iter()
+        .take(TOP_ROWS)
+        .map(|b| {
+            let tokens = b.input_tokens.saturating_add(b.output_tokens);
+            let div = |n: Decimal, d: u64, dp: u32| {
+                if d == 0 {
+                    Decimal::ZERO
+                } else {
+                    n.checked_div(Decimal::from(d))
+                        .unwrap_or_default()
+                        .round_dp(dp)
+                }
+            };
+            EfficiencyRow {
+                model: b.keys[0].clone().unwrap_or_default(),
+                cost_per_request: div(b.cost, b.requests, 6),
+                cost_per_1k_tokens: div(
+                    b.cost
+                        .checked_mul(Decimal::ONE_THOUSAND)
+                        .unwrap_or_default(),
+                    tokens,
+                    6,
+                ),
+                tokens_per_request: div(Decimal::from(tokens), b.requests, 1),
+                cache_hit_rate: div(
+                    Decimal::from(b.cached_requests)
+                        .checked_mul(Decimal::ONE_HUNDRED)
+                        .unwrap_or_default(),
+                    b.requests,
+                    2,
+                ),
+            }
+        })
+        .collect()
+}
+
+fn percent(part: Decimal, total: Decimal) -> Decimal {
+    if total.is_zero() {
+        return Decimal::ZERO;
+    }
+    part.checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|p| p.checked_div(total))
+        .unwrap_or_default()
+        .round_dp(1)
 }
