@@ -1,6 +1,8 @@
 //! Orchestration over the ports: an [`Engine`] holds the host's
 //! [`CostSource`], [`ReportStore`], renderers, [`Deliverer`] and [`Clock`].
 
+pub mod chargeback;
+
 use std::fmt;
 use std::sync::Arc;
 
