@@ -3,6 +3,7 @@
 //! fuzzed and benchmarked alone. `core` depends only on [`model`](crate::model).
 
 pub mod aggregate;
+pub mod allocate;
 pub mod insight;
 pub mod period;
 pub mod schedule;

@@ -14,10 +14,12 @@ use crate::ports::{Clock, CostSource, Deliverer, Renderer, ReportStore};
 use crate::{Error, Result};
 
 pub mod archive;
+pub mod chargeback;
 pub mod digests;
 pub mod distribute;
 mod document;
 pub mod generate;
+pub mod jobs;
 pub mod links;
 pub mod schedules;
 pub mod templates;
