@@ -156,11 +156,14 @@ impl Engine {
     }
 }
 
+/// The report's name, with its period unless the name already says it.
 fn report_subject(report: &GeneratedReport) -> String {
-    format!(
-        "{} ({} to {})",
-        report.name, report.date_range.start, report.date_range.end
-    )
+    let label = super::generate::period_label(report.date_range);
+    if report.name.contains(&label) {
+        report.name.clone()
+    } else {
+        format!("{} ({label})", report.name)
+    }
 }
 
 /// The plain-text body of a report delivery.
