@@ -126,6 +126,7 @@ impl Engine {
             },
             format: ReportFormat::Html,
             recipients: vec![ReportRecipient::email(prefs.email.clone())],
+            chargeback: None,
             config,
             template,
         };

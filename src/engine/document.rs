@@ -279,7 +279,7 @@ impl Engine {
             recommendations,
             top_costs,
             efficiency,
-            chargeback: None,
+            chargeback: r.chargeback.clone(),
             detail,
             detail_dimensions: if wants_detail {
                 detail_dims

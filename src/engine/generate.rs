@@ -36,6 +36,8 @@ pub struct ResolvedReport {
     pub format: ReportFormat,
     /// Who receives it.
     pub recipients: Vec<ReportRecipient>,
+    /// The allocation shown by a chargeback report.
+    pub chargeback: Option<crate::model::Allocation>,
 }
 
 /// Where a generation comes from: a user's request, or a schedule's slot.
@@ -100,6 +102,7 @@ impl Engine {
             filters: request.filters.clone(),
             format: request.format,
             recipients: request.recipients.clone(),
+            chargeback: None,
             template,
         })
     }

@@ -15,6 +15,7 @@ use crate::{Error, Result};
 
 pub mod archive;
 pub mod chargeback;
+pub mod chargeback_report;
 pub mod digests;
 pub mod distribute;
 mod document;
