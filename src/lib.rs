@@ -45,17 +45,16 @@
 //! ```
 //! use std::sync::Arc;
 //! use chrono::{TimeZone, Utc};
-//! use rust_decimal::Decimal;
 //! use tokentra_reports::backends::memory::{ManualClock, MemoryCostSource, MemoryStore};
 //! use tokentra_reports::engine::Engine;
-//! use tokentra_reports::model::{CostQuery, CostRow, DateRange, Dimension, OrganizationId};
+//! use tokentra_reports::model::*;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> tokentra_reports::Result<()> {
 //! let org = OrganizationId::new();
 //! let rows: Vec<CostRow> = serde_json::from_str(r#"[
 //!     {"date":"2026-10-01","provider":"openai","model":"gpt-4o","team":"search","cost":"12.50","requests":10},
-//!     {"date":"2026-10-02","provider":"anthropic","model":"claude-3-5-sonnet","team":"ads","cost":"7.25","requests":4}
+//!     {"date":"2026-10-02","provider":"anthropic","model":"claude-sonnet-4-5","team":"ads","cost":"7.25","requests":4}
 //! ]"#)?;
 //! let engine = Engine::builder()
 //!     .cost_source(Arc::new(MemoryCostSource::with_rows(org, rows)))
@@ -63,13 +62,27 @@
 //!     .clock(Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap())))
 //!     .build()?;
 //!
-//! let october = DateRange::new("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap())?;
-//! let by_team = engine
-//!     .costs()
-//!     .aggregate(org, &CostQuery::total(october).group_by([Dimension::Team]))
+//! // An executive report of last month (October), as JSON.
+//! let result = engine
+//!     .generate(
+//!         org,
+//!         GenerateReportRequest {
+//!             report_type: Some(ReportType::Executive),
+//!             date_preset: Some(DateRangePreset::LastMonth),
+//!             format: ReportFormat::Json,
+//!             ..Default::default()
+//!         },
+//!         None,
+//!     )
 //!     .await?;
-//! let total: Decimal = by_team.iter().map(|b| b.cost).sum();
-//! assert_eq!(total.to_string(), "19.75");
+//! assert_eq!(result.status, ReportStatus::Completed);
+//! let summary = result.summary.unwrap();
+//! assert_eq!(summary.total_cost.to_string(), "19.75");
+//! assert_eq!(summary.top_provider.as_deref(), Some("openai"));
+//!
+//! // It is in the archive, with its file.
+//! let report = engine.get_report(org, result.report_id).await?;
+//! assert_eq!(report.name, "Executive Summary October 2026");
 //! # Ok(())
 //! # }
 //! ```
