@@ -362,18 +362,30 @@ fn next_run_unchecked(
 ) -> Result<DateTime<Utc>> {
     let tz = config.timezone.tz();
     let err = || instant_out_of_range("after");
-    // The slot of the day before `after`'s local date may still lie after
-    // `after` when a gap pushed it past midnight, so start one day early.
-    let start = local_date(tz, after)
-        .and_then(|d| d.pred_opt())
-        .ok_or_else(err)?;
-    let mut date = first_candidate_on_or_after(frequency, config, start).ok_or_else(err)?;
+    let today = local_date(tz, after).ok_or_else(err)?;
+    let mut date = first_candidate_on_or_after(frequency, config, today).ok_or_else(err)?;
+    let first = slot_on(tz, config, date).map_err(|_| err())?;
+    if first > after {
+        // Slots never go down from one run date to the next, so the only
+        // earlier slot that can still lie after `after` is the run of the day
+        // before `after`'s local date, when a gap pushed it past midnight.
+        if let Some(yesterday) = today.pred_opt() {
+            if is_candidate(frequency, config, yesterday) {
+                if let Ok(slot) = slot_on(tz, config, yesterday) {
+                    if slot > after {
+                        return Ok(slot);
+                    }
+                }
+            }
+        }
+        return Ok(first);
+    }
     for _ in 0..MAX_CANDIDATES {
+        date = next_candidate(frequency, config, date).ok_or_else(err)?;
         let slot = slot_on(tz, config, date).map_err(|_| err())?;
         if slot > after {
             return Ok(slot);
         }
-        date = next_candidate(frequency, config, date).ok_or_else(err)?;
     }
     Err(err())
 }
