@@ -678,3 +678,72 @@ proptest! {
         }
     }
 }
+
+const PRESETS: [DateRangePreset; 10] = [
+    DateRangePreset::Yesterday,
+    DateRangePreset::Last7Days,
+    DateRangePreset::Last30Days,
+    DateRangePreset::Last90Days,
+    DateRangePreset::ThisMonth,
+    DateRangePreset::LastMonth,
+    DateRangePreset::ThisQuarter,
+    DateRangePreset::LastQuarter,
+    DateRangePreset::YearToDate,
+    DateRangePreset::LastYear,
+];
+
+fn month_index(d: NaiveDate) -> i32 {
+    d.year() * 12 + i32::try_from(d.month0()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn presets_and_comparisons(
+        days in -40_000i64..80_000,
+        preset in prop::sample::select(PRESETS.to_vec()),
+    ) {
+        let today = d("1970-01-01") + Duration::days(days);
+        let range = resolve_preset(preset, today).unwrap();
+        prop_assert!(range.start <= range.end);
+        prop_assert!(range.end <= today);
+        // Presets ending today include it; the others end before it.
+        let ends_today = matches!(
+            preset,
+            DateRangePreset::ThisMonth | DateRangePreset::ThisQuarter | DateRangePreset::YearToDate
+        );
+        prop_assert_eq!(range.end == today, ends_today);
+
+        let prev = period::previous_period(range).unwrap();
+        prop_assert_eq!(prev.days(), range.days());
+        prop_assert_eq!(prev.end.succ_opt().unwrap(), range.start);
+
+        let last_month = period::same_period_last_month(range).unwrap();
+        prop_assert_eq!(month_index(last_month.start), month_index(range.start) - 1);
+        prop_assert_eq!(month_index(last_month.end), month_index(range.end) - 1);
+        // Each end is the same day one month back, clamped to the month's
+        // last day; a range of whole months ends on a month's last day.
+        let whole = range.start.day() == 1 && range.end.succ_opt().unwrap().day() == 1;
+        let back = |date: NaiveDate, day: u32| {
+            let m = month_index(date) - 1;
+            period::clamped_date(m.div_euclid(12), u32::try_from(m.rem_euclid(12)).unwrap() + 1, day)
+                .unwrap()
+        };
+        prop_assert_eq!(last_month.start, back(range.start, range.start.day()));
+        let end_day = if whole { 31 } else { range.end.day() };
+        prop_assert_eq!(last_month.end, back(range.end, end_day));
+
+        let last_year = period::same_period_last_year(range).unwrap();
+        prop_assert_eq!(month_index(last_year.start), month_index(range.start) - 12);
+        prop_assert_eq!(month_index(last_year.end), month_index(range.end) - 12);
+
+        // Whole months map to whole months.
+        if matches!(preset, DateRangePreset::LastMonth | DateRangePreset::LastQuarter | DateRangePreset::LastYear) {
+            for shifted in [last_month, last_year] {
+                prop_assert_eq!(shifted.start.day(), 1);
+                prop_assert_eq!(shifted.end.succ_opt().unwrap().day(), 1);
+            }
+        }
+    }
+}
