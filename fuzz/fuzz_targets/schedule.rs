@@ -6,7 +6,7 @@
 //! local date.
 #![no_main]
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike};
 use libfuzzer_sys::fuzz_target;
 use tokentra_reports::core::period;
 use tokentra_reports::core::schedule::{
