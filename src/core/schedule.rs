@@ -24,6 +24,11 @@
 //!   and of `jiff`, not a fixed "add one hour".
 //! - A wall time that happens twice (fall back) runs once, at the earlier
 //!   instant (01:30 EDT, not 01:30 EST).
+//! - A gap that ends at midnight pushes the slot past midnight: in
+//!   America/Nuuk (since 2024) 23:00 to 23:59 on the last Saturday of March
+//!   do not exist, so a daily 23:30 run of that Saturday happens at 00:30 on
+//!   the Sunday, and Sunday's own run at 23:30. The Saturday run still
+//!   belongs to Saturday: [`report_period`] and [`next_run`] treat it so.
 //! - The same rule covers every other change of offset in the tz database,
 //!   including zones that changed their base offset or abolished daylight
 //!   saving (America/Sao_Paulo since 2019) and days a zone skipped entirely
@@ -234,8 +239,9 @@ pub fn upcoming(frequency: Frequency, config: &ScheduleConfig, after: DateTime<U
 /// Iterator over the slots of a schedule after an instant, from
 /// [`upcoming`].
 ///
-/// Yields `Ok(slot)` in strictly increasing order, never the same local
-/// date twice. An invalid config, or reaching the end of chrono's calendar,
+/// Yields `Ok(slot)` in strictly increasing order, one slot per run date
+/// (a slot that a gap pushed past midnight belongs to the date before, see
+/// the module docs). An invalid config, or reaching the end of chrono's calendar,
 /// yields one `Err` and then the iterator ends (it is fused).
 #[derive(Clone, Debug)]
 pub struct Upcoming {
@@ -362,18 +368,30 @@ fn next_run_unchecked(
 ) -> Result<DateTime<Utc>> {
     let tz = config.timezone.tz();
     let err = || instant_out_of_range("after");
-    // The slot of the day before `after`'s local date may still lie after
-    // `after` when a gap pushed it past midnight, so start one day early.
-    let start = local_date(tz, after)
-        .and_then(|d| d.pred_opt())
-        .ok_or_else(err)?;
-    let mut date = first_candidate_on_or_after(frequency, config, start).ok_or_else(err)?;
+    let today = local_date(tz, after).ok_or_else(err)?;
+    let mut date = first_candidate_on_or_after(frequency, config, today).ok_or_else(err)?;
+    let first = slot_on(tz, config, date).map_err(|_| err())?;
+    if first > after {
+        // Slots never go down from one run date to the next, so the only
+        // earlier slot that can still lie after `after` is the run of the day
+        // before `after`'s local date, when a gap pushed it past midnight.
+        if let Some(yesterday) = today.pred_opt() {
+            if is_candidate(frequency, config, yesterday) {
+                if let Ok(slot) = slot_on(tz, config, yesterday) {
+                    if slot > after {
+                        return Ok(slot);
+                    }
+                }
+            }
+        }
+        return Ok(first);
+    }
     for _ in 0..MAX_CANDIDATES {
+        date = next_candidate(frequency, config, date).ok_or_else(err)?;
         let slot = slot_on(tz, config, date).map_err(|_| err())?;
         if slot > after {
             return Ok(slot);
         }
-        date = next_candidate(frequency, config, date).ok_or_else(err)?;
     }
     Err(err())
 }
@@ -818,7 +836,8 @@ mod tests {
     #[test]
     fn invalid_configs_name_the_field() {
         let after = utc("2026-01-01T00:00:00Z");
-        let cases: [(fn(&mut ScheduleConfig), &str); 5] = [
+        type Break = fn(&mut ScheduleConfig);
+        let cases: [(Break, &str); 5] = [
             (|c| c.day_of_week = 9, "scheduleConfig.dayOfWeek"),
             (|c| c.day_of_month = 0, "scheduleConfig.dayOfMonth"),
             (|c| c.day_of_month = 32, "scheduleConfig.dayOfMonth"),
