@@ -74,6 +74,21 @@ fn scales_rise_and_huge_costs_go_exact() {
 }
 
 #[test]
+fn counts_widen_and_saturate() {
+    let mut rows = vec![row("2026-10-01", Some("a"), dec!(1)), row("2026-10-01", Some("a"), dec!(1))];
+    rows[1].input_tokens = u64::from(u32::MAX) + 1;
+    rows.push(CostRow { input_tokens: u64::MAX, ..rows[1].clone() });
+    let t = table(&rows);
+    assert!(matches!(t.blocks.values().next().unwrap().counts, Counts::Wide(_)));
+    let range = DateRange::day(d("2026-10-01"));
+    for q in [CostQuery::total(range), CostQuery::total(range).group_by([Dimension::Provider])] {
+        assert_same(&rows, &q);
+        assert_eq!(t.aggregate(&q, Currency::USD).unwrap()[0].input_tokens, u64::MAX);
+        assert_eq!(t.aggregate(&q, Currency::USD).unwrap()[0].requests, 3);
+    }
+}
+
+#[test]
 fn empty_values_group_as_none_but_filter_as_themselves() {
     let mut a = row("2026-10-01", Some(""), dec!(1));
     a.team = Some(String::new());
