@@ -110,9 +110,10 @@ pub fn aggregate_rows<'a>(
         let keys = query.group_by.iter().map(|d| row.dimension(d)).collect();
         let currency = row.currency.unwrap_or(default_currency);
         let acc = groups.entry((period, keys, currency)).or_default();
-        acc.cost = acc.cost.checked_add(row.cost).ok_or_else(|| {
-            Error::invalid("cost", "the sum of costs does not fit a decimal")
-        })?;
+        acc.cost = acc
+            .cost
+            .checked_add(row.cost)
+            .ok_or_else(|| Error::invalid("cost", "the sum of costs does not fit a decimal"))?;
         acc.requests = acc.requests.saturating_add(row.requests);
         acc.input_tokens = acc.input_tokens.saturating_add(row.input_tokens);
         acc.output_tokens = acc.output_tokens.saturating_add(row.output_tokens);

@@ -222,7 +222,9 @@ impl CostTable {
 
     /// Move every block to exact decimal costs.
     fn make_exact(&mut self) {
-        let Some(scale) = self.scale.take() else { return };
+        let Some(scale) = self.scale.take() else {
+            return;
+        };
         for b in self.blocks.values_mut() {
             if let Costs::Fixed(v) = &b.cost {
                 // Back to each row's own scale (exact: the mantissa was
@@ -325,13 +327,19 @@ impl CostTable {
             _ => 0,
         };
         let exact = self.scale.is_none();
-        let b = self.blocks.entry(row.date).or_insert_with(|| Block::new(exact));
+        let b = self
+            .blocks
+            .entry(row.date)
+            .or_insert_with(|| Block::new(exact));
         let n = b.len();
         for (col, id) in b.dims.iter_mut().zip(ids) {
             col.push(id);
         }
         for (kid, col) in b.tags.iter_mut() {
-            let v = tag_ids.iter().find(|(k, _)| k == kid).map_or(0, |(_, v)| *v);
+            let v = tag_ids
+                .iter()
+                .find(|(k, _)| k == kid)
+                .map_or(0, |(_, v)| *v);
             col.push(v);
         }
         for (kid, vid) in tag_ids {
@@ -366,7 +374,11 @@ impl CostTable {
     /// # Errors
     /// [`Error::Invalid`] when the query is invalid (see
     /// [`validate_query`]), on `cost` when a sum does not fit a [`Decimal`].
-    pub fn aggregate(&self, query: &CostQuery, default_currency: Currency) -> Result<Vec<CostBucket>> {
+    pub fn aggregate(
+        &self,
+        query: &CostQuery,
+        default_currency: Currency,
+    ) -> Result<Vec<CostBucket>> {
         validate_query(query)?;
         let plan = Plan::new(self, query, default_currency)?;
         plan.run(self)
@@ -473,18 +485,34 @@ impl<'t> Plan<'t> {
                             Some(i) => remap(i, |s| s),
                             None => (vec![0], vec![None]),
                         };
-                        GroupDim { source: Source::Tag(kid), remap, names }
+                        GroupDim {
+                            source: Source::Tag(kid),
+                            remap,
+                            names,
+                        }
                     }
-                    None => GroupDim { source: Source::Tag(0), remap: vec![0], names: vec![None] },
+                    None => GroupDim {
+                        source: Source::Tag(0),
+                        remap: vec![0],
+                        names: vec![None],
+                    },
                 },
                 Dimension::ModelFamily => {
                     let (remap, names) = remap(&t.dims[MODEL], model_family);
-                    GroupDim { source: Source::Dim(MODEL), remap, names }
+                    GroupDim {
+                        source: Source::Dim(MODEL),
+                        remap,
+                        names,
+                    }
                 }
                 other => {
                     let i = dim_index(other).unwrap_or(PROVIDER);
                     let (remap, names) = remap(&t.dims[i], |s| s);
-                    GroupDim { source: Source::Dim(i), remap, names }
+                    GroupDim {
+                        source: Source::Dim(i),
+                        remap,
+                        names,
+                    }
                 }
             };
             groups.push(g);
@@ -600,7 +628,11 @@ impl<'t> Plan<'t> {
                 }
                 // Filters mark rows to skip.
                 for f in &self.filters {
-                    let col = b.dims.get(f.dim).and_then(|c| c.get(lo..hi)).unwrap_or_default();
+                    let col = b
+                        .dims
+                        .get(f.dim)
+                        .and_then(|c| c.get(lo..hi))
+                        .unwrap_or_default();
                     for (i, id) in idx.iter_mut().zip(col) {
                         if !f.allowed.get(*id as usize).copied().unwrap_or(false) {
                             *i = SKIP;
@@ -615,7 +647,8 @@ impl<'t> Plan<'t> {
                             Some(col) => {
                                 for (i, id) in idx.iter_mut().zip(col) {
                                     if *i != SKIP {
-                                        *i = *i * card + g.remap.get(*id as usize).copied().unwrap_or(0);
+                                        *i = *i * card
+                                            + g.remap.get(*id as usize).copied().unwrap_or(0);
                                     }
                                 }
                             }
@@ -631,7 +664,8 @@ impl<'t> Plan<'t> {
                         let col = b.currency.get(lo..hi).unwrap_or_default();
                         for (i, c) in idx.iter_mut().zip(col) {
                             if *i != SKIP {
-                                *i = *i * card + self.currency_remap.get(*c as usize).copied().unwrap_or(0);
+                                *i = *i * card
+                                    + self.currency_remap.get(*c as usize).copied().unwrap_or(0);
                             }
                         }
                     }
@@ -646,7 +680,10 @@ impl<'t> Plan<'t> {
                         key.clear();
                         key.push(period);
                         for g in &self.groups {
-                            let id = column(b, g.source).and_then(|c| c.get(r)).copied().unwrap_or(0);
+                            let id = column(b, g.source)
+                                .and_then(|c| c.get(r))
+                                .copied()
+                                .unwrap_or(0);
                             key.push(g.remap.get(id as usize).copied().unwrap_or(0));
                         }
                         let c = b.currency.get(r).copied().unwrap_or(0);
@@ -680,9 +717,19 @@ impl<'t> Plan<'t> {
                     .groups
                     .iter()
                     .zip(keys)
-                    .map(|(g, k)| g.names.get(*k as usize).copied().flatten().map(str::to_owned))
+                    .map(|(g, k)| {
+                        g.names
+                            .get(*k as usize)
+                            .copied()
+                            .flatten()
+                            .map(str::to_owned)
+                    })
                     .collect(),
-                currency: self.currency_names.get(*cur as usize).copied().unwrap_or_default(),
+                currency: self
+                    .currency_names
+                    .get(*cur as usize)
+                    .copied()
+                    .unwrap_or_default(),
                 cost,
                 requests: a.counts[0],
                 input_tokens: a.counts[1],
@@ -716,7 +763,11 @@ impl<'t> Plan<'t> {
             }
         }
         out.sort_by(|a, b| {
-            (a.period_start, &a.keys, a.currency.code()).cmp(&(b.period_start, &b.keys, b.currency.code()))
+            (a.period_start, &a.keys, a.currency.code()).cmp(&(
+                b.period_start,
+                &b.keys,
+                b.currency.code(),
+            ))
         });
         Ok(out)
     }
@@ -758,7 +809,13 @@ fn add_counts<C: Copy + Into<u64>>(acc: &mut [u64; 4], c: &[C; 4]) {
 }
 
 /// The hot loop: add each row to its group.
-fn add_fixed<C: Copy + Into<u64>>(accs: &mut [Acc], idx: &[u32], costs: &[i64], counts: &[[C; 4]], scales: &[u8]) {
+fn add_fixed<C: Copy + Into<u64>>(
+    accs: &mut [Acc],
+    idx: &[u32],
+    costs: &[i64],
+    counts: &[[C; 4]],
+    scales: &[u8],
+) {
     for (((g, c), n), s) in idx.iter().zip(costs).zip(counts).zip(scales) {
         if let Some(a) = accs.get_mut(*g as usize) {
             a.cost += i128::from(*c);
@@ -785,7 +842,11 @@ impl Accumulators {
     fn new(n: usize, exact: bool) -> Self {
         Accumulators {
             accs: vec![Acc::default(); n],
-            exact: if exact { vec![Decimal::ZERO; n] } else { Vec::new() },
+            exact: if exact {
+                vec![Decimal::ZERO; n]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -803,7 +864,9 @@ impl Accumulators {
             }
             return Ok(());
         };
-        let Some(a) = self.accs.get_mut(g) else { return Ok(()) };
+        let Some(a) = self.accs.get_mut(g) else {
+            return Ok(());
+        };
         if costs.is_empty() {
             return Ok(());
         }
@@ -824,11 +887,17 @@ impl Accumulators {
         let scales = b.scale.get(lo..hi).unwrap_or_default();
         match (&b.cost, &b.counts) {
             (Costs::Fixed(c), Counts::Narrow(n)) => {
-                let (c, n) = (c.get(lo..hi).unwrap_or_default(), n.get(lo..hi).unwrap_or_default());
+                let (c, n) = (
+                    c.get(lo..hi).unwrap_or_default(),
+                    n.get(lo..hi).unwrap_or_default(),
+                );
                 add_fixed(&mut self.accs, idx, c, n, scales);
             }
             (Costs::Fixed(c), Counts::Wide(n)) => {
-                let (c, n) = (c.get(lo..hi).unwrap_or_default(), n.get(lo..hi).unwrap_or_default());
+                let (c, n) = (
+                    c.get(lo..hi).unwrap_or_default(),
+                    n.get(lo..hi).unwrap_or_default(),
+                );
                 add_fixed(&mut self.accs, idx, c, n, scales);
             }
             (Costs::Exact(_), _) => {
@@ -844,7 +913,9 @@ impl Accumulators {
 
     /// Row `r` of `b` into group `g`.
     fn add_row(&mut self, b: &Block, r: usize, g: usize) -> Result<()> {
-        let Some(a) = self.accs.get_mut(g) else { return Ok(()) };
+        let Some(a) = self.accs.get_mut(g) else {
+            return Ok(());
+        };
         match &b.cost {
             Costs::Fixed(c) => a.cost += i128::from(c.get(r).copied().unwrap_or(0)),
             Costs::Exact(c) => {

@@ -124,21 +124,33 @@ pub fn detect_anomalies(
                 "anomaly detection needs buckets by day",
             ));
         };
-        let value = b.keys.first().and_then(|k| k.as_deref()).unwrap_or(UNASSIGNED);
-        let e = series.entry(value).or_default().entry(ts.date()).or_default();
+        let value = b
+            .keys
+            .first()
+            .and_then(|k| k.as_deref())
+            .unwrap_or(UNASSIGNED);
+        let e = series
+            .entry(value)
+            .or_default()
+            .entry(ts.date())
+            .or_default();
         *e = add(*e, b.cost)?;
     }
     let window = i64::from(params.window);
     let floor = params.min_abs_deviation.to_f64().unwrap_or(0.0) / params.threshold;
     let mut out = Vec::new();
     for (value, days) in &series {
-        let Some(&first) = days.keys().next() else { continue };
+        let Some(&first) = days.keys().next() else {
+            continue;
+        };
         let cost_on = |d: NaiveDate| days.get(&d).copied().unwrap_or(Decimal::ZERO);
         let mut flagged: BTreeSet<NaiveDate> = BTreeSet::new();
         for day in range.iter_days() {
             let mut base: Vec<Decimal> = Vec::with_capacity(params.window as usize);
             for back in (1..=window).rev() {
-                let Some(d) = day.checked_sub_signed(Duration::days(back)) else { continue };
+                let Some(d) = day.checked_sub_signed(Duration::days(back)) else {
+                    continue;
+                };
                 if d >= first && !flagged.contains(&d) {
                     base.push(cost_on(d));
                 }
@@ -228,9 +240,18 @@ mod tests {
         ];
         let b = series(&spikes);
         let range = DateRange::new(d("2026-08-01"), d("2026-09-29")).unwrap();
-        let found = detect_anomalies(&b, &Dimension::Provider, range, &AnomalyParams::default(), Currency::USD)
-            .unwrap();
-        let got: Vec<_> = found.iter().map(|a| (a.date.to_string(), a.value.as_str(), a.severity)).collect();
+        let found = detect_anomalies(
+            &b,
+            &Dimension::Provider,
+            range,
+            &AnomalyParams::default(),
+            Currency::USD,
+        )
+        .unwrap();
+        let got: Vec<_> = found
+            .iter()
+            .map(|a| (a.date.to_string(), a.value.as_str(), a.severity))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -245,8 +266,14 @@ mod tests {
         assert!(a.deviation > dec!(3));
         assert!(found[3].deviation < dec!(-3));
         // No spikes: nothing.
-        let quiet = detect_anomalies(&series(&[]), &Dimension::Provider, range, &AnomalyParams::default(), Currency::USD)
-            .unwrap();
+        let quiet = detect_anomalies(
+            &series(&[]),
+            &Dimension::Provider,
+            range,
+            &AnomalyParams::default(),
+            Currency::USD,
+        )
+        .unwrap();
         assert_eq!(quiet, vec![]);
     }
 
@@ -255,14 +282,26 @@ mod tests {
         let mut b: Vec<CostBucket> = Vec::new();
         for v in ["x", "y"] {
             for i in 1..=10 {
-                b.push(bucket(Some(&format!("2026-10-{i:02}")), &[Some(v)], dec!(5), 1));
+                b.push(bucket(
+                    Some(&format!("2026-10-{i:02}")),
+                    &[Some(v)],
+                    dec!(5),
+                    1,
+                ));
             }
         }
         // Day 11: x up 0.99 (below minAbsDeviation), y up 1.00.
         b.push(bucket(Some("2026-10-11"), &[Some("x")], dec!(5.99), 1));
         b.push(bucket(Some("2026-10-11"), &[Some("y")], dec!(6.00), 1));
         let range = DateRange::new(d("2026-10-01"), d("2026-10-11")).unwrap();
-        let found = detect_anomalies(&b, &Dimension::Model, range, &AnomalyParams::default(), Currency::USD).unwrap();
+        let found = detect_anomalies(
+            &b,
+            &Dimension::Model,
+            range,
+            &AnomalyParams::default(),
+            Currency::USD,
+        )
+        .unwrap();
         assert_eq!(
             found,
             vec![Anomaly {
@@ -281,7 +320,14 @@ mod tests {
             bucket(Some("2026-10-02"), &[None], dec!(1000), 1),
         ];
         assert_eq!(
-            detect_anomalies(&early, &Dimension::Team, range, &AnomalyParams::default(), Currency::USD).unwrap(),
+            detect_anomalies(
+                &early,
+                &Dimension::Team,
+                range,
+                &AnomalyParams::default(),
+                Currency::USD
+            )
+            .unwrap(),
             vec![]
         );
     }
@@ -290,18 +336,39 @@ mod tests {
     fn empty_and_bad_parameters() {
         let range = DateRange::new(d("2026-10-01"), d("2026-10-12")).unwrap();
         assert_eq!(
-            detect_anomalies(&[], &Dimension::Provider, range, &AnomalyParams::default(), Currency::USD).unwrap(),
+            detect_anomalies(
+                &[],
+                &Dimension::Provider,
+                range,
+                &AnomalyParams::default(),
+                Currency::USD
+            )
+            .unwrap(),
             vec![]
         );
-        let bad = AnomalyParams { min_history: 20, ..Default::default() };
+        let bad = AnomalyParams {
+            min_history: 20,
+            ..Default::default()
+        };
         assert_eq!(
-            detect_anomalies(&[], &Dimension::Provider, range, &bad, Currency::USD).unwrap_err().field(),
+            detect_anomalies(&[], &Dimension::Provider, range, &bad, Currency::USD)
+                .unwrap_err()
+                .field(),
             Some("minHistory")
         );
-        let bad = AnomalyParams { threshold: f64::NAN, ..Default::default() };
+        let bad = AnomalyParams {
+            threshold: f64::NAN,
+            ..Default::default()
+        };
         assert_eq!(bad.validate().unwrap_err().field(), Some("threshold"));
-        let e = detect_anomalies(&[bucket(None, &[], dec!(1), 1)], &Dimension::Provider, range, &AnomalyParams::default(), Currency::USD)
-            .unwrap_err();
+        let e = detect_anomalies(
+            &[bucket(None, &[], dec!(1), 1)],
+            &Dimension::Provider,
+            range,
+            &AnomalyParams::default(),
+            Currency::USD,
+        )
+        .unwrap_err();
         assert_eq!(e.field(), Some("periodStart"));
     }
 }

@@ -67,7 +67,10 @@ pub fn breakdown(
     currency: Currency,
 ) -> Result<Breakdown> {
     if limit == 0 {
-        return Err(Error::invalid("limit", "a breakdown needs a limit of at least 1"));
+        return Err(Error::invalid(
+            "limit",
+            "a breakdown needs a limit of at least 1",
+        ));
     }
     let cur = sums_by_value(current, currency)?;
     let prev = match previous {
@@ -83,7 +86,10 @@ pub fn breakdown(
             (None, None) => Ordering::Equal,
         })
     });
-    let prev_cost = |v: Option<&str>| prev.as_ref().map(|p| p.get(&v).map_or(Decimal::ZERO, |s| s.cost));
+    let prev_cost = |v: Option<&str>| {
+        prev.as_ref()
+            .map(|p| p.get(&v).map_or(Decimal::ZERO, |s| s.cost))
+    };
     let change = |cur: Decimal, prev: Option<Decimal>| prev.and_then(|p| percent_change(cur, p));
 
     let mut total = Decimal::ZERO;
@@ -172,7 +178,10 @@ pub fn shares(costs: &[Decimal], total: Decimal) -> Vec<Decimal> {
         missing = 0;
     }
     debug_assert_eq!(missing, 0);
-    parts.iter().map(|(_, units, _)| Decimal::new(*units, 1)).collect()
+    parts
+        .iter()
+        .map(|(_, units, _)| Decimal::new(*units, 1))
+        .collect()
 }
 
 #[cfg(test)]
@@ -196,7 +205,11 @@ mod tests {
             b(Some("mistral"), dec!(5)),
             b(Some("mistral"), dec!(-5)),
         ];
-        let prev = vec![b(Some("openai"), dec!(40)), b(Some("google"), dec!(20)), b(Some("mistral"), dec!(1))];
+        let prev = vec![
+            b(Some("openai"), dec!(40)),
+            b(Some("google"), dec!(20)),
+            b(Some("mistral"), dec!(1)),
+        ];
         let bd = breakdown(Dimension::Provider, &cur, Some(&prev), 3, Currency::USD).unwrap();
         assert_eq!(bd.total, dec!(110));
         let view: Vec<_> = bd
@@ -211,7 +224,13 @@ mod tests {
                 ("anthropic", dec!(30), dec!(27.3), None, false),
                 ("azure", dec!(10), dec!(9.1), None, false),
                 // google 10, Unassigned 10, mistral 0; previous 20 + 0 + 1.
-                ("Other (3 more)", dec!(20), dec!(18.2), Some(dec!(-4.76)), true),
+                (
+                    "Other (3 more)",
+                    dec!(20),
+                    dec!(18.2),
+                    Some(dec!(-4.76)),
+                    true
+                ),
             ]
         );
         assert_eq!(bd.items[0].value.as_deref(), Some("openai"));
@@ -219,13 +238,20 @@ mod tests {
         assert_eq!(bd.items[0].tokens, 110);
         assert_eq!(bd.items[3].value, None);
         assert_eq!(bd.items[3].requests, 4);
-        assert_eq!(bd.items.iter().map(|i| i.share).sum::<Decimal>(), dec!(100.0));
+        assert_eq!(
+            bd.items.iter().map(|i| i.share).sum::<Decimal>(),
+            dec!(100.0)
+        );
         assert_eq!(bd.items.iter().map(|i| i.cost).sum::<Decimal>(), bd.total);
     }
 
     #[test]
     fn unassigned_sorts_after_named_values_of_the_same_cost() {
-        let cur = vec![b(None, dec!(1)), b(Some("z"), dec!(1)), b(Some("a"), dec!(2))];
+        let cur = vec![
+            b(None, dec!(1)),
+            b(Some("z"), dec!(1)),
+            b(Some("a"), dec!(2)),
+        ];
         let bd = breakdown(Dimension::Team, &cur, None, 10, Currency::USD).unwrap();
         let labels: Vec<_> = bd.items.iter().map(|i| i.label.as_str()).collect();
         assert_eq!(labels, vec!["a", "z", "Unassigned"]);
@@ -255,7 +281,10 @@ mod tests {
         assert_eq!(s, vec![dec!(66.7), dec!(-33.3), dec!(66.6)]);
         assert_eq!(s.iter().sum::<Decimal>(), dec!(100.0));
         // Zero total: all zero, no division.
-        assert_eq!(shares(&[dec!(5), dec!(-5)], dec!(0)), vec![dec!(0), dec!(0)]);
+        assert_eq!(
+            shares(&[dec!(5), dec!(-5)], dec!(0)),
+            vec![dec!(0), dec!(0)]
+        );
         assert_eq!(shares(&[], dec!(0)), Vec::<Decimal>::new());
     }
 

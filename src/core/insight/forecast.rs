@@ -41,9 +41,7 @@ pub fn end_of_month(day: NaiveDate) -> NaiveDate {
     } else {
         NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
     };
-    first_next
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(day)
+    first_next.and_then(|d| d.pred_opt()).unwrap_or(day)
 }
 
 /// [`forecast`] to the end of the month of `observed.end`.
@@ -81,7 +79,10 @@ pub fn forecast(
     let mut y = vec![Decimal::ZERO; n];
     for b in in_currency(buckets, currency) {
         let Some(ts) = b.period_start else {
-            return Err(Error::invalid("periodStart", "a forecast needs buckets by day"));
+            return Err(Error::invalid(
+                "periodStart",
+                "a forecast needs buckets by day",
+            ));
         };
         if !observed.contains(ts.date()) {
             continue;
@@ -163,7 +164,10 @@ pub fn forecast(
         period_end: period_end.max(observed.end),
         actual_to_date: actual,
         projected_total,
-        lower_bound: round(projected_total.checked_sub(margin).ok_or_else(overflow)?, FORECAST_DP),
+        lower_bound: round(
+            projected_total.checked_sub(margin).ok_or_else(overflow)?,
+            FORECAST_DP,
+        ),
         upper_bound: round(add(projected_total, margin)?, FORECAST_DP),
         points,
     })
@@ -188,7 +192,9 @@ mod tests {
 
     #[test]
     fn a_linear_series_is_projected_exactly() {
-        let costs: Vec<Decimal> = (0..10).map(|t| dec!(10.01) + dec!(2.37) * Decimal::from(t)).collect();
+        let costs: Vec<Decimal> = (0..10)
+            .map(|t| dec!(10.01) + dec!(2.37) * Decimal::from(t))
+            .collect();
         let b = daily("2026-11-01", &costs);
         let obs = DateRange::new(d("2026-11-01"), d("2026-11-10")).unwrap();
         let f = forecast_month(&b, obs, Currency::USD).unwrap();
@@ -216,10 +222,16 @@ mod tests {
         assert_eq!(f.period_end, d("2026-02-28"));
         assert_eq!(
             f.points,
-            vec![ForecastPoint { date: d("2026-02-28"), cost: dec!(3) }]
+            vec![ForecastPoint {
+                date: d("2026-02-28"),
+                cost: dec!(3)
+            }]
         );
         let f = forecast(&b, obs, d("2026-03-01"), Currency::USD).unwrap();
-        assert_eq!(f.points.iter().map(|p| p.cost).collect::<Vec<_>>(), vec![dec!(3), dec!(3.5)]);
+        assert_eq!(
+            f.points.iter().map(|p| p.cost).collect::<Vec<_>>(),
+            vec![dec!(3), dec!(3.5)]
+        );
         assert_eq!(f.actual_to_date, dec!(6));
         assert_eq!(f.projected_total, dec!(12.5));
         // s² = 1.5, var = 1.5 (2 + 4/3 + 25/2) = 23.75, margin = z sqrt(23.75).
@@ -238,7 +250,10 @@ mod tests {
         let b = daily("2026-11-01", &[dec!(30), dec!(20), dec!(10)]);
         let obs = DateRange::new(d("2026-11-01"), d("2026-11-03")).unwrap();
         let f = forecast(&b, obs, d("2026-11-06"), Currency::USD).unwrap();
-        assert_eq!(f.points.iter().map(|p| p.cost).collect::<Vec<_>>(), vec![dec!(0), dec!(0), dec!(0)]);
+        assert_eq!(
+            f.points.iter().map(|p| p.cost).collect::<Vec<_>>(),
+            vec![dec!(0), dec!(0), dec!(0)]
+        );
         // Nothing to project.
         let f = forecast(&b, obs, d("2026-11-02"), Currency::USD).unwrap();
         assert_eq!(f.points, vec![]);
@@ -247,7 +262,10 @@ mod tests {
         // One day: flat.
         let one = DateRange::day(d("2026-11-01"));
         let f = forecast(&b, one, d("2026-11-03"), Currency::USD).unwrap();
-        assert_eq!(f.points.iter().map(|p| p.cost).collect::<Vec<_>>(), vec![dec!(30), dec!(30)]);
+        assert_eq!(
+            f.points.iter().map(|p| p.cost).collect::<Vec<_>>(),
+            vec![dec!(30), dec!(30)]
+        );
         assert_eq!(f.lower_bound, dec!(90));
         let e = forecast(&b, obs, d("2040-01-01"), Currency::USD).unwrap_err();
         assert_eq!(e.field(), Some("range"));

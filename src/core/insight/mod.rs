@@ -144,7 +144,12 @@ pub(crate) mod test_util {
         s.parse().unwrap()
     }
 
-    pub fn bucket(day: Option<&str>, keys: &[Option<&str>], cost: Decimal, requests: u64) -> CostBucket {
+    pub fn bucket(
+        day: Option<&str>,
+        keys: &[Option<&str>],
+        cost: Decimal,
+        requests: u64,
+    ) -> CostBucket {
         CostBucket {
             period_start: day.map(|s| d(s).and_hms_opt(0, 0, 0).unwrap()),
             keys: keys.iter().map(|k| k.map(str::to_owned)).collect(),
@@ -157,6 +162,9 @@ pub(crate) mod test_util {
         }
     }
 }
+
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {
@@ -182,7 +190,10 @@ mod tests {
         match validate_range(&long).unwrap_err() {
             Error::Invalid { field, reason } => {
                 assert_eq!(field, "range");
-                assert_eq!(reason, "1833 days is longer than the 5 years a report may cover");
+                assert_eq!(
+                    reason,
+                    "1833 days is longer than the 5 years a report may cover"
+                );
             }
             e => panic!("{e:?}"),
         }
@@ -193,6 +204,9 @@ mod tests {
             parse_dimension("tag:env").unwrap(),
             Dimension::Tag("env".into())
         );
-        assert_eq!(parse_dimension("colour").unwrap_err().field(), Some("dimension"));
+        assert_eq!(
+            parse_dimension("colour").unwrap_err().field(),
+            Some("dimension")
+        );
     }
 }

@@ -159,7 +159,10 @@ pub fn recommend(input: &RecommendationInput<'_>, t: &Thresholds) -> Vec<Recomme
         }
     }
     if let Some(prev) = input.previous {
-        if s.total_requests > 0 && prev.total_requests > 0 && prev.avg_cost_per_request > Decimal::ZERO {
+        if s.total_requests > 0
+            && prev.total_requests > 0
+            && prev.avg_cost_per_request > Decimal::ZERO
+        {
             if let Some(p) = percent_change(s.avg_cost_per_request, prev.avg_cost_per_request)
                 .filter(|p| *p > t.cost_per_request_increase_pct)
             {
@@ -224,7 +227,8 @@ mod tests {
         ];
         let by_model = breakdown(Dimension::Model, &models, None, 10, Currency::USD).unwrap();
         let providers = vec![bucket(None, &[Some("openai")], dec!(130), 1)];
-        let by_provider = breakdown(Dimension::Provider, &providers, None, 10, Currency::USD).unwrap();
+        let by_provider =
+            breakdown(Dimension::Provider, &providers, None, 10, Currency::USD).unwrap();
         let input = RecommendationInput {
             summary: &s,
             previous: Some(&p),
@@ -234,7 +238,10 @@ mod tests {
             currency: Currency::USD,
         };
         let r = recommend(&input, &Thresholds::default());
-        let view: Vec<_> = r.iter().map(|r| (r.kind.as_str(), r.metric, r.threshold)).collect();
+        let view: Vec<_> = r
+            .iter()
+            .map(|r| (r.kind.as_str(), r.metric, r.threshold))
+            .collect();
         assert_eq!(
             view,
             vec![
@@ -267,8 +274,13 @@ mod tests {
         // 3 anomalies, a 60% model.
         let mut cur = bucket(None, &[], dec!(115), 120);
         cur.cached_requests = 36;
-        let s = summarize_with_comparison(&[cur], &[bucket(None, &[], dec!(100), 115)], range(), Currency::USD)
-            .unwrap();
+        let s = summarize_with_comparison(
+            &[cur],
+            &[bucket(None, &[], dec!(100), 115)],
+            range(),
+            Currency::USD,
+        )
+        .unwrap();
         assert_eq!(s.cache_hit_rate, dec!(30.00));
         let p = summarize(&[bucket(None, &[], dec!(100), 115)], Currency::USD).unwrap();
         let models = vec![

@@ -86,9 +86,7 @@ pub fn summarize_with_comparison(
 /// [`Error::Invalid`](crate::Error::Invalid) on `cost` when the difference
 /// overflows.
 pub fn compare(current: Decimal, previous: Decimal, range: DateRange) -> Result<Comparison> {
-    let absolute_change = current
-        .checked_sub(previous)
-        .ok_or_else(super::overflow)?;
+    let absolute_change = current.checked_sub(previous).ok_or_else(super::overflow)?;
     Ok(Comparison {
         range,
         previous_cost: previous,
@@ -102,7 +100,11 @@ pub fn compare(current: Decimal, previous: Decimal, range: DateRange) -> Result<
 pub fn trend_of(current: Decimal, previous: Decimal) -> Trend {
     let diff = current.checked_sub(previous);
     let Some(diff) = diff else {
-        return if current > previous { Trend::Up } else { Trend::Down };
+        return if current > previous {
+            Trend::Up
+        } else {
+            Trend::Down
+        };
     };
     if previous.is_zero() {
         return match current.cmp(&Decimal::ZERO) {

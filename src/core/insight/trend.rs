@@ -80,7 +80,9 @@ pub fn trend(
             ));
         };
         let start = bucket_start(granularity, ts.date(), Some(ts));
-        let Some(&i) = index.get(&start) else { continue };
+        let Some(&i) = index.get(&start) else {
+            continue;
+        };
         if let Some(p) = points.get_mut(i) {
             p.cost = add(p.cost, b.cost)?;
             p.requests = p.requests.saturating_add(b.requests);
@@ -115,7 +117,14 @@ mod tests {
         let view: Vec<_> = t
             .points
             .iter()
-            .map(|p| (p.period_start.date().to_string(), p.cost, p.requests, p.tokens))
+            .map(|p| {
+                (
+                    p.period_start.date().to_string(),
+                    p.cost,
+                    p.requests,
+                    p.tokens,
+                )
+            })
             .collect();
         assert_eq!(
             view,
@@ -148,7 +157,10 @@ mod tests {
         let r = DateRange::new(d("2026-01-31"), d("2026-04-01")).unwrap();
         let m = bucket_starts(r, Granularity::Month).unwrap();
         let days: Vec<_> = m.iter().map(|t| t.date().to_string()).collect();
-        assert_eq!(days, vec!["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"]);
+        assert_eq!(
+            days,
+            vec!["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"]
+        );
         let r = DateRange::new(d("2026-11-01"), d("2026-11-02")).unwrap();
         let h = bucket_starts(r, Granularity::Hour).unwrap();
         assert_eq!(h.len(), 48);
@@ -164,12 +176,19 @@ mod tests {
     fn bad_input() {
         let r = DateRange::new(d("2020-01-01"), d("2026-01-01")).unwrap();
         assert_eq!(
-            trend(&[], r, Granularity::Day, Currency::USD).unwrap_err().field(),
+            trend(&[], r, Granularity::Day, Currency::USD)
+                .unwrap_err()
+                .field(),
             Some("range")
         );
         let r = DateRange::day(d("2026-01-01"));
-        let e = trend(&[bucket(None, &[], dec!(1), 1)], r, Granularity::Day, Currency::USD)
-            .unwrap_err();
+        let e = trend(
+            &[bucket(None, &[], dec!(1), 1)],
+            r,
+            Granularity::Day,
+            Currency::USD,
+        )
+        .unwrap_err();
         assert_eq!(e.field(), Some("periodStart"));
         let t = trend(&[], r, Granularity::Day, Currency::USD).unwrap();
         assert_eq!(t.points.len(), 1);

@@ -64,7 +64,10 @@ fn scales_rise_and_huge_costs_go_exact() {
     ];
     let q = CostQuery::total(DateRange::day(d("2026-10-01")));
     assert_eq!(
-        table(&big).aggregate(&q, Currency::USD).unwrap_err().field(),
+        table(&big)
+            .aggregate(&q, Currency::USD)
+            .unwrap_err()
+            .field(),
         Some("cost")
     );
     assert_eq!(
@@ -75,15 +78,30 @@ fn scales_rise_and_huge_costs_go_exact() {
 
 #[test]
 fn counts_widen_and_saturate() {
-    let mut rows = vec![row("2026-10-01", Some("a"), dec!(1)), row("2026-10-01", Some("a"), dec!(1))];
+    let mut rows = vec![
+        row("2026-10-01", Some("a"), dec!(1)),
+        row("2026-10-01", Some("a"), dec!(1)),
+    ];
     rows[1].input_tokens = u64::from(u32::MAX) + 1;
-    rows.push(CostRow { input_tokens: u64::MAX, ..rows[1].clone() });
+    rows.push(CostRow {
+        input_tokens: u64::MAX,
+        ..rows[1].clone()
+    });
     let t = table(&rows);
-    assert!(matches!(t.blocks.values().next().unwrap().counts, Counts::Wide(_)));
+    assert!(matches!(
+        t.blocks.values().next().unwrap().counts,
+        Counts::Wide(_)
+    ));
     let range = DateRange::day(d("2026-10-01"));
-    for q in [CostQuery::total(range), CostQuery::total(range).group_by([Dimension::Provider])] {
+    for q in [
+        CostQuery::total(range),
+        CostQuery::total(range).group_by([Dimension::Provider]),
+    ] {
         assert_same(&rows, &q);
-        assert_eq!(t.aggregate(&q, Currency::USD).unwrap()[0].input_tokens, u64::MAX);
+        assert_eq!(
+            t.aggregate(&q, Currency::USD).unwrap()[0].input_tokens,
+            u64::MAX
+        );
         assert_eq!(t.aggregate(&q, Currency::USD).unwrap()[0].requests, 3);
     }
 }
@@ -119,7 +137,10 @@ fn empty_values_group_as_none_but_filter_as_themselves() {
         ..Default::default()
     });
     assert_same(&rows, &q);
-    assert_eq!(table(&rows).aggregate(&q, Currency::USD).unwrap()[0].cost, dec!(1));
+    assert_eq!(
+        table(&rows).aggregate(&q, Currency::USD).unwrap()[0].cost,
+        dec!(1)
+    );
 }
 
 #[test]
@@ -147,22 +168,45 @@ fn arb_row() -> impl Strategy<Value = CostRow> {
     (
         (0u32..20, 0u32..24, prop::bool::ANY),
         opt(&["openai", "anthropic", "google", ""]),
-        opt(&["gpt-4o", "gpt-4o-2024-08-06", "claude-3-5-sonnet-20241022", "o1"]),
+        opt(&[
+            "gpt-4o",
+            "gpt-4o-2024-08-06",
+            "claude-3-5-sonnet-20241022",
+            "o1",
+        ]),
         opt(&["search", "ads", ""]),
         opt(&["alpha", "beta"]),
         opt(&["CC-1", "CC-2"]),
-        (opt(&["chat"]), opt(&["u1", "u2", "u3"]), opt(&["prod", "dev", ""])),
+        (
+            opt(&["chat"]),
+            opt(&["u1", "u2", "u3"]),
+            opt(&["prod", "dev", ""]),
+        ),
         (-100_000i64..100_000, 0u32..5),
         prop::option::of(prop::sample::select(vec![Currency::USD, Currency::EUR])),
         (0u64..1000, 0u64..1000, 0u64..1000, 0u64..10),
     )
         .prop_map(
-            |((day, hour, ts), provider, model, team, project, cost_center, (feature, user, env), (m, s), currency, (requests, i, o, c))| {
+            |(
+                (day, hour, ts),
+                provider,
+                model,
+                team,
+                project,
+                cost_center,
+                (feature, user, env),
+                (m, s),
+                currency,
+                (requests, i, o, c),
+            )| {
                 let date = d("2026-09-25") + Duration::days(i64::from(day));
                 CostRow {
                     date,
                     timestamp: ts.then(|| {
-                        Utc.from_utc_datetime(&(date.and_hms_opt(hour, 7, 0).unwrap() + Duration::hours(i64::from(hour % 3) * 12)))
+                        Utc.from_utc_datetime(
+                            &(date.and_hms_opt(hour, 7, 0).unwrap()
+                                + Duration::hours(i64::from(hour % 3) * 12)),
+                        )
                     }),
                     provider,
                     model,
@@ -171,7 +215,9 @@ fn arb_row() -> impl Strategy<Value = CostRow> {
                     cost_center,
                     feature,
                     user,
-                    tags: env.map(|e| BTreeMap::from([("env".to_string(), e)])).unwrap_or_default(),
+                    tags: env
+                        .map(|e| BTreeMap::from([("env".to_string(), e)]))
+                        .unwrap_or_default(),
                     cost: Decimal::new(m, s),
                     currency,
                     requests,
@@ -200,7 +246,8 @@ fn arb_query() -> impl Strategy<Value = CostQuery> {
         0..3,
     );
     let list = |vals: &'static [&'static str]| {
-        prop::sample::subsequence(vals.to_vec(), 0..=vals.len()).prop_map(|v| v.into_iter().map(str::to_owned).collect::<Vec<_>>())
+        prop::sample::subsequence(vals.to_vec(), 0..=vals.len())
+            .prop_map(|v| v.into_iter().map(str::to_owned).collect::<Vec<_>>())
     };
     (
         0i64..20,
@@ -212,17 +259,37 @@ fn arb_query() -> impl Strategy<Value = CostQuery> {
             Granularity::Week,
             Granularity::Month,
         ])),
-        (list(&["search", "ads", ""]), list(&["alpha"]), list(&["CC-1"]), list(&["openai", "google"]), list(&["o1", "gpt-4o"])),
+        (
+            list(&["search", "ads", ""]),
+            list(&["alpha"]),
+            list(&["CC-1"]),
+            list(&["openai", "google"]),
+            list(&["o1", "gpt-4o"]),
+        ),
     )
-        .prop_map(|(a, len, group_by, granularity, (teams, projects, cost_centers, providers, models))| {
-            let start = d("2026-09-24") + Duration::days(a);
-            CostQuery {
-                range: DateRange::new(start, start + Duration::days(len)).unwrap(),
-                filters: ReportFilters { teams, projects, cost_centers, providers, models },
+        .prop_map(
+            |(
+                a,
+                len,
                 group_by,
                 granularity,
-            }
-        })
+                (teams, projects, cost_centers, providers, models),
+            )| {
+                let start = d("2026-09-24") + Duration::days(a);
+                CostQuery {
+                    range: DateRange::new(start, start + Duration::days(len)).unwrap(),
+                    filters: ReportFilters {
+                        teams,
+                        projects,
+                        cost_centers,
+                        providers,
+                        models,
+                    },
+                    group_by,
+                    granularity,
+                }
+            },
+        )
 }
 
 proptest! {
