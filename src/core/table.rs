@@ -314,7 +314,7 @@ impl CostTable {
         let mut tag_ids: Vec<(u32, u32)> = Vec::with_capacity(row.tags.len());
         for (k, v) in &row.tags {
             let kid = self.tag_keys.id(Some(k));
-            let ki = kid as usize - 1;
+            let ki = (kid as usize).saturating_sub(1);
             if self.tag_values.len() <= ki {
                 self.tag_values.resize_with(ki + 1, Interner::default);
             }
@@ -480,7 +480,7 @@ impl<'t> Plan<'t> {
             let g = match d {
                 Dimension::Tag(key) => match t.tag_keys.ids.get(key.as_str()) {
                     Some(&kid) => {
-                        let interner = t.tag_values.get(kid as usize - 1);
+                        let interner = t.tag_values.get((kid as usize).saturating_sub(1));
                         let (remap, names) = match interner {
                             Some(i) => remap(i, |s| s),
                             None => (vec![0], vec![None]),
