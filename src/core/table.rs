@@ -208,6 +208,10 @@ impl CostTable {
         self.len
     }
 
+    fn is_exact(&self) -> bool {
+        self.scale.is_none()
+    }
+
     /// Whether the table has no rows.
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -608,6 +612,12 @@ impl<'t> Plan<'t> {
         let hourly = self.granularity == Some(Granularity::Hour);
         let whole_blocks =
             dense && self.groups.is_empty() && one_currency && !hourly && self.filters.is_empty();
+        // One grouped dimension and nothing else: the group index is
+        // computed in the adding loop itself.
+        let single = match self.groups.as_slice() {
+            [g] if dense && one_currency && !hourly && self.filters.is_empty() => Some(g),
+            _ => None,
+        };
         for (day, b) in t.blocks.range(self.start..=self.end) {
             let n = b.len();
             let base = self.period_base(*day);
@@ -615,6 +625,21 @@ impl<'t> Plan<'t> {
                 // Every row of the block is in one group: sum the columns.
                 acc.add_block(base as usize, b)?;
                 continue;
+            }
+            if let Some(g) = single {
+                let offset = base as usize * g.names.len();
+                match column(b, g.source) {
+                    None => {
+                        acc.add_block(offset, b)?;
+                        continue;
+                    }
+                    Some(col) if !t.is_exact() => {
+                        acc.add_mapped(b, offset, col, &g.remap);
+                        continue;
+                    }
+                    // Exact costs: the general path below.
+                    Some(_) => {}
+                }
             }
             let mut lo = 0;
             while lo < n {
@@ -826,6 +851,27 @@ fn add_fixed<C: Copy + Into<u64>>(
     }
 }
 
+/// The hot loop of a single grouped dimension.
+fn add_fixed_mapped<C: Copy + Into<u64>>(
+    accs: &mut [Acc],
+    offset: usize,
+    col: &[u32],
+    remap: &[u32],
+    costs: &[i64],
+    counts: &[[C; 4]],
+    scales: &[u8],
+) {
+    for (((id, c), n), s) in col.iter().zip(costs).zip(counts).zip(scales) {
+        let g = offset + remap.get(*id as usize).copied().unwrap_or(0) as usize;
+        if let Some(a) = accs.get_mut(g) {
+            a.cost += i128::from(*c);
+            a.seen = true;
+            a.scale = a.scale.max(*s);
+            add_counts(&mut a.counts, n);
+        }
+    }
+}
+
 /// Column sums of counts, saturating at `u64::MAX` (the same as adding
 /// them one by one with saturation, as every count is non-negative).
 fn sum_counts<C: Copy + Into<u64>>(counts: &[[C; 4]]) -> [u64; 4] {
@@ -879,6 +925,19 @@ impl Accumulators {
         };
         add_counts(&mut a.counts, &sums);
         Ok(())
+    }
+
+    /// Every row of `b` into group `offset + remap[col[row]]`.
+    fn add_mapped(&mut self, b: &Block, offset: usize, col: &[u32], remap: &[u32]) {
+        let Costs::Fixed(costs) = &b.cost else { return };
+        match &b.counts {
+            Counts::Narrow(n) => {
+                add_fixed_mapped(&mut self.accs, offset, col, remap, costs, n, &b.scale)
+            }
+            Counts::Wide(n) => {
+                add_fixed_mapped(&mut self.accs, offset, col, remap, costs, n, &b.scale)
+            }
+        }
     }
 
     /// Rows `lo..lo + idx.len()` of `b` into the groups `idx` (`SKIP`: none).

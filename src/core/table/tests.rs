@@ -306,6 +306,27 @@ proptest! {
         }
     }
 
+    /// The same with one currency and no filters (the fast paths).
+    #[test]
+    fn table_matches_the_reference_on_fast_paths(rows in prop::collection::vec(arb_row(), 0..60), q in arb_query(), big in prop::bool::weighted(0.2)) {
+        let mut rows = rows;
+        for r in &mut rows {
+            r.currency = None;
+        }
+        if big {
+            if let Some(r) = rows.first_mut() {
+                r.cost = Decimal::new(i64::MAX, 0) * Decimal::from(1000);
+            }
+        }
+        let q = CostQuery { filters: ReportFilters::default(), ..q };
+        let want = aggregate_rows(&rows, &q, Currency::USD).unwrap();
+        let got = table(&rows).aggregate(&q, Currency::USD).unwrap();
+        prop_assert_eq!(&got, &want);
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert_eq!(g.cost.to_string(), w.cost.to_string());
+        }
+    }
+
     /// Filtering then aggregating equals aggregating the filtered rows.
     #[test]
     fn filters_commute_with_aggregation(rows in prop::collection::vec(arb_row(), 0..60), q in arb_query()) {
