@@ -7,7 +7,8 @@ use tokentra_reports::backends::file::read_cost_rows_csv;
 use tokentra_reports::backends::memory::MemoryCostSource;
 use tokentra_reports::core::insight::{anomaly, breakdown, forecast, recommend, summary, trend};
 use tokentra_reports::model::{
-    CostQuery, Currency, DateRange, Dimension, Granularity, OrganizationId, Severity, Trend,
+    CostQuery, Currency, DateRange, Dimension, Granularity, OrganizationId, ReportFilters,
+    Severity, Trend,
 };
 use tokentra_reports::ports::CostSource;
 
@@ -113,6 +114,21 @@ async fn executive_report_of_the_demo_data() {
     );
     let kinds: Vec<_> = recs.iter().map(|r| (r.kind.as_str(), r.metric)).collect();
     assert_eq!(kinds, vec![("cost_increase", dec!(18.55))]);
+
+    // The same summary for filtered data (the engine puts the template's
+    // filters in the query).
+    let filters = ReportFilters {
+        teams: vec!["research".into(), "ads".into()],
+        providers: vec!["openai".into()],
+        ..Default::default()
+    };
+    let filtered = src
+        .aggregate(org, &CostQuery::total(october).filtered(filters))
+        .await
+        .unwrap();
+    let fs = summary::summarize(&filtered, usd).unwrap();
+    assert_eq!(fs.total_cost, dec!(2353.49290150));
+    assert_eq!(fs.total_requests, 211_798);
 
     // Anomalies over October with a 14-day baseline before it.
     let with_baseline = range("2026-09-17", "2026-10-31");
