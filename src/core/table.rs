@@ -427,7 +427,10 @@ fn month_index(d: NaiveDate) -> i64 {
 }
 
 fn monday(d: NaiveDate) -> NaiveDate {
-    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+    d.checked_sub_signed(Duration::days(i64::from(
+        d.weekday().num_days_from_monday(),
+    )))
+    .unwrap_or(d)
 }
 
 fn dim_index(d: &Dimension) -> Option<usize> {
