@@ -38,6 +38,8 @@ use crate::{Error, Result};
 /// Largest number of groups aggregated in a dense array.
 const DENSE_LIMIT: u128 = 1 << 18;
 const SKIP: u32 = u32::MAX;
+/// Rows per chunk: a chunk's group indexes stay in the L1 cache.
+const CHUNK: usize = 4096;
 
 const PROVIDER: usize = 0;
 const MODEL: usize = 1;
@@ -93,10 +95,52 @@ struct Block {
     /// Scale of the row's cost as given.
     scale: Vec<u8>,
     cost: Costs,
-    requests: Vec<u64>,
-    input_tokens: Vec<u64>,
-    output_tokens: Vec<u64>,
-    cached_requests: Vec<u64>,
+    /// Requests, input tokens, output tokens, cached requests.
+    counts: Counts,
+}
+
+/// The four counts of each row, in `u32` while they all fit (half the
+/// memory traffic), in `u64` once one does not.
+#[derive(Clone, Debug)]
+enum Counts {
+    Narrow(Vec<[u32; 4]>),
+    Wide(Vec<[u64; 4]>),
+}
+
+impl Counts {
+    fn len(&self) -> usize {
+        match self {
+            Counts::Narrow(v) => v.len(),
+            Counts::Wide(v) => v.len(),
+        }
+    }
+
+    fn get(&self, r: usize) -> [u64; 4] {
+        match self {
+            Counts::Narrow(v) => v.get(r).map_or([0; 4], |c| c.map(u64::from)),
+            Counts::Wide(v) => v.get(r).copied().unwrap_or([0; 4]),
+        }
+    }
+
+    fn push(&mut self, c: [u64; 4]) {
+        if let Counts::Narrow(v) = self {
+            match (
+                u32::try_from(c[0]),
+                u32::try_from(c[1]),
+                u32::try_from(c[2]),
+                u32::try_from(c[3]),
+            ) {
+                (Ok(a), Ok(b), Ok(x), Ok(y)) => {
+                    v.push([a, b, x, y]);
+                    return;
+                }
+                _ => *self = Counts::Wide(v.iter().map(|c| c.map(u64::from)).collect()),
+            }
+        }
+        if let Counts::Wide(v) = self {
+            v.push(c);
+        }
+    }
 }
 
 impl Block {
@@ -112,15 +156,12 @@ impl Block {
             } else {
                 Costs::Fixed(Vec::new())
             },
-            requests: Vec::new(),
-            input_tokens: Vec::new(),
-            output_tokens: Vec::new(),
-            cached_requests: Vec::new(),
+            counts: Counts::Narrow(Vec::new()),
         }
     }
 
     fn len(&self) -> usize {
-        self.requests.len()
+        self.counts.len()
     }
 }
 
@@ -165,6 +206,10 @@ impl CostTable {
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    fn is_exact(&self) -> bool {
+        self.scale.is_none()
     }
 
     /// Whether the table has no rows.
@@ -273,7 +318,7 @@ impl CostTable {
         let mut tag_ids: Vec<(u32, u32)> = Vec::with_capacity(row.tags.len());
         for (k, v) in &row.tags {
             let kid = self.tag_keys.id(Some(k));
-            let ki = kid as usize - 1;
+            let ki = (kid as usize).saturating_sub(1);
             if self.tag_values.len() <= ki {
                 self.tag_values.resize_with(ki + 1, Interner::default);
             }
@@ -317,10 +362,12 @@ impl CostTable {
             // Not reachable: a row without a fixed mantissa made the table exact.
             (Costs::Fixed(v), None) => v.push(0),
         }
-        b.requests.push(row.requests);
-        b.input_tokens.push(row.input_tokens);
-        b.output_tokens.push(row.output_tokens);
-        b.cached_requests.push(row.cached_requests);
+        b.counts.push([
+            row.requests,
+            row.input_tokens,
+            row.output_tokens,
+            row.cached_requests,
+        ]);
         self.len += 1;
     }
 
@@ -380,7 +427,10 @@ fn month_index(d: NaiveDate) -> i64 {
 }
 
 fn monday(d: NaiveDate) -> NaiveDate {
-    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+    d.checked_sub_signed(Duration::days(i64::from(
+        d.weekday().num_days_from_monday(),
+    )))
+    .unwrap_or(d)
 }
 
 fn dim_index(d: &Dimension) -> Option<usize> {
@@ -437,7 +487,7 @@ impl<'t> Plan<'t> {
             let g = match d {
                 Dimension::Tag(key) => match t.tag_keys.ids.get(key.as_str()) {
                     Some(&kid) => {
-                        let interner = t.tag_values.get(kid as usize - 1);
+                        let interner = t.tag_values.get((kid as usize).saturating_sub(1));
                         let (remap, names) = match interner {
                             Some(i) => remap(i, |s| s),
                             None => (vec![0], vec![None]),
@@ -556,91 +606,137 @@ impl<'t> Plan<'t> {
 
     fn run(&self, t: &CostTable) -> Result<Vec<CostBucket>> {
         let dense = self.total <= DENSE_LIMIT;
-        let mut acc = Accumulators::new(
-            if dense { self.total as usize } else { 0 },
-            t.scale.is_none(),
-        );
+        let exact = t.scale.is_none();
+        let mut acc = Accumulators::new(if dense { self.total as usize } else { 0 }, exact);
         let mut sparse: HashMap<Vec<u32>, usize> = HashMap::new();
-        let mut idx: Vec<u32> = Vec::new();
+        let mut idx: Vec<u32> = Vec::with_capacity(CHUNK);
         let mut key: Vec<u32> = Vec::new();
+        let one_currency = self.currency_names.len() == 1;
+        let hourly = self.granularity == Some(Granularity::Hour);
+        let whole_blocks =
+            dense && self.groups.is_empty() && one_currency && !hourly && self.filters.is_empty();
+        // One grouped dimension and nothing else: the group index is
+        // computed in the adding loop itself.
+        let single = match self.groups.as_slice() {
+            [g] if dense && one_currency && !hourly && self.filters.is_empty() => Some(g),
+            _ => None,
+        };
         for (day, b) in t.blocks.range(self.start..=self.end) {
             let n = b.len();
             let base = self.period_base(*day);
-            idx.clear();
-            if self.granularity == Some(Granularity::Hour) {
-                idx.extend(b.hour.iter().map(|h| base + u32::from(*h)));
-            } else {
-                idx.resize(n, base);
+            if whole_blocks {
+                // Every row of the block is in one group: sum the columns.
+                acc.add_block(base as usize, b)?;
+                continue;
             }
-            // Filters mark rows to skip.
-            for f in &self.filters {
-                for (i, id) in idx.iter_mut().zip(&b.dims[f.dim]) {
-                    if !f.allowed.get(*id as usize).copied().unwrap_or(false) {
-                        *i = SKIP;
+            if let Some(g) = single {
+                let offset = base as usize * g.names.len();
+                match column(b, g.source) {
+                    None => {
+                        acc.add_block(offset, b)?;
+                        continue;
                     }
+                    Some(col) if !t.is_exact() => {
+                        acc.add_mapped(b, offset, col, &g.remap);
+                        continue;
+                    }
+                    // Exact costs: the general path below.
+                    Some(_) => {}
                 }
             }
-            if dense {
-                for g in &self.groups {
-                    let card = u32::try_from(g.names.len()).unwrap_or(1);
-                    match column(b, g.source) {
-                        Some(col) => {
-                            for (i, id) in idx.iter_mut().zip(col) {
-                                if *i != SKIP {
-                                    *i =
-                                        *i * card + g.remap.get(*id as usize).copied().unwrap_or(0);
+            let mut lo = 0;
+            while lo < n {
+                let hi = (lo + CHUNK).min(n);
+                idx.clear();
+                if hourly {
+                    let hours = b.hour.get(lo..hi).unwrap_or_default();
+                    idx.extend(hours.iter().map(|h| base + u32::from(*h)));
+                } else {
+                    idx.resize(hi - lo, base);
+                }
+                // Filters mark rows to skip.
+                for f in &self.filters {
+                    let col = b
+                        .dims
+                        .get(f.dim)
+                        .and_then(|c| c.get(lo..hi))
+                        .unwrap_or_default();
+                    for (i, id) in idx.iter_mut().zip(col) {
+                        if !f.allowed.get(*id as usize).copied().unwrap_or(false) {
+                            *i = SKIP;
+                        }
+                    }
+                }
+                if dense {
+                    // Mixed-radix group index: period, each dimension, currency.
+                    for g in &self.groups {
+                        let card = u32::try_from(g.names.len()).unwrap_or(1);
+                        match column(b, g.source).and_then(|c| c.get(lo..hi)) {
+                            Some(col) => {
+                                for (i, id) in idx.iter_mut().zip(col) {
+                                    if *i != SKIP {
+                                        *i = *i * card
+                                            + g.remap.get(*id as usize).copied().unwrap_or(0);
+                                    }
+                                }
+                            }
+                            None => {
+                                for i in idx.iter_mut().filter(|i| **i != SKIP) {
+                                    *i *= card;
                                 }
                             }
                         }
-                        None => {
-                            for i in idx.iter_mut().filter(|i| **i != SKIP) {
-                                *i *= card;
+                    }
+                    if !one_currency {
+                        let card = u32::try_from(self.currency_names.len()).unwrap_or(1);
+                        let col = b.currency.get(lo..hi).unwrap_or_default();
+                        for (i, c) in idx.iter_mut().zip(col) {
+                            if *i != SKIP {
+                                *i = *i * card
+                                    + self.currency_remap.get(*c as usize).copied().unwrap_or(0);
                             }
                         }
                     }
-                }
-                let card = u32::try_from(self.currency_names.len()).unwrap_or(1);
-                for (i, c) in idx.iter_mut().zip(&b.currency) {
-                    if *i != SKIP {
-                        *i = *i * card + self.currency_remap.get(*c as usize).copied().unwrap_or(0);
-                    }
-                }
-                acc.add_block(b, t.scale, &idx)?;
-            } else {
-                // Sparse: one hash lookup per row, keyed by the group ids.
-                let cols: Vec<Option<&Vec<u32>>> =
-                    self.groups.iter().map(|g| column(b, g.source)).collect();
-                for r in 0..n {
-                    let Some(&period) = idx.get(r) else { continue };
-                    if period == SKIP {
-                        continue;
-                    }
-                    key.clear();
-                    key.push(period);
-                    for (g, col) in self.groups.iter().zip(&cols) {
-                        let id = col.and_then(|c| c.get(r)).copied().unwrap_or(0);
-                        key.push(g.remap.get(id as usize).copied().unwrap_or(0));
-                    }
-                    let c = b.currency.get(r).copied().unwrap_or(0);
-                    key.push(self.currency_remap.get(c as usize).copied().unwrap_or(0));
-                    let slot = match sparse.get(key.as_slice()) {
-                        Some(s) => *s,
-                        None => {
-                            let s = acc.grow();
-                            sparse.insert(key.clone(), s);
-                            s
+                    acc.add_rows(b, lo, &idx)?;
+                } else {
+                    // Sparse: one hash lookup per row, keyed by the group ids.
+                    for (k, &period) in idx.iter().enumerate() {
+                        if period == SKIP {
+                            continue;
                         }
-                    };
-                    acc.add_row(b, t.scale, r, slot)?;
+                        let r = lo + k;
+                        key.clear();
+                        key.push(period);
+                        for g in &self.groups {
+                            let id = column(b, g.source)
+                                .and_then(|c| c.get(r))
+                                .copied()
+                                .unwrap_or(0);
+                            key.push(g.remap.get(id as usize).copied().unwrap_or(0));
+                        }
+                        let c = b.currency.get(r).copied().unwrap_or(0);
+                        key.push(self.currency_remap.get(c as usize).copied().unwrap_or(0));
+                        let slot = match sparse.get(key.as_slice()) {
+                            Some(s) => *s,
+                            None => {
+                                let s = acc.grow();
+                                sparse.insert(key.clone(), s);
+                                s
+                            }
+                        };
+                        acc.add_row(b, r, slot)?;
+                    }
                 }
+                lo = hi;
             }
         }
         // Buckets.
         let mut out = Vec::new();
         let emit = |slot: usize, ids: &[u32], out: &mut Vec<CostBucket>| -> Result<()> {
-            let Some(cost) = acc.cost(slot, t.scale)? else {
+            let Some(a) = acc.accs.get(slot).filter(|a| a.seen) else {
                 return Ok(());
             };
+            let cost = acc.cost(slot, t.scale)?;
             let (period, rest) = ids.split_first().unwrap_or((&0, &[]));
             let (cur, keys) = rest.split_last().unwrap_or((&0, &[]));
             out.push(CostBucket {
@@ -663,10 +759,10 @@ impl<'t> Plan<'t> {
                     .copied()
                     .unwrap_or_default(),
                 cost,
-                requests: acc.requests.get(slot).copied().unwrap_or(0),
-                input_tokens: acc.input_tokens.get(slot).copied().unwrap_or(0),
-                output_tokens: acc.output_tokens.get(slot).copied().unwrap_or(0),
-                cached_requests: acc.cached_requests.get(slot).copied().unwrap_or(0),
+                requests: a.counts[0],
+                input_tokens: a.counts[1],
+                output_tokens: a.counts[2],
+                cached_requests: a.counts[3],
             });
             Ok(())
         };
@@ -674,17 +770,18 @@ impl<'t> Plan<'t> {
             let cards: Vec<usize> = std::iter::once(self.periods)
                 .chain(self.groups.iter().map(|g| g.names.len()))
                 .chain(std::iter::once(self.currency_names.len()))
+                .map(|c| c.max(1))
                 .collect();
             let mut ids = vec![0u32; cards.len()];
-            for slot in 0..acc.seen.len() {
-                if !acc.seen.get(slot).copied().unwrap_or(false) {
+            for (slot, a) in acc.accs.iter().enumerate() {
+                if !a.seen {
                     continue;
                 }
                 // Decode the mixed-radix index.
                 let mut rest = slot;
                 for (id, card) in ids.iter_mut().zip(&cards).rev() {
-                    *id = u32::try_from(rest % card.max(&1)).unwrap_or(0);
-                    rest /= card.max(&1);
+                    *id = u32::try_from(rest % card).unwrap_or(0);
+                    rest /= card;
                 }
                 emit(slot, &ids, &mut out)?;
             }
@@ -712,125 +809,203 @@ fn column(b: &Block, s: Source) -> Option<&Vec<u32>> {
     }
 }
 
-/// Sums per group, struct of arrays.
+/// Sums of one group.
+#[derive(Clone, Copy, Debug, Default)]
+struct Acc {
+    /// Sum of the mantissas (fixed scale).
+    cost: i128,
+    /// Requests, input tokens, output tokens, cached requests (saturating).
+    counts: [u64; 4],
+    /// Largest scale among the group's rows.
+    scale: u8,
+    /// Whether a row fell in the group.
+    seen: bool,
+}
+
+/// Sums per group; `exact` holds the decimal sums once the table is exact.
 struct Accumulators {
-    seen: Vec<bool>,
-    fixed: Vec<i128>,
+    accs: Vec<Acc>,
     exact: Vec<Decimal>,
-    scale: Vec<u8>,
-    requests: Vec<u64>,
-    input_tokens: Vec<u64>,
-    output_tokens: Vec<u64>,
-    cached_requests: Vec<u64>,
+}
+
+/// Add one row's counts, saturating.
+#[inline]
+fn add_counts<C: Copy + Into<u64>>(acc: &mut [u64; 4], c: &[C; 4]) {
+    for (a, v) in acc.iter_mut().zip(c) {
+        *a = a.saturating_add((*v).into());
+    }
+}
+
+/// The hot loop: add each row to its group.
+fn add_fixed<C: Copy + Into<u64>>(
+    accs: &mut [Acc],
+    idx: &[u32],
+    costs: &[i64],
+    counts: &[[C; 4]],
+    scales: &[u8],
+) {
+    for (((g, c), n), s) in idx.iter().zip(costs).zip(counts).zip(scales) {
+        if let Some(a) = accs.get_mut(*g as usize) {
+            a.cost += i128::from(*c);
+            a.seen = true;
+            a.scale = a.scale.max(*s);
+            add_counts(&mut a.counts, n);
+        }
+    }
+}
+
+/// The hot loop of a single grouped dimension.
+fn add_fixed_mapped<C: Copy + Into<u64>>(
+    accs: &mut [Acc],
+    offset: usize,
+    col: &[u32],
+    remap: &[u32],
+    costs: &[i64],
+    counts: &[[C; 4]],
+    scales: &[u8],
+) {
+    for (((id, c), n), s) in col.iter().zip(costs).zip(counts).zip(scales) {
+        let g = offset + remap.get(*id as usize).copied().unwrap_or(0) as usize;
+        if let Some(a) = accs.get_mut(g) {
+            a.cost += i128::from(*c);
+            a.seen = true;
+            a.scale = a.scale.max(*s);
+            add_counts(&mut a.counts, n);
+        }
+    }
+}
+
+/// Column sums of counts, saturating at `u64::MAX` (the same as adding
+/// them one by one with saturation, as every count is non-negative).
+fn sum_counts<C: Copy + Into<u64>>(counts: &[[C; 4]]) -> [u64; 4] {
+    let mut s = [0u128; 4];
+    for c in counts {
+        for (a, v) in s.iter_mut().zip(c) {
+            *a += u128::from((*v).into());
+        }
+    }
+    s.map(|v| u64::try_from(v).unwrap_or(u64::MAX))
 }
 
 impl Accumulators {
     fn new(n: usize, exact: bool) -> Self {
         Accumulators {
-            seen: vec![false; n],
-            fixed: if exact { Vec::new() } else { vec![0; n] },
+            accs: vec![Acc::default(); n],
             exact: if exact {
                 vec![Decimal::ZERO; n]
             } else {
                 Vec::new()
             },
-            scale: vec![0; n],
-            requests: vec![0; n],
-            input_tokens: vec![0; n],
-            output_tokens: vec![0; n],
-            cached_requests: vec![0; n],
         }
     }
 
     fn grow(&mut self) -> usize {
-        self.seen.push(false);
-        self.fixed.push(0);
+        self.accs.push(Acc::default());
         self.exact.push(Decimal::ZERO);
-        self.scale.push(0);
-        self.requests.push(0);
-        self.input_tokens.push(0);
-        self.output_tokens.push(0);
-        self.cached_requests.push(0);
-        self.seen.len() - 1
+        self.accs.len() - 1
     }
 
-    fn add_block(&mut self, b: &Block, scale: Option<u32>, idx: &[u32]) -> Result<()> {
-        let counts = b
-            .requests
-            .iter()
-            .zip(&b.input_tokens)
-            .zip(&b.output_tokens)
-            .zip(&b.cached_requests)
-            .zip(&b.scale);
-        match (&b.cost, scale) {
-            (Costs::Fixed(costs), Some(_)) => {
-                for ((g, cost), ((((req, inp), out), cached), s)) in
-                    idx.iter().zip(costs).zip(counts)
-                {
-                    let g = *g as usize;
-                    if let Some(acc) = self.fixed.get_mut(g) {
-                        *acc += i128::from(*cost);
-                        self.seen[g] = true;
-                        self.scale[g] = self.scale[g].max(*s);
-                        self.requests[g] = self.requests[g].saturating_add(*req);
-                        self.input_tokens[g] = self.input_tokens[g].saturating_add(*inp);
-                        self.output_tokens[g] = self.output_tokens[g].saturating_add(*out);
-                        self.cached_requests[g] = self.cached_requests[g].saturating_add(*cached);
-                    }
-                }
+    /// Every row of `b` into group `g`.
+    fn add_block(&mut self, g: usize, b: &Block) -> Result<()> {
+        let Costs::Fixed(costs) = &b.cost else {
+            for r in 0..b.len() {
+                self.add_row(b, r, g)?;
             }
-            _ => {
-                for r in 0..idx.len() {
-                    let g = idx[r];
-                    if g != SKIP {
-                        self.add_row(b, scale, r, g as usize)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn add_row(&mut self, b: &Block, scale: Option<u32>, r: usize, g: usize) -> Result<()> {
-        if g >= self.seen.len() {
+            return Ok(());
+        };
+        let Some(a) = self.accs.get_mut(g) else {
+            return Ok(());
+        };
+        if costs.is_empty() {
             return Ok(());
         }
-        match (&b.cost, scale) {
-            (Costs::Fixed(c), Some(_)) => {
-                self.fixed[g] += i128::from(c.get(r).copied().unwrap_or(0));
-            }
-            (Costs::Exact(c), _) => {
-                let v = c.get(r).copied().unwrap_or_default();
-                self.exact[g] = self.exact[g].checked_add(v).ok_or_else(overflow)?;
-            }
-            (Costs::Fixed(_), None) => {}
-        }
-        let get = |v: &Vec<u64>| v.get(r).copied().unwrap_or(0);
-        self.seen[g] = true;
-        self.scale[g] = self.scale[g].max(b.scale.get(r).copied().unwrap_or(0));
-        self.requests[g] = self.requests[g].saturating_add(get(&b.requests));
-        self.input_tokens[g] = self.input_tokens[g].saturating_add(get(&b.input_tokens));
-        self.output_tokens[g] = self.output_tokens[g].saturating_add(get(&b.output_tokens));
-        self.cached_requests[g] = self.cached_requests[g].saturating_add(get(&b.cached_requests));
+        a.cost += costs.iter().map(|c| i128::from(*c)).sum::<i128>();
+        a.seen = true;
+        a.scale = a.scale.max(b.scale.iter().copied().max().unwrap_or(0));
+        let sums = match &b.counts {
+            Counts::Narrow(v) => sum_counts(v),
+            Counts::Wide(v) => sum_counts(v),
+        };
+        add_counts(&mut a.counts, &sums);
         Ok(())
     }
 
-    /// The group's cost, `None` when no row fell in it.
-    fn cost(&self, g: usize, scale: Option<u32>) -> Result<Option<Decimal>> {
-        if !self.seen.get(g).copied().unwrap_or(false) {
-            return Ok(None);
+    /// Every row of `b` into group `offset + remap[col[row]]`.
+    fn add_mapped(&mut self, b: &Block, offset: usize, col: &[u32], remap: &[u32]) {
+        let Costs::Fixed(costs) = &b.cost else { return };
+        match &b.counts {
+            Counts::Narrow(n) => {
+                add_fixed_mapped(&mut self.accs, offset, col, remap, costs, n, &b.scale)
+            }
+            Counts::Wide(n) => {
+                add_fixed_mapped(&mut self.accs, offset, col, remap, costs, n, &b.scale)
+            }
         }
-        let want = u32::from(self.scale.get(g).copied().unwrap_or(0));
+    }
+
+    /// Rows `lo..lo + idx.len()` of `b` into the groups `idx` (`SKIP`: none).
+    fn add_rows(&mut self, b: &Block, lo: usize, idx: &[u32]) -> Result<()> {
+        let hi = lo + idx.len();
+        let scales = b.scale.get(lo..hi).unwrap_or_default();
+        match (&b.cost, &b.counts) {
+            (Costs::Fixed(c), Counts::Narrow(n)) => {
+                let (c, n) = (
+                    c.get(lo..hi).unwrap_or_default(),
+                    n.get(lo..hi).unwrap_or_default(),
+                );
+                add_fixed(&mut self.accs, idx, c, n, scales);
+            }
+            (Costs::Fixed(c), Counts::Wide(n)) => {
+                let (c, n) = (
+                    c.get(lo..hi).unwrap_or_default(),
+                    n.get(lo..hi).unwrap_or_default(),
+                );
+                add_fixed(&mut self.accs, idx, c, n, scales);
+            }
+            (Costs::Exact(_), _) => {
+                for (k, g) in idx.iter().enumerate() {
+                    if *g != SKIP {
+                        self.add_row(b, lo + k, *g as usize)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Row `r` of `b` into group `g`.
+    fn add_row(&mut self, b: &Block, r: usize, g: usize) -> Result<()> {
+        let Some(a) = self.accs.get_mut(g) else {
+            return Ok(());
+        };
+        match &b.cost {
+            Costs::Fixed(c) => a.cost += i128::from(c.get(r).copied().unwrap_or(0)),
+            Costs::Exact(c) => {
+                if let Some(e) = self.exact.get_mut(g) {
+                    let v = c.get(r).copied().unwrap_or_default();
+                    *e = e.checked_add(v).ok_or_else(overflow)?;
+                }
+            }
+        }
+        a.seen = true;
+        a.scale = a.scale.max(b.scale.get(r).copied().unwrap_or(0));
+        add_counts(&mut a.counts, &b.counts.get(r));
+        Ok(())
+    }
+
+    /// The group's cost.
+    fn cost(&self, g: usize, scale: Option<u32>) -> Result<Decimal> {
+        let a = self.accs.get(g).copied().unwrap_or_default();
         match scale {
             Some(s) => {
-                let sum = self.fixed.get(g).copied().unwrap_or(0);
-                let mut d = Decimal::try_from_i128_with_scale(sum, s).map_err(|_| overflow())?;
+                let mut d = Decimal::try_from_i128_with_scale(a.cost, s).map_err(|_| overflow())?;
+                let want = u32::from(a.scale);
                 if want < s {
                     d.rescale(want);
                 }
-                Ok(Some(d))
+                Ok(d)
             }
-            None => Ok(Some(self.exact.get(g).copied().unwrap_or_default())),
+            None => Ok(self.exact.get(g).copied().unwrap_or_default()),
         }
     }
 }

@@ -164,6 +164,9 @@ pub(crate) mod test_util {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;

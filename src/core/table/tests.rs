@@ -77,6 +77,36 @@ fn scales_rise_and_huge_costs_go_exact() {
 }
 
 #[test]
+fn counts_widen_and_saturate() {
+    let mut rows = vec![
+        row("2026-10-01", Some("a"), dec!(1)),
+        row("2026-10-01", Some("a"), dec!(1)),
+    ];
+    rows[1].input_tokens = u64::from(u32::MAX) + 1;
+    rows.push(CostRow {
+        input_tokens: u64::MAX,
+        ..rows[1].clone()
+    });
+    let t = table(&rows);
+    assert!(matches!(
+        t.blocks.values().next().unwrap().counts,
+        Counts::Wide(_)
+    ));
+    let range = DateRange::day(d("2026-10-01"));
+    for q in [
+        CostQuery::total(range),
+        CostQuery::total(range).group_by([Dimension::Provider]),
+    ] {
+        assert_same(&rows, &q);
+        assert_eq!(
+            t.aggregate(&q, Currency::USD).unwrap()[0].input_tokens,
+            u64::MAX
+        );
+        assert_eq!(t.aggregate(&q, Currency::USD).unwrap()[0].requests, 3);
+    }
+}
+
+#[test]
 fn empty_values_group_as_none_but_filter_as_themselves() {
     let mut a = row("2026-10-01", Some(""), dec!(1));
     a.team = Some(String::new());
@@ -268,6 +298,27 @@ proptest! {
     /// The table answers every query exactly as the reference does.
     #[test]
     fn table_matches_the_reference(rows in prop::collection::vec(arb_row(), 0..60), q in arb_query()) {
+        let want = aggregate_rows(&rows, &q, Currency::USD).unwrap();
+        let got = table(&rows).aggregate(&q, Currency::USD).unwrap();
+        prop_assert_eq!(&got, &want);
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert_eq!(g.cost.to_string(), w.cost.to_string());
+        }
+    }
+
+    /// The same with one currency and no filters (the fast paths).
+    #[test]
+    fn table_matches_the_reference_on_fast_paths(rows in prop::collection::vec(arb_row(), 0..60), q in arb_query(), big in prop::bool::weighted(0.2)) {
+        let mut rows = rows;
+        for r in &mut rows {
+            r.currency = None;
+        }
+        if big {
+            if let Some(r) = rows.first_mut() {
+                r.cost = Decimal::new(i64::MAX, 0) * Decimal::from(1000);
+            }
+        }
+        let q = CostQuery { filters: ReportFilters::default(), ..q };
         let want = aggregate_rows(&rows, &q, Currency::USD).unwrap();
         let got = table(&rows).aggregate(&q, Currency::USD).unwrap();
         prop_assert_eq!(&got, &want);
