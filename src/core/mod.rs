@@ -3,3 +3,4 @@
 //! fuzzed and benchmarked alone. `core` depends only on [`model`](crate::model).
 
 pub mod aggregate;
+pub mod pricing;
