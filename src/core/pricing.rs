@@ -318,8 +318,10 @@ pub fn price_usage(
                             .or_default() += r.requests;
                         u.tokens.input_tokens =
                             u.tokens.input_tokens.saturating_add(r.tokens.input_tokens);
-                        u.tokens.output_tokens =
-                            u.tokens.output_tokens.saturating_add(r.tokens.output_tokens);
+                        u.tokens.output_tokens = u
+                            .tokens
+                            .output_tokens
+                            .saturating_add(r.tokens.output_tokens);
                         u.tokens.cached_input_tokens = u
                             .tokens
                             .cached_input_tokens
@@ -591,7 +593,10 @@ mod tests {
             name("openai/gpt-4o-2024-08-06", None).as_deref(),
             Some("gpt-4o-2024-08-06")
         );
-        assert_eq!(name("openai/gpt-4o-2025-01-01", None).as_deref(), Some("gpt-4o"));
+        assert_eq!(
+            name("openai/gpt-4o-2025-01-01", None).as_deref(),
+            Some("gpt-4o")
+        );
         assert_eq!(name("GPT-4o", None).as_deref(), Some("gpt-4o"));
         assert_eq!(name("gpt-4o", Some("azure")).as_deref(), Some("gpt-4o"));
         assert_eq!(name("azure/gpt-4o", None).as_deref(), Some("azure/gpt-4o"));
