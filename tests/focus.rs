@@ -407,3 +407,57 @@ fn lenient_mode_fixes_and_reports_every_value() {
         Error::Parse { .. }
     ));
 }
+
+#[test]
+fn tags_with_escapes_numbers_and_nulls() {
+    let csv = r#"ChargePeriodStart,EffectiveCost,Tags
+2024-09-01 00:00:00,1,"{""Te\u0061m"": ""a\""b"", ""n"": 3, ""user"": null, "" project "": ""  p1 ""}"
+"#;
+    let (rows, _) = read_focus_rows(csv.as_bytes(), "t", FocusConfig::default()).unwrap();
+    let r = &rows[0];
+    assert_eq!(r.team.as_deref(), Some("a\"b"));
+    assert_eq!(r.project.as_deref(), Some("p1"));
+    assert_eq!(r.user, None);
+    assert_eq!(
+        r.tags,
+        BTreeMap::from([
+            ("Team".to_owned(), "a\"b".to_owned()),
+            ("n".to_owned(), "3".to_owned()),
+            ("project".to_owned(), "  p1 ".to_owned()),
+        ])
+    );
+}
+
+#[test]
+fn only_for_maps_just_what_the_query_uses() {
+    let by_provider = CostQuery::total(september()).group_by([Dimension::Provider]);
+    let mut r = FocusReader::open(SAMPLE, billed())
+        .unwrap()
+        .only_for(&by_provider);
+    r.read_row().unwrap();
+    let second = r.read_row().unwrap().unwrap();
+    assert_eq!(second.provider.as_deref(), Some("AWS"));
+    assert_eq!(second.team, None);
+    assert_eq!(second.model, None);
+    assert!(second.tags.is_empty());
+    let by_tag = CostQuery::total(september()).group_by([Dimension::Tag("environment".into())]);
+    let mut r = FocusReader::open(SAMPLE, billed())
+        .unwrap()
+        .only_for(&by_tag);
+    r.read_row().unwrap();
+    let second = r.read_row().unwrap().unwrap();
+    assert_eq!(second.tags["environment"], "dev");
+    assert_eq!(second.team.as_deref(), Some("ViennaAI"));
+    let filtered = CostQuery::total(september()).filtered(ReportFilters {
+        models: vec!["Elastic Load Balancing".into()],
+        ..Default::default()
+    });
+    let mut r = FocusReader::open(SAMPLE, billed())
+        .unwrap()
+        .only_for(&filtered);
+    r.read_row().unwrap();
+    assert_eq!(
+        r.read_row().unwrap().unwrap().model.as_deref(),
+        Some("Elastic Load Balancing")
+    );
+}

@@ -171,6 +171,41 @@ pub fn llm_trace_rows() -> Result<Vec<CostRow>> {
     price_usage(llm_trace_records()?, &price_table()?)?.require_all_priced()
 }
 
+/// Write a FOCUS file of `rows` data lines shaped like the bundled sample
+/// (its header, then its 1,000 lines repeated in order), for benchmarks and
+/// memory measurements. Returns the bytes written.
+///
+/// # Errors
+/// `Error::Backend` (`file`) when the sample cannot be read or `out`
+/// cannot be written.
+pub fn write_repeated_focus_sample(out: &mut impl std::io::Write, rows: u64) -> Result<u64> {
+    let path = focus_sample_path();
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::backend(
+            "file",
+            false,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let io = |e: std::io::Error| Error::backend("file", false, e);
+    let (header, body) = text.split_once('\n').unwrap_or((&text, ""));
+    let lines: Vec<&str> = body.lines().filter(|l| !l.is_empty()).collect();
+    let mut written = 0u64;
+    out.write_all(header.as_bytes()).map_err(io)?;
+    out.write_all(b"\n").map_err(io)?;
+    written += header.len() as u64 + 1;
+    if lines.is_empty() {
+        return Ok(written);
+    }
+    for i in 0..rows {
+        let line = lines[usize::try_from(i).unwrap_or(0) % lines.len()];
+        out.write_all(line.as_bytes()).map_err(io)?;
+        out.write_all(b"\n").map_err(io)?;
+        written += line.len() as u64 + 1;
+    }
+    Ok(written)
+}
+
 /// A cost source holding the FOCUS sample and the priced trace for `org`.
 ///
 /// # Errors

@@ -56,6 +56,7 @@
 //! backend, or aggregate it once by day and the dimensions you report on
 //! (`aggregate_focus` with a daily granularity) and serve those buckets.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -65,9 +66,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use rust_decimal::Decimal;
+use serde_json::value::RawValue;
 
 use crate::core::aggregate::aggregate_rows;
-use crate::model::{CostBucket, CostQuery, CostRow, Currency, OrganizationId};
+use crate::model::{CostBucket, CostQuery, CostRow, Currency, Dimension, OrganizationId};
 use crate::ports::CostSource;
 use crate::{Error, Result};
 
@@ -216,6 +218,9 @@ pub struct FocusReader<R: Read> {
     last_currency: Option<(String, Currency)>,
     fixes: Vec<FocusFix>,
     done: bool,
+    need_tags: bool,
+    keep_tags: bool,
+    need_model: bool,
 }
 
 impl<R: Read> std::fmt::Debug for FocusReader<R> {
@@ -310,11 +315,42 @@ impl<R: Read> FocusReader<R> {
             user: keys(&config.user_tags),
             cols,
             source: source.to_owned(),
-            config,
             last_currency: None,
             fixes: Vec::new(),
             done: false,
+            need_tags: true,
+            keep_tags: config.keep_tags,
+            need_model: true,
+            config,
         })
+    }
+
+    /// Map only what `query` uses (faster): tags are parsed only when the
+    /// query groups or filters by team, project, cost center, feature, user
+    /// or a tag, kept in `tags` only when it groups by a tag, and the model
+    /// is read only when it groups or filters by model. Rows then lack the
+    /// dimensions the query does not use; the answer to `query` is the same.
+    pub fn only_for(mut self, query: &CostQuery) -> Self {
+        let uses = |d: fn(&Dimension) -> bool| query.group_by.iter().any(d);
+        let f = &query.filters;
+        self.keep_tags = self.config.keep_tags && uses(|d| matches!(d, Dimension::Tag(_)));
+        self.need_tags = self.keep_tags
+            || !f.teams.is_empty()
+            || !f.projects.is_empty()
+            || !f.cost_centers.is_empty()
+            || uses(|d| {
+                matches!(
+                    d,
+                    Dimension::Team
+                        | Dimension::Project
+                        | Dimension::CostCenter
+                        | Dimension::Feature
+                        | Dimension::User
+                )
+            });
+        self.need_model = !f.models.is_empty()
+            || uses(|d| matches!(d, Dimension::Model | Dimension::ModelFamily));
+        self
     }
 
     /// The values fixed by the lenient mode since the last call (empty in
@@ -509,7 +545,12 @@ impl<R: Read> FocusReader<R> {
         };
         let provider = self.text(self.cols.provider);
         let mut model = None;
-        for k in 0..self.cols.models.len() {
+        let model_cols = if self.need_model {
+            self.cols.models.len()
+        } else {
+            0
+        };
+        for k in 0..model_cols {
             let i = self.cols.models.get(k).copied();
             if let Some(m) = self.text(i) {
                 model = Some(m);
@@ -530,32 +571,46 @@ impl<R: Read> FocusReader<R> {
             ..Default::default()
         };
         if let Some(i) = self.cols.tags {
-            if let Some(text) = self.cell(i) {
-                let tags: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(text)
-                        .map_err(|_| self.bad(i, "Tags is not a JSON object"))?;
+            if !self.need_tags {
+                // The query uses no tag: skip parsing them.
+            } else if let Some(text) = self.cell(i) {
+                let tags = serde_json::from_str::<TagMap<'_>>(text)
+                    .map_err(|_| self.bad(i, "Tags is not a JSON object"))?
+                    .0;
                 self.apply_tags(&mut row, tags);
             }
         }
         Ok(row)
     }
 
-    fn apply_tags(&self, row: &mut CostRow, tags: serde_json::Map<String, serde_json::Value>) {
-        let mut normalised: Vec<(String, String, String)> = Vec::with_capacity(tags.len());
-        for (k, v) in tags {
-            let v = match v {
-                serde_json::Value::Null => continue,
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
+    fn apply_tags(&self, row: &mut CostRow, tags: Vec<(TagKey<'_>, &RawValue)>) {
+        let mut parsed: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(tags.len());
+        for (k, raw) in &tags {
+            let text = raw.get();
+            let v: Cow<'_, str> = if text == "null" {
+                continue;
+            } else if let Some(inner) = text
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .filter(|t| !t.contains('\\'))
+            {
+                Cow::Borrowed(inner)
+            } else if text.starts_with('"') {
+                match serde_json::from_str::<String>(text) {
+                    Ok(s) => Cow::Owned(s),
+                    Err(_) => continue,
+                }
+            } else {
+                Cow::Borrowed(text)
             };
-            normalised.push((tag_key(&k), k.trim().to_owned(), v));
+            parsed.push((k.0.as_ref(), v));
         }
         let pick = |keys: &[String]| {
             keys.iter().find_map(|want| {
-                normalised
+                parsed
                     .iter()
-                    .find(|(n, _, v)| n == want && !v.trim().is_empty())
-                    .map(|(_, _, v)| v.trim().to_owned())
+                    .find(|(k, v)| key_matches(k, want) && !v.trim().is_empty())
+                    .map(|(_, v)| v.trim().to_owned())
             })
         };
         row.team = pick(&self.team);
@@ -563,12 +618,62 @@ impl<R: Read> FocusReader<R> {
         row.cost_center = pick(&self.cost_center);
         row.feature = pick(&self.feature);
         row.user = pick(&self.user);
-        if self.config.keep_tags {
+        if self.keep_tags {
             let mut map = BTreeMap::new();
-            for (_, k, v) in normalised {
-                map.entry(k).or_insert(v);
+            for (k, v) in parsed {
+                map.entry(k.trim().to_owned())
+                    .or_insert_with(|| v.into_owned());
             }
             row.tags = map;
+        }
+    }
+}
+
+/// A tag key, borrowed from the cell when it has no escapes.
+#[derive(serde::Deserialize)]
+struct TagKey<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// A JSON object read as its entries in order, borrowing what it can.
+struct TagMap<'a>(Vec<(TagKey<'a>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for TagMap<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = TagMap<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some(entry) = map.next_entry::<TagKey<'a>, &'a RawValue>()? {
+                    out.push(entry);
+                }
+                Ok(TagMap(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// Whether tag key `k` equals `want` (already normalised by [`tag_key`])
+/// once trimmed, lower-cased and stripped of `_`, `-` and spaces; no
+/// allocation.
+fn key_matches(k: &str, want: &str) -> bool {
+    let mut a = k
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .map(|c| c.to_ascii_lowercase());
+    let mut b = want.chars();
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x == y => {}
+            _ => return false,
         }
     }
 }
@@ -780,7 +885,7 @@ pub fn aggregate_focus(
     query: &CostQuery,
     default_currency: Currency,
 ) -> Result<Vec<CostBucket>> {
-    let reader = FocusReader::open(path, config.clone())?;
+    let reader = FocusReader::open(path, config.clone())?.only_for(query);
     aggregate_stream(reader, query, default_currency)
 }
 
@@ -871,7 +976,7 @@ impl FocusCostSource {
         let config = self.config.clone();
         let mut readers = Vec::with_capacity(files.len());
         for path in &files {
-            readers.push(FocusReader::open(path, config.clone())?);
+            readers.push(FocusReader::open(path, config.clone())?.only_for(query));
         }
         aggregate_stream(readers.into_iter().flatten(), query, self.currency)
     }
