@@ -5,6 +5,8 @@
 //! # write a file of N rows shaped like the bundled sample, then aggregate it
 //! cargo run --release --example focus_stream -- generate /tmp/focus_1g.csv 1400000
 //! /usr/bin/time -v cargo run --release --example focus_stream -- aggregate /tmp/focus_1g.csv
+//! # group by other dimensions (default: provider), daily
+//! cargo run --release --example focus_stream -- aggregate /tmp/focus_1g.csv provider team
 //! # with no argument: aggregate the bundled 1,000-row sample
 //! cargo run --release --example focus_stream
 //! ```
@@ -14,7 +16,7 @@ use std::time::Instant;
 
 use tokentra_reports::backends::file::demo;
 use tokentra_reports::backends::file::focus::{aggregate_focus, FocusConfig, FocusCostColumn};
-use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension};
+use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension, Granularity};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,32 +29,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("wrote {rows} rows, {bytes} bytes to {path}");
         }
         Some("aggregate") => {
-            let path = args.get(1).ok_or("aggregate PATH")?;
-            run(path)?;
+            let path = args.get(1).ok_or("aggregate PATH [DIMENSION...]")?;
+            let dims = args
+                .iter()
+                .skip(2)
+                .map(|d| d.parse::<Dimension>())
+                .collect::<Result<Vec<_>, _>>()?;
+            run(path, dims)?;
         }
-        _ => run(&demo::focus_sample_path().display().to_string())?,
+        _ => run(&demo::focus_sample_path().display().to_string(), Vec::new())?,
     }
     Ok(())
 }
 
-fn run(path: &str) -> Result<(), Box<dyn std::error::Error>> {
+fn run(path: &str, dims: Vec<Dimension>) -> Result<(), Box<dyn std::error::Error>> {
     let config = FocusConfig {
         cost_column: FocusCostColumn::BilledCost,
         ..Default::default()
     };
     let range = DateRange::new("2024-09-01".parse()?, "2024-09-30".parse()?)?;
-    let query = CostQuery::total(range).group_by([Dimension::Provider]);
+    let daily = !dims.is_empty();
+    let dims = if dims.is_empty() {
+        vec![Dimension::Provider]
+    } else {
+        dims
+    };
+    let mut query = CostQuery::total(range).group_by(dims);
+    if daily {
+        query = query.bucketed(Granularity::Day);
+    }
     let size = std::fs::metadata(path)?.len();
     let t = Instant::now();
     let buckets = aggregate_focus(path, &config, &query, Currency::USD)?;
     let secs = t.elapsed().as_secs_f64();
-    for b in &buckets {
-        println!(
-            "{:<12} {} {}",
-            b.keys[0].as_deref().unwrap_or("(none)"),
-            b.currency.code(),
-            b.cost
-        );
+    for b in buckets.iter().take(10) {
+        let keys: Vec<&str> = b
+            .keys
+            .iter()
+            .map(|k| k.as_deref().unwrap_or("(none)"))
+            .collect();
+        println!("{:<40} {} {}", keys.join(" / "), b.currency.code(), b.cost);
+    }
+    if buckets.len() > 10 {
+        println!("... {} buckets in all", buckets.len());
     }
     // f64 only for the throughput figure, not for money.
     #[allow(clippy::cast_precision_loss)]
