@@ -42,3 +42,11 @@ for i, r in enumerate(rows):
 print('demo total', total)
 print('demo by model', dict(by_model))
 print('demo by team', dict(by_team))
+
+# 3. Savings: the demo's gpt-4o-2024-08-06 requests on gpt-4o-mini instead.
+sel = [(i, r) for i, r in enumerate(rows) if MODELS[(((i * 2654435761) % 2**32) >> 8) % 10][1] == 'gpt-4o-2024-08-06']
+si = sum(int(r['ContextTokens']) for _, r in sel)
+so = sum(int(r['GeneratedTokens']) for _, r in sel)
+spend = by_model['gpt-4o-2024-08-06']
+mini = cost('gpt-4o-mini', si, so)
+print('gpt-4o tokens', si, so, 'spend', spend, 'on mini', mini, 'saving 100%', (spend - mini).quantize(Decimal('0.01')))

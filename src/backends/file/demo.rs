@@ -273,4 +273,37 @@ mod tests {
         assert_eq!(m["openai"], dec!(29.31855910));
         assert_eq!(m["anthropic"], dec!(5.809986));
     }
+
+    #[test]
+    fn savings_on_the_priced_trace() {
+        use crate::core::aggregate::aggregate_rows;
+        use crate::core::pricing::{
+            model_spend_from_buckets, savings_recommendations, SavingsConfig,
+        };
+        use crate::model::Currency;
+        let rows = llm_trace_rows().unwrap();
+        let range = DateRange::day("2023-11-16".parse().unwrap());
+        let q = CostQuery::total(range).group_by([Dimension::Provider, Dimension::Model]);
+        let buckets = aggregate_rows(&rows, &q, Currency::USD).unwrap();
+        let spend = model_spend_from_buckets(&buckets, 1, Some(0));
+        assert_eq!(spend[0].model, "gpt-4o-2024-08-06");
+        assert_eq!(spend[0].tokens.input_tokens, 10_777_124);
+        let config = SavingsConfig {
+            substitutes: BTreeMap::from([(
+                "gpt-4o".to_owned(),
+                vec!["gpt-4o-mini".to_owned(), "claude-haiku-4-5".to_owned()],
+            )]),
+            ..Default::default()
+        };
+        let recs = savings_recommendations(&spend, &price_table().unwrap(), &config, Currency::USD);
+        // Figures from data/llm/figures.py; claude-haiku-4-5 is another
+        // provider, so not a candidate.
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].threshold, dec!(1.70735280));
+        assert_eq!(recs[0].potential_savings, Some(dec!(26.75)));
+        assert_eq!(
+            recs[0].message,
+            "Moving 100% of gpt-4o-2024-08-06 to gpt-4o-mini would save $26.75"
+        );
+    }
 }

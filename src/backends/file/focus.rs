@@ -36,7 +36,7 @@
 //! optional fractional seconds or a numeric offset; decimals with any number
 //! of places (`0.00000080000`) or in scientific notation; a UTF-8 byte order
 //! mark before the header. Anything else in a column the reader uses is an
-//! [`Error::Parse`](crate::Error::Parse) naming the file, line and column,
+//! [`Error::Parse`] naming the file, line and column,
 //! e.g. `cannot parse a1.csv: line 2, column 2 (BilledCost): not a decimal
 //! number: "$10,000.00 "`.
 //!
@@ -853,17 +853,27 @@ pub fn aggregate_stream(
     query: &CostQuery,
     default_currency: Currency,
 ) -> Result<Vec<CostBucket>> {
+    aggregate_chunked(rows, query, default_currency, CHUNK)
+}
+
+fn aggregate_chunked(
+    rows: impl IntoIterator<Item = Result<CostRow>>,
+    query: &CostQuery,
+    default_currency: Currency,
+    chunk_size: usize,
+) -> Result<Vec<CostBucket>> {
+    let chunk_size = chunk_size.max(1);
     // Validates the query even when there are no rows.
     let mut merger = Merger::default();
     merger.add(aggregate_rows(&[], query, default_currency)?)?;
-    let mut chunk: Vec<CostRow> = Vec::with_capacity(CHUNK);
+    let mut chunk: Vec<CostRow> = Vec::with_capacity(chunk_size);
     for row in rows {
         let row = row?;
         if !query.range.contains(row.date) {
             continue;
         }
         chunk.push(row);
-        if chunk.len() == CHUNK {
+        if chunk.len() == chunk_size {
             merger.add(aggregate_rows(&chunk, query, default_currency)?)?;
             chunk.clear();
         }
@@ -991,5 +1001,107 @@ impl CostSource for FocusCostSource {
 
     fn default_currency(&self) -> Currency {
         self.currency
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DateRange, Granularity};
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    fn row(day: u32, hour: u32, team: u8, eur: bool, cents: i64) -> CostRow {
+        let date = NaiveDate::from_ymd_opt(2024, 9, day).unwrap_or_default();
+        CostRow {
+            date,
+            timestamp: Some(
+                Utc.from_utc_datetime(&date.and_hms_opt(hour, 0, 0).unwrap_or_default()),
+            ),
+            team: (team > 0).then(|| format!("t{team}")),
+            provider: Some("AWS".into()),
+            cost: Decimal::new(cents, 4),
+            currency: eur.then_some(Currency::EUR),
+            requests: 1,
+            ..Default::default()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn chunked_streaming_equals_aggregate_rows(
+            spec in proptest::collection::vec((1u32..=30, 0u32..24, 0u8..4, any::<bool>(), -10_000i64..10_000), 0..60),
+            chunk in 1usize..7,
+            daily in any::<bool>(),
+        ) {
+            let rows: Vec<CostRow> = spec.iter().map(|&(d, h, t, e, c)| row(d, h, t, e, c)).collect();
+            let range = DateRange::new(
+                NaiveDate::from_ymd_opt(2024, 9, 5).unwrap_or_default(),
+                NaiveDate::from_ymd_opt(2024, 9, 25).unwrap_or_default(),
+            ).unwrap();
+            let mut q = CostQuery::total(range).group_by([Dimension::Team]);
+            if daily {
+                q = q.bucketed(Granularity::Day);
+            }
+            let expected = aggregate_rows(&rows, &q, Currency::USD).unwrap();
+            let got = aggregate_chunked(rows.into_iter().map(Ok), &q, Currency::USD, chunk).unwrap();
+            prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn the_first_error_of_the_stream_is_returned() {
+        let q = CostQuery::total(DateRange::day(
+            NaiveDate::from_ymd_opt(2024, 9, 1).unwrap_or_default(),
+        ));
+        let rows = vec![Ok(row(1, 0, 1, false, 5)), Err(Error::invalid("x", "bad"))];
+        assert_eq!(
+            aggregate_stream(rows, &q, Currency::USD)
+                .unwrap_err()
+                .field(),
+            Some("x")
+        );
+        let ok = aggregate_stream(vec![Ok(row(1, 0, 1, false, 5))], &q, Currency::USD).unwrap();
+        assert_eq!(ok[0].cost, dec!(0.0005));
+    }
+
+    #[test]
+    fn timestamps_in_every_accepted_spelling() {
+        for (text, want) in [
+            ("2024-09-18 23:00:00", "2024-09-18T23:00:00+00:00"),
+            ("2024-09-18T23:00:00Z", "2024-09-18T23:00:00+00:00"),
+            ("2024-09-18T23:00:00+02:00", "2024-09-18T21:00:00+00:00"),
+            ("2024-09-18 23:00:00.250", "2024-09-18T23:00:00.250+00:00"),
+            ("2024-09-18", "2024-09-18T00:00:00+00:00"),
+        ] {
+            assert_eq!(
+                parse_timestamp(text).map(|t| t.to_rfc3339()).as_deref(),
+                Some(want),
+                "{text}"
+            );
+        }
+        for bad in [
+            "4/1/25",
+            "2024-02-30 00:00:00",
+            "2024-09-18 25:00:00",
+            "",
+            "x",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_us_date("4/1/25").map(|t| t.to_rfc3339()).as_deref(),
+            Some("2025-04-01T00:00:00+00:00")
+        );
+        assert_eq!(parse_us_date("13/1/25"), None);
+        assert_eq!(parse_us_date("4/1/2025/1"), None);
+    }
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<FocusCostSource>();
+        check::<FocusConfig>();
+        check::<FocusReader<std::fs::File>>();
     }
 }
