@@ -272,6 +272,23 @@ fn non_conforming_spec_examples_are_rejected_with_file_line_and_column() {
     );
     assert_eq!(reason, "not a date-time: \"4/1/25\"");
 
+    // Another SaaS example: its first data line is rejected at the start date.
+    let path = example("saas_examples_spend_agreements_saas_spend_agreements_a2");
+    let (location, reason) = parse_error(
+        aggregate_focus(
+            &path,
+            &billed(),
+            &CostQuery::total(september()),
+            Currency::USD,
+        )
+        .unwrap_err(),
+    );
+    assert_eq!(
+        location,
+        format!("{path}: line 2, column 15 (ChargePeriodStart)")
+    );
+    assert_eq!(reason, "not a date-time: \"4/1/25\"");
+
     // A byte order mark before the header does not hide the column name.
     let path = example("saas_examples_virtual_currency_pricing_model_a2");
     let (location, reason) = parse_error(
@@ -327,6 +344,19 @@ fn non_conforming_spec_examples_are_rejected_with_file_line_and_column() {
         );
         assert_eq!(location, loc, "{csv}");
     }
+}
+
+#[test]
+fn blank_crlf_lines_are_skipped() {
+    let csv = "ChargePeriodStart,EffectiveCost\r\n2024-09-01T00:00:00Z,1.5\r\n\r\n2024-09-02T00:00:00Z,2\r\n\r\n";
+    let (rows, _) = read_focus_rows(csv.as_bytes(), "b", FocusConfig::default()).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].cost, dec!(2));
+    let bad = "ChargePeriodStart,EffectiveCost\r\n\r\n2024-09-02T00:00:00Z\r\n";
+    let (location, reason) =
+        parse_error(read_focus_rows(bad.as_bytes(), "b", FocusConfig::default()).unwrap_err());
+    assert_eq!(location, "b: line 3");
+    assert_eq!(reason, "the line has 1 fields, the header 2");
 }
 
 #[test]

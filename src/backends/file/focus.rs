@@ -270,8 +270,10 @@ impl<R: Read> FocusReader<R> {
         // CRLF files too (csv's default terminator counts a CRLF file's
         // lines one short); the `\r` left at the end of a line's last cell
         // is dropped in `cell`.
+        // Flexible so that a blank CRLF line (one `\r` field) can be
+        // skipped; the field count is checked in `read_row`.
         let mut rdr = csv::ReaderBuilder::new()
-            .flexible(false)
+            .flexible(true)
             .terminator(csv::Terminator::Any(b'\n'))
             .buffer_capacity(1 << 16)
             .from_reader(reader);
@@ -368,16 +370,33 @@ impl<R: Read> FocusReader<R> {
         if self.done {
             return Ok(None);
         }
-        match self.rdr.read_record(&mut self.record) {
-            Ok(true) => {}
-            Ok(false) => {
-                self.done = true;
-                return Ok(None);
+        loop {
+            match self.rdr.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Err(csv_error(&self.source, &e));
+                }
             }
-            Err(e) => {
-                self.done = true;
-                return Err(csv_error(&self.source, &e));
+            if is_blank(&self.record) {
+                continue;
             }
+            if self.record.len() != self.cols.names.len() {
+                self.done = true;
+                return Err(Error::Parse {
+                    location: format!("{}: line {}", self.source, self.line()),
+                    reason: format!(
+                        "the line has {} fields, the header {}",
+                        self.record.len(),
+                        self.cols.names.len()
+                    ),
+                });
+            }
+            break;
         }
         let row = self.convert();
         if row.is_err() {
@@ -695,6 +714,11 @@ fn csv_error(source: &str, e: &csv::Error) -> Error {
         location,
         reason: e.to_string(),
     }
+}
+
+/// A blank line: one field, empty or a lone `\r` (CRLF files).
+pub(crate) fn is_blank(record: &csv::StringRecord) -> bool {
+    record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty() || f == "\r")
 }
 
 fn is_lenient_null(v: &str) -> bool {

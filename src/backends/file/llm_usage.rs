@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
-use crate::backends::file::focus::parse_timestamp;
+use crate::backends::file::focus::{is_blank, parse_timestamp};
 use crate::model::{Currency, TokenUsage, UsageRecord};
 use crate::{Error, Result};
 
@@ -164,7 +164,7 @@ fn record_from<'a>(
 /// of a row without a timestamp; a header without a timestamp column.
 pub fn read_usage_csv<R: Read>(reader: R, source: &str) -> Result<Vec<UsageRecord>> {
     let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
+        .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader);
     let headers: Vec<String> = rdr
@@ -201,6 +201,20 @@ pub fn read_usage_csv<R: Read>(reader: R, source: &str) -> Result<Vec<UsageRecor
             }
         }
         let line = rec.position().map_or(0, |p| p.line());
+        if is_blank(&rec) {
+            continue;
+        }
+        if rec.len() != headers.len() {
+            return Err(parse_err(
+                source,
+                Some(line),
+                &format!(
+                    "the line has {} fields, the header {}",
+                    rec.len(),
+                    headers.len()
+                ),
+            ));
+        }
         let cell = |f: Field| {
             cols.get(&(f as u8))
                 .and_then(|&i| rec.get(i))
@@ -299,7 +313,7 @@ mod tests {
     fn csv_with_any_spelling_of_the_columns() {
         let csv = "Timestamp,Provider,Model,Team,Project,User,Feature,Input Tokens,outputTokens,cached_tokens,cost\r\n\
                    2026-10-01T10:00:00Z,openai,gpt-4o,search,alpha,u1,chat,1000,200,400,\r\n\
-                   2026-10-01 11:00:00.5,anthropic,claude,ads,,u2,,10,5,0,0.0123\r\n";
+                   2026-10-01 11:00:00.5,anthropic,claude,ads,,u2,,10,5,0,0.0123\r\n\r\n";
         let r = read_usage_csv(csv.as_bytes(), "log.csv").unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].tokens.cached_input_tokens, 400);
