@@ -491,3 +491,27 @@ fn only_for_maps_just_what_the_query_uses() {
         Some("Elastic Load Balancing")
     );
 }
+
+#[test]
+fn billing_currency_is_honoured() {
+    let csv = "ChargePeriodStart,EffectiveCost,BillingCurrency,ProviderName\n\
+               2024-09-01 00:00:00,1.10,EUR,Azure\n\
+               2024-09-01 01:00:00,2.20,USD,AWS\n\
+               2024-09-02 00:00:00,3,EUR,Azure\n\
+               2024-09-02 00:00:00,4,NULL,GCP\n";
+    let org = OrganizationId::new();
+    let path =
+        std::env::temp_dir().join(format!("tokentra-focus-cur-{}.csv", uuid::Uuid::new_v4()));
+    std::fs::write(&path, csv).unwrap();
+    let src = FocusCostSource::new(FocusConfig::default())
+        .with_default_currency(Currency::JPY)
+        .with_file(org, &path);
+    let q = CostQuery::total(september());
+    let b = aggregate_focus(&path, src.config(), &q, src.default_currency()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let by: BTreeMap<&str, Decimal> = b.iter().map(|b| (b.currency.code(), b.cost)).collect();
+    assert_eq!(
+        by,
+        BTreeMap::from([("EUR", dec!(4.10)), ("JPY", dec!(4)), ("USD", dec!(2.20))])
+    );
+}

@@ -10,5 +10,5 @@ mod rows_csv;
 
 pub use focus::{FocusConfig, FocusCostColumn, FocusCostSource, FocusModelColumn, FocusReader};
 pub use llm_usage::{read_usage_csv, read_usage_jsonl};
-pub use openai_usage::read_openai_usage_page;
+pub use openai_usage::{read_openai_costs_page, read_openai_usage_page};
 pub use rows_csv::read_cost_rows_csv;

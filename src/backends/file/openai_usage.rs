@@ -1,6 +1,8 @@
 //! Responses of the OpenAI organization Usage API
 //! (`GET /v1/organization/usage/completions`): pages of time buckets, each
-//! with results grouped by project, user, API key, model...
+//! with results grouped by project, user, API key, model...; and of the
+//! Costs API (`GET /v1/organization/costs`), whose amounts are already in
+//! money ([`read_openai_costs_page`]).
 //!
 //! Each result becomes one [`UsageRecord`] at its bucket's `start_time`,
 //! provider `openai`, with `model`, `project_id` as project, `user_id` as
@@ -92,6 +94,97 @@ pub fn read_openai_usage_page(json: &str) -> Result<Vec<UsageRecord>> {
     Ok(out)
 }
 
+#[derive(Deserialize)]
+struct CostPage<'a> {
+    #[serde(borrow)]
+    data: Vec<CostBucketJson<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CostBucketJson<'a> {
+    start_time: i64,
+    #[serde(borrow, default)]
+    results: Vec<CostResult<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CostResult<'a> {
+    #[serde(borrow)]
+    amount: Amount<'a>,
+    #[serde(default)]
+    line_item: Option<String>,
+    #[serde(default)]
+    project_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Amount<'a> {
+    #[serde(borrow)]
+    value: &'a serde_json::value::RawValue,
+    currency: String,
+}
+
+/// Read one page of the Costs API's response into cost rows: one per
+/// result, dated by its bucket's `start_time` (UTC), provider `openai`,
+/// `project_id` as project, `line_item` as the tag `line_item`, and
+/// `amount.value` read as an exact decimal from the JSON text in
+/// `amount.currency`.
+///
+/// # Errors
+/// [`Error::Invalid`] with the JSON path of a bad value
+/// (`data[0].results[0].amount.value`); [`Error::Parse`] for malformed JSON.
+pub fn read_openai_costs_page(json: &str) -> Result<Vec<crate::model::CostRow>> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    let page: CostPage<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            Error::Parse {
+                location: format!("JSON line {} column {}", inner.line(), inner.column()),
+                reason: inner.to_string(),
+            }
+        } else {
+            Error::invalid(path, inner.to_string())
+        }
+    })?;
+    let mut out = Vec::new();
+    for (bi, b) in page.data.into_iter().enumerate() {
+        let timestamp = DateTime::<Utc>::from_timestamp(b.start_time, 0).ok_or_else(|| {
+            Error::invalid(
+                format!("data[{bi}].start_time"),
+                format!("{} is not a valid Unix time", b.start_time),
+            )
+        })?;
+        for (ri, r) in b.results.into_iter().enumerate() {
+            let field = |f: &str| format!("data[{bi}].results[{ri}].amount.{f}");
+            let text = r.amount.value.get().trim();
+            let cost = if text.contains(['e', 'E']) {
+                rust_decimal::Decimal::from_scientific(text)
+            } else {
+                text.parse()
+            }
+            .map_err(|_| Error::invalid(field("value"), format!("{text} is not a number")))?;
+            let currency = crate::model::Currency::parse(&r.amount.currency)
+                .map_err(|e| Error::invalid(field("currency"), e))?;
+            let mut tags = std::collections::BTreeMap::new();
+            if let Some(item) = r.line_item.filter(|s| !s.is_empty()) {
+                tags.insert("line_item".to_owned(), item);
+            }
+            out.push(crate::model::CostRow {
+                date: timestamp.date_naive(),
+                timestamp: Some(timestamp),
+                provider: Some("openai".into()),
+                project: r.project_id,
+                tags,
+                cost,
+                currency: Some(currency),
+                ..Default::default()
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +227,39 @@ mod tests {
         let priced = price_usage(with_model, &table).unwrap();
         assert_eq!(priced.rows[0].cost, dec!(0.007));
         assert_eq!(priced.rows[0].cached_requests, 5);
+    }
+
+    /// The Costs API example of openai/openai-openapi (MIT), unchanged.
+    const COSTS: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/llm/openai-openapi_example_costs_response.json"
+    ));
+
+    #[test]
+    fn reads_the_costs_example_exactly() {
+        let rows = read_openai_costs_page(COSTS).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].cost, dec!(0.06));
+        assert_eq!(rows[0].currency, Some(crate::model::Currency::USD));
+        assert_eq!(rows[0].date.to_string(), "2024-11-01");
+        assert!(rows[0].tags.is_empty());
+        let rows = read_openai_costs_page(
+            r#"{"data":[{"start_time":0,"results":[{"amount":{"value":0.1000000000000000055511151231,"currency":"eur"},"line_item":"gpt-4o, input","project_id":"p1"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(rows[0].cost, dec!(0.1000000000000000055511151231));
+        assert_eq!(rows[0].tags["line_item"], "gpt-4o, input");
+        assert_eq!(rows[0].project.as_deref(), Some("p1"));
+        let e = read_openai_costs_page(
+            r#"{"data":[{"start_time":0,"results":[{"amount":{"value":"x","currency":"usd"}}]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("data[0].results[0].amount.value"));
+        let e = read_openai_costs_page(
+            r#"{"data":[{"start_time":0,"results":[{"amount":{"value":1,"currency":"zzz"}}]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("data[0].results[0].amount.currency"));
     }
 
     #[test]
