@@ -31,6 +31,7 @@
 //! | feature | brings | default |
 //! |---|---|---|
 //! | (none) | [`backends::memory`]: store, cost source, recording deliverer, clocks; JSON rendering | always |
+//! | (none) | [`backends::file`]: cost rows from CSV, FOCUS billing exports ([`FocusCostSource`](backends::file::FocusCostSource)), LLM request logs and OpenAI usage priced with a LiteLLM price table ([`core::pricing`]); FOCUS export ([`render::focus`]) | always |
 //! | `pdf` | PDF rendering (typst) | yes |
 //! | `html` | HTML pages and e-mail (minijinja) | yes |
 //! | `xlsx` | Excel workbooks | no |

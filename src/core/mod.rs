@@ -7,4 +7,5 @@ pub mod allocate;
 pub mod insight;
 pub mod period;
 pub mod schedule;
+pub mod pricing;
 pub mod table;

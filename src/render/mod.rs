@@ -2,6 +2,7 @@
 //! format and reads the same [`ReportDocument`](crate::model::ReportDocument),
 //! so every format shows identical numbers.
 
+pub mod focus;
 pub mod json;
 
 pub use json::JsonRenderer;

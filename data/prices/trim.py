@@ -1,0 +1,34 @@
+"""Trim LiteLLM's model_prices_and_context_window.json to the chat models of
+a few providers, keeping each kept entry's number text exactly as written.
+
+    python3 trim.py litellm-1.110.2_model_prices_and_context_window.json > litellm_subset.json
+"""
+import json, sys
+
+class Raw(str):
+    pass
+
+KEEP_PROVIDERS = {"openai", "anthropic", "azure", "gemini", "mistral", "bedrock_converse"}
+KEEP_FIELDS = ["input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
+               "litellm_provider", "mode", "max_input_tokens", "max_output_tokens"]
+
+def dump(v):
+    if isinstance(v, Raw):
+        return str(v)
+    return json.dumps(v)
+
+data = json.load(open(sys.argv[1]), parse_float=Raw, parse_int=Raw)
+out = []
+for name, entry in data.items():
+    if name == "sample_spec":
+        out.append((name, entry))
+        continue
+    if entry.get("litellm_provider") in KEEP_PROVIDERS and entry.get("mode") == "chat" \
+            and "input_cost_per_token" in entry and "output_cost_per_token" in entry:
+        out.append((name, entry))
+print("{")
+for i, (name, entry) in enumerate(out):
+    fields = [(k, entry[k]) for k in KEEP_FIELDS if k in entry and not isinstance(entry[k], dict)]
+    body = ", ".join(f"{json.dumps(k)}: {dump(v)}" for k, v in fields)
+    print(f"    {json.dumps(name)}: {{{body}}}" + ("," if i + 1 < len(out) else ""))
+print("}")

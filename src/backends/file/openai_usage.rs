@@ -1,0 +1,282 @@
+//! Responses of the OpenAI organization Usage API
+//! (`GET /v1/organization/usage/completions`): pages of time buckets, each
+//! with results grouped by project, user, API key, model...; and of the
+//! Costs API (`GET /v1/organization/costs`), whose amounts are already in
+//! money ([`read_openai_costs_page`]).
+//!
+//! Each result becomes one [`UsageRecord`] at its bucket's `start_time`,
+//! provider `openai`, with `model`, `project_id` as project, `user_id` as
+//! user, `num_model_requests` as requests, `input_tokens` (which include
+//! the cached ones), `input_cached_tokens` and `output_tokens`. A result
+//! without `model` (the API leaves it out unless the query groups by model)
+//! cannot be priced and is reported as an unknown model by
+//! [`price_usage`](crate::core::pricing::price_usage).
+
+use serde::Deserialize;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{TokenUsage, UsageRecord};
+use crate::{Error, Result};
+
+#[derive(Deserialize)]
+struct Page {
+    data: Vec<Bucket>,
+}
+
+#[derive(Deserialize)]
+struct Bucket {
+    start_time: i64,
+    #[serde(default)]
+    results: Vec<UsageResult>,
+}
+
+#[derive(Deserialize)]
+struct UsageResult {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    input_cached_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    num_model_requests: Option<u64>,
+    #[serde(default)]
+    project_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// Read one page of the completions Usage API's response (the JSON text).
+/// Follow `next_page` yourself and read each page.
+///
+/// # Errors
+/// [`Error::Invalid`] with the JSON path of a value of the wrong type
+/// (`data[0].results[1].input_tokens`), or of a `start_time` that is not a
+/// valid Unix time; [`Error::Parse`] for malformed JSON; `Invalid` on
+/// `...input_cached_tokens` when they exceed the input tokens.
+pub fn read_openai_usage_page(json: &str) -> Result<Vec<UsageRecord>> {
+    let page: Page = crate::model::from_json(json)?;
+    let mut out = Vec::new();
+    for (bi, b) in page.data.into_iter().enumerate() {
+        let timestamp = DateTime::<Utc>::from_timestamp(b.start_time, 0).ok_or_else(|| {
+            Error::invalid(
+                format!("data[{bi}].start_time"),
+                format!("{} is not a valid Unix time", b.start_time),
+            )
+        })?;
+        for (ri, r) in b.results.into_iter().enumerate() {
+            let tokens = TokenUsage {
+                input_tokens: r.input_tokens.unwrap_or(0),
+                output_tokens: r.output_tokens.unwrap_or(0),
+                cached_input_tokens: r.input_cached_tokens.unwrap_or(0),
+            };
+            if tokens.cached_input_tokens > tokens.input_tokens {
+                return Err(Error::invalid(
+                    format!("data[{bi}].results[{ri}].input_cached_tokens"),
+                    "more cached input tokens than input tokens",
+                ));
+            }
+            out.push(UsageRecord {
+                timestamp,
+                provider: Some("openai".into()),
+                model: r.model.filter(|m| !m.is_empty()),
+                project: r.project_id,
+                user: r.user_id,
+                requests: r.num_model_requests.unwrap_or(0),
+                tokens,
+                ..Default::default()
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct CostPage<'a> {
+    #[serde(borrow)]
+    data: Vec<CostBucketJson<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CostBucketJson<'a> {
+    start_time: i64,
+    #[serde(borrow, default)]
+    results: Vec<CostResult<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CostResult<'a> {
+    #[serde(borrow)]
+    amount: Amount<'a>,
+    #[serde(default)]
+    line_item: Option<String>,
+    #[serde(default)]
+    project_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Amount<'a> {
+    #[serde(borrow)]
+    value: &'a serde_json::value::RawValue,
+    currency: String,
+}
+
+/// Read one page of the Costs API's response into cost rows: one per
+/// result, dated by its bucket's `start_time` (UTC), provider `openai`,
+/// `project_id` as project, `line_item` as the tag `line_item`, and
+/// `amount.value` read as an exact decimal from the JSON text in
+/// `amount.currency`.
+///
+/// # Errors
+/// [`Error::Invalid`] with the JSON path of a bad value
+/// (`data[0].results[0].amount.value`); [`Error::Parse`] for malformed JSON.
+pub fn read_openai_costs_page(json: &str) -> Result<Vec<crate::model::CostRow>> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    let page: CostPage<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            Error::Parse {
+                location: format!("JSON line {} column {}", inner.line(), inner.column()),
+                reason: inner.to_string(),
+            }
+        } else {
+            Error::invalid(path, inner.to_string())
+        }
+    })?;
+    let mut out = Vec::new();
+    for (bi, b) in page.data.into_iter().enumerate() {
+        let timestamp = DateTime::<Utc>::from_timestamp(b.start_time, 0).ok_or_else(|| {
+            Error::invalid(
+                format!("data[{bi}].start_time"),
+                format!("{} is not a valid Unix time", b.start_time),
+            )
+        })?;
+        for (ri, r) in b.results.into_iter().enumerate() {
+            let field = |f: &str| format!("data[{bi}].results[{ri}].amount.{f}");
+            let text = r.amount.value.get().trim();
+            let cost = if text.contains(['e', 'E']) {
+                rust_decimal::Decimal::from_scientific(text)
+            } else {
+                text.parse()
+            }
+            .map_err(|_| Error::invalid(field("value"), format!("{text} is not a number")))?;
+            let currency = crate::model::Currency::parse(&r.amount.currency)
+                .map_err(|e| Error::invalid(field("currency"), e))?;
+            let mut tags = std::collections::BTreeMap::new();
+            if let Some(item) = r.line_item.filter(|s| !s.is_empty()) {
+                tags.insert("line_item".to_owned(), item);
+            }
+            out.push(crate::model::CostRow {
+                date: timestamp.date_naive(),
+                timestamp: Some(timestamp),
+                provider: Some("openai".into()),
+                project: r.project_id,
+                tags,
+                cost,
+                currency: Some(currency),
+                ..Default::default()
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::pricing::{price_usage, PriceTable};
+    use rust_decimal_macros::dec;
+
+    /// The example response of openai/openai-openapi (MIT), unchanged.
+    const EXAMPLE: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/llm/openai-openapi_example_usage_completions_response.json"
+    ));
+
+    #[test]
+    fn reads_the_api_example() {
+        let r = read_openai_usage_page(EXAMPLE).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].timestamp.to_rfc3339(), "2024-11-01T00:00:00+00:00");
+        assert_eq!(r[0].requests, 5);
+        assert_eq!(
+            r[0].tokens,
+            TokenUsage {
+                input_tokens: 1000,
+                output_tokens: 500,
+                cached_input_tokens: 400
+            }
+        );
+        assert_eq!(r[0].model, None);
+        // Without a model it is reported, not priced at zero.
+        let table = PriceTable::from_litellm_json(
+            r#"{"gpt-4o": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05,
+                "cache_read_input_token_cost": 1.25e-06}}"#,
+        )
+        .unwrap();
+        let priced = price_usage(r.clone(), &table).unwrap();
+        assert!(priced.rows.is_empty());
+        assert_eq!(priced.unpriced.requests_by_model[""], 5);
+        // Grouped by model, it is priced with the cache-read price.
+        let mut with_model = r;
+        with_model[0].model = Some("gpt-4o-2024-08-06".into());
+        let priced = price_usage(with_model, &table).unwrap();
+        assert_eq!(priced.rows[0].cost, dec!(0.007));
+        assert_eq!(priced.rows[0].cached_requests, 5);
+    }
+
+    /// The Costs API example of openai/openai-openapi (MIT), unchanged.
+    const COSTS: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/llm/openai-openapi_example_costs_response.json"
+    ));
+
+    #[test]
+    fn reads_the_costs_example_exactly() {
+        let rows = read_openai_costs_page(COSTS).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].cost, dec!(0.06));
+        assert_eq!(rows[0].currency, Some(crate::model::Currency::USD));
+        assert_eq!(rows[0].date.to_string(), "2024-11-01");
+        assert!(rows[0].tags.is_empty());
+        let rows = read_openai_costs_page(
+            r#"{"data":[{"start_time":0,"results":[{"amount":{"value":0.1000000000000000055511151231,"currency":"eur"},"line_item":"gpt-4o, input","project_id":"p1"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(rows[0].cost, dec!(0.1000000000000000055511151231));
+        assert_eq!(rows[0].tags["line_item"], "gpt-4o, input");
+        assert_eq!(rows[0].project.as_deref(), Some("p1"));
+        let e = read_openai_costs_page(
+            r#"{"data":[{"start_time":0,"results":[{"amount":{"value":"x","currency":"usd"}}]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("data[0].results[0].amount.value"));
+        let e = read_openai_costs_page(
+            r#"{"data":[{"start_time":0,"results":[{"amount":{"value":1,"currency":"zzz"}}]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("data[0].results[0].amount.currency"));
+    }
+
+    #[test]
+    fn bad_values_name_their_path() {
+        let e = read_openai_usage_page(
+            r#"{"data":[{"start_time":0,"results":[{"input_tokens":"x"}]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("data[0].results[0].input_tokens"));
+        let e = read_openai_usage_page(
+            r#"{"data":[{"start_time":0,"results":[{"input_tokens":1,"input_cached_tokens":2}]}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("data[0].results[0].input_cached_tokens"));
+        assert!(matches!(
+            read_openai_usage_page("{").unwrap_err(),
+            Error::Parse { .. }
+        ));
+    }
+}

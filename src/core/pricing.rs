@@ -1,0 +1,776 @@
+//! Pricing LLM usage from a per-token price table, and the savings a
+//! cheaper substitute model would bring.
+//!
+//! - [`PriceTable::from_litellm_json`] reads LiteLLM's
+//!   `model_prices_and_context_window.json`. Prices are read as exact
+//!   decimals from the JSON text (never through `f64`: `2.5e-06` is exactly
+//!   `0.0000025`).
+//! - [`PriceTable::resolve`] finds a model's prices from the name a log
+//!   uses, handling provider prefixes and dated versions.
+//! - [`price_usage`] turns [`UsageRecord`]s into [`CostRow`]s. A record
+//!   whose model the table does not know is never priced at zero: it is left
+//!   out and reported in [`UnpricedUsage`].
+//! - [`savings_recommendations`] says what the top models' tokens would cost
+//!   on the cheapest substitute the host accepts.
+//!
+//! Pure: no I/O, no clock.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::model::{
+    model_family, CostBucket, CostRow, Currency, ModelPrice, Recommendation, TokenUsage,
+    UnpricedUsage, UsageRecord,
+};
+use crate::{Error, Result};
+
+/// Per-token prices by model name (in USD, as LiteLLM's table).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PriceTable {
+    models: HashMap<String, ModelPrice>,
+    lower: HashMap<String, String>,
+    skipped: usize,
+}
+
+#[derive(Deserialize)]
+struct LiteLlmEntry<'a> {
+    #[serde(borrow, default)]
+    input_cost_per_token: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    output_cost_per_token: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    cache_read_input_token_cost: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    litellm_provider: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    mode: Option<&'a RawValue>,
+}
+
+/// An exact decimal from the text of a JSON number (or of a string holding
+/// one). `None` for `null`.
+fn json_decimal(raw: &RawValue, field: &str) -> Result<Option<Decimal>> {
+    let text = raw.get().trim();
+    if text == "null" {
+        return Ok(None);
+    }
+    let unquoted = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    let value = if unquoted.contains(['e', 'E']) {
+        Decimal::from_scientific(unquoted)
+    } else {
+        unquoted.parse::<Decimal>()
+    }
+    .map_err(|_| Error::invalid(field, format!("{text} is not a decimal number")))?;
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(Error::invalid(field, format!("{text} is a negative price")));
+    }
+    Ok(Some(value.normalize()))
+}
+
+fn json_string(raw: Option<&RawValue>) -> Option<String> {
+    raw.and_then(|r| serde_json::from_str::<String>(r.get()).ok())
+}
+
+impl PriceTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read LiteLLM's `model_prices_and_context_window.json` (the text).
+    ///
+    /// The `sample_spec` entry (documentation, not a model) is skipped, and
+    /// so are entries without both `input_cost_per_token` and
+    /// `output_cost_per_token` (image, audio and per-request models): see
+    /// [`PriceTable::skipped`]. `cache_read_input_token_cost` is the price of
+    /// cached input tokens. Other fields are ignored.
+    ///
+    /// # Errors
+    /// [`Error::Parse`] when the text is not a JSON object of objects;
+    /// [`Error::Invalid`] naming `<model>.<field>` when a price is not a
+    /// non-negative number.
+    pub fn from_litellm_json(text: &str) -> Result<Self> {
+        let entries: BTreeMap<&str, &RawValue> = serde_json::from_str(text)?;
+        let mut table = PriceTable::new();
+        for (name, raw) in entries {
+            if name == "sample_spec" {
+                continue;
+            }
+            let e: LiteLlmEntry<'_> = serde_json::from_str(raw.get())
+                .map_err(|err| Error::invalid(name, format!("not a price entry: {err}")))?;
+            let field = |f: &str| format!("{name}.{f}");
+            let input = e
+                .input_cost_per_token
+                .map(|r| json_decimal(r, &field("input_cost_per_token")))
+                .transpose()?
+                .flatten();
+            let output = e
+                .output_cost_per_token
+                .map(|r| json_decimal(r, &field("output_cost_per_token")))
+                .transpose()?
+                .flatten();
+            let cache = e
+                .cache_read_input_token_cost
+                .map(|r| json_decimal(r, &field("cache_read_input_token_cost")))
+                .transpose()?
+                .flatten();
+            let (Some(input), Some(output)) = (input, output) else {
+                table.skipped += 1;
+                continue;
+            };
+            table.insert(
+                name,
+                ModelPrice {
+                    input_per_token: input,
+                    output_per_token: output,
+                    cache_read_per_token: cache,
+                    provider: json_string(e.litellm_provider),
+                    mode: json_string(e.mode),
+                },
+            );
+        }
+        Ok(table)
+    }
+
+    /// Add or replace a model's prices.
+    pub fn insert(&mut self, name: &str, price: ModelPrice) {
+        self.lower
+            .entry(name.to_lowercase())
+            .or_insert_with(|| name.to_owned());
+        self.models.insert(name.to_owned(), price);
+    }
+
+    /// Number of models with per-token prices.
+    pub fn len(&self) -> usize {
+        self.models.len()
+    }
+
+    /// Whether the table has no model.
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+
+    /// Entries of the source file left out because they have no per-token
+    /// input and output price.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// The prices of exactly this name.
+    pub fn get(&self, name: &str) -> Option<&ModelPrice> {
+        self.models.get(name)
+    }
+
+    fn find(&self, name: &str) -> Option<(&str, &ModelPrice)> {
+        if let Some((k, v)) = self.models.get_key_value(name) {
+            return Some((k.as_str(), v));
+        }
+        let key = self.lower.get(&name.to_lowercase())?;
+        self.models.get_key_value(key).map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The table entry for a model as a log names it, with the name it was
+    /// found under. Tried in order (each exactly, then ignoring case): the
+    /// name; `provider/name`; the name without its provider prefix
+    /// (`openai/gpt-4o-2024-08-06` → `gpt-4o-2024-08-06`); its family without
+    /// a date or version stamp (→ `gpt-4o`, see
+    /// [`model_family`]); `provider/family`. `None` when nothing matches.
+    pub fn resolve(&self, model: &str, provider: Option<&str>) -> Option<(&str, &ModelPrice)> {
+        let model = model.trim();
+        if model.is_empty() {
+            return None;
+        }
+        let provider = provider.map(str::trim).filter(|p| !p.is_empty());
+        let bare = model.rsplit('/').next().unwrap_or(model);
+        let family = model_family(model);
+        let mut candidates = vec![model.to_owned()];
+        if let Some(p) = provider {
+            candidates.push(format!("{p}/{bare}"));
+        }
+        candidates.push(bare.to_owned());
+        candidates.push(family.to_owned());
+        if let Some(p) = provider {
+            candidates.push(format!("{p}/{family}"));
+        }
+        candidates.iter().find_map(|c| self.find(c))
+    }
+}
+
+impl ModelPrice {
+    /// The cost of `tokens`: uncached input tokens at the input price,
+    /// cached input tokens at the cache-read price (the input price when the
+    /// table has none), output tokens at the output price. Exact.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] on `cachedInputTokens` when there are more cached
+    /// input tokens than input tokens, or on `cost` when the amount
+    /// overflows a decimal.
+    pub fn cost(&self, tokens: &TokenUsage) -> Result<Decimal> {
+        let uncached = tokens
+            .input_tokens
+            .checked_sub(tokens.cached_input_tokens)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "cachedInputTokens",
+                    format!(
+                        "{} cached input tokens is more than the {} input tokens",
+                        tokens.cached_input_tokens, tokens.input_tokens
+                    ),
+                )
+            })?;
+        let overflow = || Error::invalid("cost", "the amount overflows a decimal");
+        let cache_price = self.cache_read_per_token.unwrap_or(self.input_per_token);
+        let a = Decimal::from(uncached)
+            .checked_mul(self.input_per_token)
+            .ok_or_else(overflow)?;
+        let b = Decimal::from(tokens.cached_input_tokens)
+            .checked_mul(cache_price)
+            .ok_or_else(overflow)?;
+        let c = Decimal::from(tokens.output_tokens)
+            .checked_mul(self.output_per_token)
+            .ok_or_else(overflow)?;
+        a.checked_add(b)
+            .and_then(|x| x.checked_add(c))
+            .ok_or_else(overflow)
+    }
+}
+
+/// The result of [`price_usage`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PricedUsage {
+    /// One cost row per priced record (records that carried a cost keep it).
+    pub rows: Vec<CostRow>,
+    /// Records left out because their model is not in the table.
+    pub unpriced: UnpricedUsage,
+}
+
+impl PricedUsage {
+    /// `Ok` with the rows when every record was priced.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] on `model`, listing the unknown models and how many
+    /// requests each had.
+    pub fn require_all_priced(self) -> Result<Vec<CostRow>> {
+        if self.unpriced.is_empty() {
+            return Ok(self.rows);
+        }
+        let list = self
+            .unpriced
+            .requests_by_model
+            .iter()
+            .map(|(m, n)| format!("{m:?} ({n} requests)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(Error::invalid(
+            "model",
+            format!(
+                "{} lines have a model the price table does not know: {list}",
+                self.unpriced.lines
+            ),
+        ))
+    }
+}
+
+/// Price usage records into cost rows.
+///
+/// A record with a `cost` keeps it (in its `currency`). Otherwise its model
+/// is [resolved](PriceTable::resolve) and its tokens priced in USD with
+/// [`ModelPrice::cost`]. A record whose model is missing or unknown is left
+/// out and counted in [`PricedUsage::unpriced`] (never priced at zero).
+///
+/// Rows carry the record's dimensions, its date (the UTC date of its
+/// timestamp) and timestamp, requests and tokens; a record with cached
+/// input tokens counts all its requests as cached requests.
+///
+/// # Errors
+/// As [`ModelPrice::cost`], prefixed with the record's index
+/// (`[12].cachedInputTokens`).
+pub fn price_usage(
+    records: impl IntoIterator<Item = UsageRecord>,
+    table: &PriceTable,
+) -> Result<PricedUsage> {
+    let mut out = PricedUsage::default();
+    for (i, r) in records.into_iter().enumerate() {
+        let (cost, currency) = match r.cost {
+            Some(c) => (c, r.currency),
+            None => {
+                let found = r
+                    .model
+                    .as_deref()
+                    .and_then(|m| table.resolve(m, r.provider.as_deref()));
+                match found {
+                    Some((_, price)) => (
+                        price
+                            .cost(&r.tokens)
+                            .map_err(|e| e.in_field(&format!("[{i}]")))?,
+                        Some(Currency::USD),
+                    ),
+                    None => {
+                        let u = &mut out.unpriced;
+                        u.lines += 1;
+                        *u.requests_by_model
+                            .entry(r.model.clone().unwrap_or_default())
+                            .or_default() += r.requests;
+                        u.tokens.input_tokens =
+                            u.tokens.input_tokens.saturating_add(r.tokens.input_tokens);
+                        u.tokens.output_tokens = u
+                            .tokens
+                            .output_tokens
+                            .saturating_add(r.tokens.output_tokens);
+                        u.tokens.cached_input_tokens = u
+                            .tokens
+                            .cached_input_tokens
+                            .saturating_add(r.tokens.cached_input_tokens);
+                        continue;
+                    }
+                }
+            }
+        };
+        out.rows.push(CostRow {
+            date: r.timestamp.date_naive(),
+            timestamp: Some(r.timestamp),
+            provider: r.provider,
+            model: r.model,
+            team: r.team,
+            project: r.project,
+            cost_center: r.cost_center,
+            feature: r.feature,
+            user: r.user,
+            tags: BTreeMap::new(),
+            cost,
+            currency,
+            requests: r.requests,
+            input_tokens: r.tokens.input_tokens,
+            output_tokens: r.tokens.output_tokens,
+            cached_requests: if r.tokens.cached_input_tokens > 0 {
+                r.requests
+            } else {
+                0
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// What a host accepts as substitutes, for [`savings_recommendations`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavingsConfig {
+    /// Acceptable substitutes of a model, keyed by the model's name as the
+    /// data writes it, its price-table name, or its family (tried in that
+    /// order). Empty by default: no recommendation without the host's say.
+    pub substitutes: BTreeMap<String, Vec<String>>,
+    /// How many of the most expensive models to look at (default 3).
+    pub top_models: usize,
+    /// Share of the model's usage to move, in percent (default 100).
+    pub share_percent: Decimal,
+    /// Smallest saving worth a recommendation, in the currency (default 0:
+    /// any positive saving after rounding).
+    pub min_savings: Decimal,
+}
+
+impl Default for SavingsConfig {
+    fn default() -> Self {
+        SavingsConfig {
+            substitutes: BTreeMap::new(),
+            top_models: 3,
+            share_percent: Decimal::ONE_HUNDRED,
+            min_savings: Decimal::ZERO,
+        }
+    }
+}
+
+/// Spend and tokens of one model, the input of
+/// [`savings_recommendations`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelSpend {
+    /// Model as the data names it.
+    pub model: String,
+    /// Provider, when known (helps resolving the model).
+    pub provider: Option<String>,
+    /// What was spent on it (USD, the price table's currency).
+    pub cost: Decimal,
+    /// Its tokens.
+    pub tokens: TokenUsage,
+}
+
+/// Spend per model from aggregate buckets whose key at `model_index` is
+/// the model (and, when given, at `provider_index` the provider). Buckets
+/// without a model and buckets not in USD are ignored; cached input tokens
+/// are unknown in buckets and counted as 0 (substitutes then look no
+/// cheaper than they are). Sorted by cost, highest first, then by name.
+pub fn model_spend_from_buckets(
+    buckets: &[CostBucket],
+    model_index: usize,
+    provider_index: Option<usize>,
+) -> Vec<ModelSpend> {
+    let mut by: BTreeMap<(String, Option<String>), ModelSpend> = BTreeMap::new();
+    for b in buckets.iter().filter(|b| b.currency == Currency::USD) {
+        let Some(Some(model)) = b.keys.get(model_index) else {
+            continue;
+        };
+        let provider = provider_index.and_then(|i| b.keys.get(i).cloned().flatten());
+        let e = by
+            .entry((model.clone(), provider.clone()))
+            .or_insert_with(|| ModelSpend {
+                model: model.clone(),
+                provider,
+                ..Default::default()
+            });
+        e.cost += b.cost;
+        e.tokens.input_tokens = e.tokens.input_tokens.saturating_add(b.input_tokens);
+        e.tokens.output_tokens = e.tokens.output_tokens.saturating_add(b.output_tokens);
+    }
+    let mut out: Vec<ModelSpend> = by.into_values().collect();
+    out.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.model.cmp(&b.model)));
+    out
+}
+
+/// For the `top_models` models with the highest spend, what the same tokens
+/// would cost on the cheapest acceptable substitute (from
+/// `config.substitutes`) of the same provider and mode in the price table,
+/// as recommendations "Moving N% of X to Y would save $Z".
+///
+/// A model gets no recommendation when it has no listed substitute, when it
+/// or its substitutes are not in the table, when no substitute has the same
+/// provider and mode, or when the saving (rounded to `currency`'s minor
+/// unit) is not above `config.min_savings`. The recommendation's `metric` is
+/// the spend on the model, `threshold` what the same tokens would cost on
+/// the substitute, `potential_savings` the saving for the moved share.
+/// Ordered by saving, highest first.
+pub fn savings_recommendations(
+    spend: &[ModelSpend],
+    table: &PriceTable,
+    config: &SavingsConfig,
+    currency: Currency,
+) -> Vec<Recommendation> {
+    let mut top: Vec<&ModelSpend> = spend.iter().filter(|s| s.cost > Decimal::ZERO).collect();
+    top.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.model.cmp(&b.model)));
+    let share = config
+        .share_percent
+        .clamp(Decimal::ZERO, Decimal::ONE_HUNDRED);
+    let mut out: Vec<(Decimal, Recommendation)> = Vec::new();
+    for s in top.into_iter().take(config.top_models) {
+        let Some((key, current)) = table.resolve(&s.model, s.provider.as_deref()) else {
+            continue;
+        };
+        let subs = config
+            .substitutes
+            .get(&s.model)
+            .or_else(|| config.substitutes.get(key))
+            .or_else(|| config.substitutes.get(model_family(&s.model)));
+        let Some(subs) = subs else { continue };
+        let mut best: Option<(Decimal, &str)> = None;
+        for name in subs {
+            let Some((sub_key, sub)) = table.resolve(name, None) else {
+                continue;
+            };
+            if sub_key == key || sub.provider != current.provider || sub.mode != current.mode {
+                continue;
+            }
+            let Ok(cost) = sub.cost(&s.tokens) else {
+                continue;
+            };
+            let better = match best {
+                None => true,
+                Some((c, n)) => cost < c || (cost == c && name.as_str() < n),
+            };
+            if better {
+                best = Some((cost, name.as_str()));
+            }
+        }
+        let Some((sub_cost, sub_name)) = best else {
+            continue;
+        };
+        let Some(saving) = s
+            .cost
+            .checked_sub(sub_cost)
+            .and_then(|d| d.checked_mul(share))
+            .and_then(|d| d.checked_div(Decimal::ONE_HUNDRED))
+            .map(|d| currency.round(d))
+        else {
+            continue;
+        };
+        if saving <= Decimal::ZERO || saving <= config.min_savings {
+            continue;
+        }
+        let pct = share.normalize();
+        out.push((
+            saving,
+            Recommendation {
+                kind: "model_substitution".into(),
+                title: format!("Switch {} to {sub_name}", s.model),
+                message: format!(
+                    "Moving {pct}% of {} to {sub_name} would save {}",
+                    s.model,
+                    currency.format(saving)
+                ),
+                metric: s.cost,
+                threshold: sub_cost,
+                potential_savings: Some(saving),
+            },
+        ));
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.title.cmp(&b.1.title)));
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    const JSON: &str = r#"{
+        "sample_spec": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0, "litellm_provider": "one of"},
+        "gpt-4o": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05,
+                   "cache_read_input_token_cost": 1.25e-06, "litellm_provider": "openai", "mode": "chat"},
+        "gpt-4o-2024-08-06": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05,
+                   "litellm_provider": "openai", "mode": "chat"},
+        "gpt-4o-mini": {"input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07,
+                   "cache_read_input_token_cost": 7.5e-08, "litellm_provider": "openai", "mode": "chat"},
+        "azure/gpt-4o": {"input_cost_per_token": 0.0000027, "output_cost_per_token": 0.000011,
+                   "litellm_provider": "azure", "mode": "chat"},
+        "text-embedding-3-small": {"input_cost_per_token": 2e-08, "output_cost_per_token": 0.0,
+                   "litellm_provider": "openai", "mode": "embedding"},
+        "dall-e-3": {"input_cost_per_pixel": 1e-07, "litellm_provider": "openai", "mode": "image_generation"},
+        "odd": {"input_cost_per_token": 0.1000000000000000055511151231257827, "output_cost_per_token": "3E-7"}
+    }"#;
+
+    fn table() -> PriceTable {
+        PriceTable::from_litellm_json(JSON).unwrap()
+    }
+
+    #[test]
+    fn parses_prices_exactly_from_the_text() {
+        let t = table();
+        assert_eq!(t.len(), 6);
+        assert_eq!(t.skipped(), 1);
+        assert!(t.get("sample_spec").is_none());
+        let p = t.get("gpt-4o").unwrap();
+        assert_eq!(p.input_per_token, dec!(0.0000025));
+        assert_eq!(p.output_per_token, dec!(0.00001));
+        assert_eq!(p.cache_read_per_token, Some(dec!(0.00000125)));
+        assert_eq!(p.provider.as_deref(), Some("openai"));
+        assert_eq!(p.mode.as_deref(), Some("chat"));
+        // 34 significant digits would be lost through f64; the text is kept
+        // up to Decimal's 28 digits.
+        assert_eq!(
+            t.get("odd").unwrap().input_per_token,
+            dec!(0.1000000000000000055511151231)
+        );
+        assert_eq!(t.get("odd").unwrap().output_per_token, dec!(0.0000003));
+    }
+
+    #[test]
+    fn bad_prices_name_the_model_and_field() {
+        let e = PriceTable::from_litellm_json(
+            r#"{"m": {"input_cost_per_token": -1, "output_cost_per_token": 1}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("m.input_cost_per_token"));
+        let e = PriceTable::from_litellm_json(
+            r#"{"m": {"input_cost_per_token": true, "output_cost_per_token": 1}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("m.input_cost_per_token"));
+        let e = PriceTable::from_litellm_json(r#"{"m": 3}"#).unwrap_err();
+        assert_eq!(e.field(), Some("m"));
+        assert!(matches!(
+            PriceTable::from_litellm_json("[1]").unwrap_err(),
+            Error::Parse { .. }
+        ));
+    }
+
+    #[test]
+    fn resolves_prefixes_and_dated_versions() {
+        let t = table();
+        let name = |m: &str, p: Option<&str>| t.resolve(m, p).map(|(k, _)| k.to_owned());
+        assert_eq!(
+            name("openai/gpt-4o-2024-08-06", None).as_deref(),
+            Some("gpt-4o-2024-08-06")
+        );
+        assert_eq!(
+            name("openai/gpt-4o-2025-01-01", None).as_deref(),
+            Some("gpt-4o")
+        );
+        assert_eq!(name("GPT-4o", None).as_deref(), Some("gpt-4o"));
+        assert_eq!(name("gpt-4o", Some("azure")).as_deref(), Some("gpt-4o"));
+        assert_eq!(name("azure/gpt-4o", None).as_deref(), Some("azure/gpt-4o"));
+        assert_eq!(
+            name("gpt-4o-2099-12-31", Some("azure")).as_deref(),
+            Some("gpt-4o")
+        );
+        assert_eq!(name("my-own-model", Some("openai")), None);
+        assert_eq!(name("  ", None), None);
+    }
+
+    #[test]
+    fn prices_cached_tokens_at_the_cache_read_price() {
+        let t = table();
+        let tokens = TokenUsage {
+            input_tokens: 1000,
+            output_tokens: 500,
+            cached_input_tokens: 400,
+        };
+        // 600 × 0.0000025 + 400 × 0.00000125 + 500 × 0.00001
+        assert_eq!(t.get("gpt-4o").unwrap().cost(&tokens).unwrap(), dec!(0.007));
+        // Without a cache price, cached tokens cost the input price.
+        assert_eq!(
+            t.get("gpt-4o-2024-08-06").unwrap().cost(&tokens).unwrap(),
+            dec!(0.0075)
+        );
+        let bad = TokenUsage {
+            input_tokens: 1,
+            cached_input_tokens: 2,
+            output_tokens: 0,
+        };
+        assert_eq!(
+            t.get("gpt-4o").unwrap().cost(&bad).unwrap_err().field(),
+            Some("cachedInputTokens")
+        );
+    }
+
+    fn record(model: Option<&str>, input: u64, cost: Option<Decimal>) -> UsageRecord {
+        UsageRecord {
+            timestamp: "2026-10-01T23:30:00Z".parse().unwrap(),
+            provider: Some("openai".into()),
+            model: model.map(Into::into),
+            team: Some("search".into()),
+            requests: 1,
+            tokens: TokenUsage {
+                input_tokens: input,
+                output_tokens: 10,
+                cached_input_tokens: 0,
+            },
+            cost,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn unknown_models_are_reported_never_priced_at_zero() {
+        let t = table();
+        let priced = price_usage(
+            vec![
+                record(Some("openai/gpt-4o-2024-08-06"), 100, None),
+                record(Some("mystery-1"), 100, None),
+                record(Some("mystery-1"), 50, None),
+                record(None, 7, None),
+                record(Some("mystery-2"), 1, Some(dec!(0.5))),
+            ],
+            &t,
+        )
+        .unwrap();
+        assert_eq!(priced.rows.len(), 2);
+        assert_eq!(priced.rows[0].cost, dec!(0.00035));
+        assert_eq!(priced.rows[0].currency, Some(Currency::USD));
+        assert_eq!(priced.rows[0].date.to_string(), "2026-10-01");
+        assert_eq!(priced.rows[0].team.as_deref(), Some("search"));
+        assert_eq!(priced.rows[1].cost, dec!(0.5));
+        assert_eq!(priced.unpriced.lines, 3);
+        assert_eq!(priced.unpriced.models(), vec!["", "mystery-1"]);
+        assert_eq!(priced.unpriced.requests_by_model["mystery-1"], 2);
+        assert_eq!(priced.unpriced.tokens.input_tokens, 157);
+        let e = priced.require_all_priced().unwrap_err();
+        assert_eq!(e.field(), Some("model"));
+        assert_eq!(
+            e.to_string(),
+            "invalid model: 3 lines have a model the price table does not know: \
+             \"\" (1 requests), \"mystery-1\" (2 requests)"
+        );
+    }
+
+    #[test]
+    fn savings_on_the_cheapest_acceptable_substitute() {
+        let t = table();
+        let spend = vec![
+            ModelSpend {
+                model: "openai/gpt-4o-2024-08-06".into(),
+                provider: Some("openai".into()),
+                cost: dec!(35),
+                tokens: TokenUsage {
+                    input_tokens: 10_000_000,
+                    output_tokens: 1_000_000,
+                    cached_input_tokens: 0,
+                },
+            },
+            ModelSpend {
+                model: "azure/gpt-4o".into(),
+                cost: dec!(1),
+                ..Default::default()
+            },
+        ];
+        // Empty map by default: nothing.
+        assert!(
+            savings_recommendations(&spend, &t, &SavingsConfig::default(), Currency::USD)
+                .is_empty()
+        );
+        let config = SavingsConfig {
+            substitutes: BTreeMap::from([(
+                "gpt-4o".to_owned(),
+                // azure/gpt-4o is another provider, the embedding model another
+                // mode, nope is unknown: only gpt-4o-mini qualifies.
+                vec![
+                    "azure/gpt-4o".to_owned(),
+                    "text-embedding-3-small".to_owned(),
+                    "nope".to_owned(),
+                    "gpt-4o-mini".to_owned(),
+                ],
+            )]),
+            share_percent: dec!(50),
+            ..Default::default()
+        };
+        let recs = savings_recommendations(&spend, &t, &config, Currency::USD);
+        assert_eq!(recs.len(), 1);
+        let r = &recs[0];
+        // gpt-4o-mini: 10M × 0.00000015 + 1M × 0.0000006 = 2.10; (35 − 2.10) × 50%.
+        assert_eq!(r.threshold, dec!(2.1));
+        assert_eq!(r.potential_savings, Some(dec!(16.45)));
+        assert_eq!(r.metric, dec!(35));
+        assert_eq!(r.kind, "model_substitution");
+        assert_eq!(
+            r.message,
+            "Moving 50% of openai/gpt-4o-2024-08-06 to gpt-4o-mini would save $16.45"
+        );
+        // Above the minimum only.
+        let strict = SavingsConfig {
+            min_savings: dec!(20),
+            ..config
+        };
+        assert!(savings_recommendations(&spend, &t, &strict, Currency::USD).is_empty());
+    }
+
+    #[test]
+    fn spend_from_buckets_sums_usd_models() {
+        let b = |model: Option<&str>, cost: Decimal, cur: Currency| CostBucket {
+            period_start: None,
+            keys: vec![Some("openai".into()), model.map(Into::into)],
+            currency: cur,
+            cost,
+            requests: 1,
+            input_tokens: 10,
+            output_tokens: 1,
+            cached_requests: 0,
+        };
+        let spend = model_spend_from_buckets(
+            &[
+                b(Some("a"), dec!(1), Currency::USD),
+                b(Some("b"), dec!(5), Currency::USD),
+                b(Some("a"), dec!(2), Currency::USD),
+                b(Some("a"), dec!(100), Currency::EUR),
+                b(None, dec!(9), Currency::USD),
+            ],
+            1,
+            Some(0),
+        );
+        assert_eq!(spend.len(), 2);
+        assert_eq!(spend[0].model, "b");
+        assert_eq!(spend[1].cost, dec!(3));
+        assert_eq!(spend[1].tokens.input_tokens, 20);
+        assert_eq!(spend[1].provider.as_deref(), Some("openai"));
+    }
+}
