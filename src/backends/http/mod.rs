@@ -80,8 +80,10 @@ pub(crate) struct HttpResponse {
     #[allow(dead_code)]
     pub status: u16,
     /// Body, at most `max_response_bytes`.
+    #[cfg_attr(not(feature = "slack"), allow(dead_code))]
     pub body: Vec<u8>,
     /// Whether the body was longer than the cap.
+    #[cfg_attr(not(feature = "slack"), allow(dead_code))]
     pub truncated: bool,
 }
 
