@@ -54,7 +54,11 @@ fn reason(err: &Error) -> (bool, String) {
             source,
         } => (
             *retryable,
-            source.downcast_ref::<DeliveryFailure>().unwrap().reason.clone(),
+            source
+                .downcast_ref::<DeliveryFailure>()
+                .unwrap()
+                .reason
+                .clone(),
         ),
         other => panic!("unexpected {other:?}"),
     }
@@ -94,7 +98,9 @@ async fn incoming_webhook_posts_block_kit_message() {
     Mock::given(method("POST"))
         .and(path("/services/T000/B000/XXXX"))
         .and(header("content-type", "application/json"))
-        .and(body_json(json!({"text": FALLBACK, "blocks": expected_blocks()})))
+        .and(body_json(
+            json!({"text": FALLBACK, "blocks": expected_blocks()}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
         .expect(1)
         .mount(&server)
@@ -193,7 +199,8 @@ async fn api_errors_are_classified() {
     Mock::given(method("POST"))
         .and(path("/api/chat.postMessage"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "channel_not_found"})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": false, "error": "channel_not_found"})),
         )
         .mount(&server)
         .await;

@@ -87,7 +87,9 @@ async fn session(
         } else if upper.starts_with("RCPT TO:") {
             let to = cmd[8..].trim().to_owned();
             if to.contains("reject") {
-                write.write_all(b"550 5.1.1 mailbox unavailable\r\n").await?;
+                write
+                    .write_all(b"550 5.1.1 mailbox unavailable\r\n")
+                    .await?;
             } else if to.contains("busy") {
                 write.write_all(b"451 4.3.0 try again later\r\n").await?;
             } else {
@@ -207,10 +209,7 @@ async fn report_mail_has_alternative_bodies_and_the_attachment() {
     let reply = msg.reply_to().unwrap().first().unwrap();
     assert_eq!(reply.address(), Some("finops@tokentra.test"));
     assert_eq!(msg.message_id(), Some("rep_7f3a-email-1@tokentra.test"));
-    assert_eq!(
-        msg.date().unwrap().to_rfc3339(),
-        "2026-11-01T09:05:00Z"
-    );
+    assert_eq!(msg.date().unwrap().to_rfc3339(), "2026-11-01T09:05:00Z");
 
     assert_eq!(
         tree(&msg, 0),
@@ -232,7 +231,10 @@ async fn report_mail_has_alternative_bodies_and_the_attachment() {
         Some("attachment")
     );
     assert_eq!(att.content_transfer_encoding(), Some("base64"));
-    assert_eq!(att.contents(), d.attachment.as_ref().unwrap().bytes.as_slice());
+    assert_eq!(
+        att.contents(),
+        d.attachment.as_ref().unwrap().bytes.as_slice()
+    );
 }
 
 #[tokio::test]
@@ -346,7 +348,11 @@ async fn bad_address_and_closed_port_fail_clearly() {
     let (retryable, f) = failure(&err);
     assert!(!retryable);
     assert_eq!(f.recipient, "email:not an address");
-    assert!(f.reason.starts_with("not an e-mail address"), "{}", f.reason);
+    assert!(
+        f.reason.starts_with("not an e-mail address"),
+        "{}",
+        f.reason
+    );
 
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

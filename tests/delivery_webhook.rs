@@ -238,7 +238,10 @@ async fn persistent_5xx_gives_up_after_max_attempts_as_retryable() {
         .unwrap_err();
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
     assert!(err.is_retryable());
-    assert_eq!(failure(&err).2.reason, "HTTP 500 (gave up after 4 attempts)");
+    assert_eq!(
+        failure(&err).2.reason,
+        "HTTP 500 (gave up after 4 attempts)"
+    );
 }
 
 #[tokio::test]
@@ -294,7 +297,10 @@ async fn timeouts_are_retried_then_retryable() {
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
     assert!(err.is_retryable());
     assert!(
-        failure(&err).2.reason.contains("(gave up after 2 attempts)"),
+        failure(&err)
+            .2
+            .reason
+            .contains("(gave up after 2 attempts)"),
         "{err}"
     );
 }
@@ -316,7 +322,10 @@ async fn connection_refused_is_retryable() {
     assert!(err.is_retryable());
     let reason = failure(&err).2.reason;
     assert!(reason.ends_with("(gave up after 2 attempts)"), "{reason}");
-    assert!(!reason.contains("/hook"), "the URL stays out of errors: {reason}");
+    assert!(
+        !reason.contains("/hook"),
+        "the URL stays out of errors: {reason}"
+    );
 }
 
 #[tokio::test]
@@ -325,7 +334,8 @@ async fn redirects_are_not_followed() {
     Mock::given(method("POST"))
         .and(path("/hook"))
         .respond_with(
-            ResponseTemplate::new(307).insert_header("Location", format!("{}/elsewhere", server.uri())),
+            ResponseTemplate::new(307)
+                .insert_header("Location", format!("{}/elsewhere", server.uri())),
         )
         .mount(&server)
         .await;
@@ -338,7 +348,10 @@ async fn redirects_are_not_followed() {
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].url.path(), "/hook");
     assert!(!err.is_retryable());
-    assert_eq!(failure(&err).2.reason, "HTTP 307: redirects are not followed");
+    assert_eq!(
+        failure(&err).2.reason,
+        "HTTP 307: redirects are not followed"
+    );
 }
 
 #[tokio::test]
@@ -361,8 +374,10 @@ async fn ssrf_guard_refuses_loopback_unless_allow_listed() {
     );
 
     let port = server.address().port();
-    let by_name =
-        delivery_common::delivery(RecipientKind::Webhook, &format!("http://localhost:{port}/hook"));
+    let by_name = delivery_common::delivery(
+        RecipientKind::Webhook,
+        &format!("http://localhost:{port}/hook"),
+    );
     let err = strict.deliver(&by_name).await.unwrap_err();
     assert!(!err.is_retryable());
     assert!(

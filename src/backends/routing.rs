@@ -389,7 +389,9 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let err = router.deliver(&delivery(user("u-1"))).await.unwrap_err();
-        assert!(matches!(err, Error::Unsupported(ref m) if m == "no user resolver is configured for user:u-1"));
+        assert!(
+            matches!(err, Error::Unsupported(ref m) if m == "no user resolver is configured for user:u-1")
+        );
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub fn delivery(kind: RecipientKind, address: &str) -> Delivery {
             name: None,
         },
         subject: "Monthly AI spend: October 2026".into(),
-        html_body: Some("<html><body><h1>Monthly AI spend</h1><p>Total $1,234.50</p></body></html>".into()),
+        html_body: Some(
+            "<html><body><h1>Monthly AI spend</h1><p>Total $1,234.50</p></body></html>".into(),
+        ),
         text_body: "Monthly AI spend\nTotal $1,234.50\n".into(),
         attachment: Some(Artifact {
             file_name: "executive-2026-10.pdf".into(),

@@ -142,9 +142,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let policy = self.policy.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let mut first_blocked = None;
             let allowed: Vec<SocketAddr> = addrs
                 .into_iter()
@@ -195,7 +194,12 @@ mod tests {
         ] {
             assert!(!is_public(ip(s)), "{s} should be refused");
         }
-        for s in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for s in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(ip(s)), "{s} should be public");
         }
     }
@@ -221,9 +225,7 @@ mod tests {
             strict.check_url(&u("ftp://example.com/x")),
             Err("URL scheme \"ftp\" is not allowed".into())
         );
-        let tests = OutboundPolicy::new()
-            .allow_http()
-            .allow_ip(ip("127.0.0.1"));
+        let tests = OutboundPolicy::new().allow_http().allow_ip(ip("127.0.0.1"));
         assert_eq!(tests.check_url(&u("http://127.0.0.1:9/")), Ok(()));
         assert!(!tests.is_allowed(ip("10.0.0.1")));
         assert!(OutboundPolicy::new()

@@ -141,8 +141,8 @@ impl SlackDeliverer {
     /// A deliverer. [`Error::Invalid`] on `apiBase` when the base URL
     /// cannot take method names.
     pub fn new(config: SlackConfig) -> Result<Self> {
-        let mut api_base = Url::parse(&config.api_base)
-            .map_err(|e| Error::invalid("apiBase", e))?;
+        let mut api_base =
+            Url::parse(&config.api_base).map_err(|e| Error::invalid("apiBase", e))?;
         if api_base.cannot_be_a_base() {
             return Err(Error::invalid("apiBase", "not a base URL"));
         }
@@ -198,7 +198,11 @@ impl SlackDeliverer {
             } else {
                 e.to_string()
             };
-            Self::fail(recipient, format!("{method}: unreadable answer: {why}"), false)
+            Self::fail(
+                recipient,
+                format!("{method}: unreadable answer: {why}"),
+                false,
+            )
         })?;
         if !answer.ok {
             let code = answer.error.as_deref().unwrap_or("unknown_error");
@@ -270,7 +274,11 @@ impl SlackDeliverer {
                 ));
             };
             let upload_url = Url::parse(&upload_url).map_err(|_| {
-                Self::fail(recipient, "files.getUploadURLExternal: bad upload_url", false)
+                Self::fail(
+                    recipient,
+                    "files.getUploadURLExternal: bad upload_url",
+                    false,
+                )
             })?;
             self.client
                 .send(&upload_url, recipient, |c| {

@@ -66,7 +66,11 @@ pub(crate) fn message_id(key: &str, from: &Mailbox) -> String {
             }
         })
         .collect();
-    let local = if local.is_empty() { "delivery".into() } else { local };
+    let local = if local.is_empty() {
+        "delivery".into()
+    } else {
+        local
+    };
     format!("<{local}@{}>", from.email.domain())
 }
 
@@ -150,8 +154,7 @@ pub(crate) fn compose(
     env: &Envelope<'_>,
     delivery: &Delivery,
 ) -> Result<Composed, lettre::error::Error> {
-    let wants_attachment =
-        delivery.kind == DeliveryKind::Report && delivery.attachment.is_some();
+    let wants_attachment = delivery.kind == DeliveryKind::Report && delivery.attachment.is_some();
     let html = delivery.html_body.as_deref();
     if wants_attachment {
         let message = build(env, delivery, &delivery.text_body, html, true)?;
@@ -203,11 +206,63 @@ pub(crate) fn compose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Artifact, OrganizationId, ReportRecipient};
+
+    fn delivery(kind: DeliveryKind, bytes: usize) -> Delivery {
+        Delivery {
+            idempotency_key: "k".into(),
+            organization_id: OrganizationId::new(),
+            kind,
+            report_id: None,
+            recipient: ReportRecipient::email("a@example.com"),
+            subject: "S".into(),
+            html_body: None,
+            text_body: "T".into(),
+            attachment: Some(Artifact {
+                file_name: "r.pdf".into(),
+                media_type: "application/pdf".into(),
+                bytes: vec![1; bytes],
+            }),
+            download_url: None,
+            document: None,
+        }
+    }
+
+    #[test]
+    fn attachment_only_for_reports_under_the_cap() {
+        let from: Mailbox = "reports@example.com".parse().unwrap();
+        let env = Envelope {
+            from: &from,
+            reply_to: None,
+            to: "a@example.com".parse().unwrap(),
+            now: DateTime::UNIX_EPOCH,
+            max_bytes: 4000,
+        };
+        let small = compose(&env, &delivery(DeliveryKind::Report, 1000)).unwrap();
+        assert!(small.attached);
+        // 2,900 bytes are 3,868 in base64 (plus line breaks and headers):
+        // over 4,000 only because of the encoding.
+        let big = compose(&env, &delivery(DeliveryKind::Report, 2900)).unwrap();
+        assert!(!big.attached);
+        let raw = big.message.formatted();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            parsed
+                .body_text(0)
+                .unwrap()
+                .replace("\r\n", "\n")
+                .trim_end(),
+            "T\n\nThe report file (r.pdf, 3 KB) is too large to attach. \
+             Download it from the report archive."
+        );
+        let digest = compose(&env, &delivery(DeliveryKind::Digest, 10)).unwrap();
+        assert!(!digest.attached);
+    }
 
     #[test]
     fn helpers() {
         assert_eq!(human_size(12_345_678), "12.3 MB");
-        assert_eq!(human_size(2_500), "3 KB");
+        assert_eq!(human_size(2_600), "3 KB");
         assert_eq!(human_size(90), "90 bytes");
         let from: Mailbox = "Reports <reports@example.com>".parse().unwrap();
         assert_eq!(
@@ -218,7 +273,13 @@ mod tests {
             insert_before_body_end("<html><BODY>x</BODY></html>", "<p>n</p>"),
             "<html><BODY>x<p>n</p></BODY></html>"
         );
-        assert_eq!(insert_before_body_end("<p>x</p>", "<p>n</p>"), "<p>x</p><p>n</p>");
-        assert_eq!(escape_html("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            insert_before_body_end("<p>x</p>", "<p>n</p>"),
+            "<p>x</p><p>n</p>"
+        );
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

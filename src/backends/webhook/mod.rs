@@ -198,7 +198,8 @@ impl Deliverer for WebhookDeliverer {
 
     async fn deliver(&self, delivery: &Delivery) -> Result<DeliveryReceipt> {
         let recipient = &delivery.recipient;
-        let fail = |reason: &str| DeliveryFailure::new(recipient, reason).into_error("webhook", false);
+        let fail =
+            |reason: &str| DeliveryFailure::new(recipient, reason).into_error("webhook", false);
         if recipient.kind != RecipientKind::Webhook {
             return Err(fail("not a webhook recipient"));
         }
@@ -227,7 +228,10 @@ impl Deliverer for WebhookDeliverer {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .header(HEADER_ID, msg_id)
                     .header(HEADER_TIMESTAMP, ts.to_string())
-                    .header(HEADER_SIGNATURE, signature_header(secrets, msg_id, ts, &body))
+                    .header(
+                        HEADER_SIGNATURE,
+                        signature_header(secrets, msg_id, ts, &body),
+                    )
                     .body(body.clone())
             })
             .await?;

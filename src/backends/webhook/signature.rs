@@ -226,7 +226,9 @@ mod tests {
         verify(std::slice::from_ref(&s), &h, BODY, at(TS + 299), tol).unwrap();
 
         let err = verify(std::slice::from_ref(&s), &h, b"{\"test\": 1}", at(TS), tol).unwrap_err();
-        assert!(matches!(err, Error::PermissionDenied(ref m) if m == "no webhook signature matches"));
+        assert!(
+            matches!(err, Error::PermissionDenied(ref m) if m == "no webhook signature matches")
+        );
 
         let err = verify(std::slice::from_ref(&s), &h, BODY, at(TS + 301), tol).unwrap_err();
         assert!(
