@@ -10,14 +10,21 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
+use std::future::Future;
+use std::pin::Pin;
 use tokentra_reports::backends::memory::ManualClock;
 use tokentra_reports::backends::routing::{DeliveryFailure, RoutingDeliverer, StaticUserResolver};
 use tokentra_reports::backends::smtp::{SmtpConfig, SmtpDeliverer, SmtpSecurity};
 use tokentra_reports::model::{Artifact, RecipientKind, ReportRecipient};
 use tokentra_reports::ports::{Deliverer, Delivery, DeliveryKind};
 use tokentra_reports::Error;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::TlsAcceptor;
 
 /// One message the server accepted.
 #[derive(Clone, Debug)]
@@ -25,18 +32,38 @@ struct Received {
     mail_from: String,
     rcpt_to: Vec<String>,
     data: Vec<u8>,
+    /// Whether it came over TLS.
+    secure: bool,
 }
 
 /// A minimal SMTP server (RFC 5321 subset: EHLO/HELO, MAIL, RCPT, DATA
-/// with dot-unstuffing, RSET, NOOP, QUIT). Recipients containing `reject`
-/// get `550`, those containing `busy` get `451`.
+/// with dot-unstuffing, RSET, NOOP, QUIT, and STARTTLS or implicit TLS when
+/// given a certificate). Recipients containing `reject` get `550`, those
+/// containing `busy` get `451`.
 struct SmtpSink {
     port: u16,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
+/// How the sink offers TLS.
+#[derive(Clone)]
+enum SinkTls {
+    None,
+    StartTls(TlsAcceptor),
+    Implicit(TlsAcceptor),
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+type Store = Arc<Mutex<Vec<Received>>>;
+
 impl SmtpSink {
     async fn start() -> SmtpSink {
+        Self::start_with(SinkTls::None).await
+    }
+
+    async fn start_with(tls: SinkTls) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -44,8 +71,18 @@ impl SmtpSink {
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = match tls {
+                        SinkTls::Implicit(acceptor) => match acceptor.accept(stream).await {
+                            Ok(s) => greet_then(Box::new(s), store, None, true).await,
+                            Err(e) => Err(e),
+                        },
+                        SinkTls::StartTls(acceptor) => {
+                            greet_then(Box::new(stream), store, Some(acceptor), false).await
+                        }
+                        SinkTls::None => greet_then(Box::new(stream), store, None, false).await,
+                    };
                 });
             }
         });
@@ -57,73 +94,142 @@ impl SmtpSink {
     }
 }
 
-async fn session(
-    stream: tokio::net::TcpStream,
-    store: Arc<Mutex<Vec<Received>>>,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
-    write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
-    let mut mail_from = String::new();
-    let mut rcpt_to = Vec::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if read.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let cmd = line.trim_end().to_owned();
-        let upper = cmd.to_ascii_uppercase();
-        if upper.starts_with("EHLO") {
-            write
-                .write_all(b"250-sink.test greets you\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
-                .await?;
-        } else if upper.starts_with("HELO") {
-            write.write_all(b"250 sink.test\r\n").await?;
-        } else if upper.starts_with("MAIL FROM:") {
-            mail_from = cmd[10..].trim().to_owned();
-            rcpt_to.clear();
-            write.write_all(b"250 OK\r\n").await?;
-        } else if upper.starts_with("RCPT TO:") {
-            let to = cmd[8..].trim().to_owned();
-            if to.contains("reject") {
-                write
-                    .write_all(b"550 5.1.1 mailbox unavailable\r\n")
-                    .await?;
-            } else if to.contains("busy") {
-                write.write_all(b"451 4.3.0 try again later\r\n").await?;
+fn session(
+    stream: Box<dyn Io>,
+    store: Store,
+    starttls: Option<TlsAcceptor>,
+    secure: bool,
+) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+    Box::pin(async move {
+        let mut io = BufReader::new(stream);
+        let mut mail_from = String::new();
+        let mut rcpt_to = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if io.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let cmd = line.trim_end().to_owned();
+            let upper = cmd.to_ascii_uppercase();
+            if upper.starts_with("EHLO") {
+                let ext = if starttls.is_some() {
+                    "250-STARTTLS\r\n"
+                } else {
+                    ""
+                };
+                let reply = format!(
+                    "250-sink.test greets you\r\n{ext}250-8BITMIME\r\n250 SIZE 52428800\r\n"
+                );
+                io.write_all(reply.as_bytes()).await?;
+            } else if upper == "STARTTLS" {
+                let Some(acceptor) = starttls.clone() else {
+                    io.write_all(b"502 not supported\r\n").await?;
+                    continue;
+                };
+                io.write_all(b"220 go ahead\r\n").await?;
+                let plain = io.into_inner();
+                let tls = acceptor.accept(plain).await?;
+                return session_after_tls(Box::new(tls), store).await;
+            } else if upper.starts_with("HELO") {
+                io.write_all(b"250 sink.test\r\n").await?;
+            } else if upper.starts_with("MAIL FROM:") {
+                mail_from = cmd[10..].trim().to_owned();
+                rcpt_to.clear();
+                io.write_all(b"250 OK\r\n").await?;
+            } else if upper.starts_with("RCPT TO:") {
+                let to = cmd[8..].trim().to_owned();
+                if to.contains("reject") {
+                    io.write_all(b"550 5.1.1 mailbox unavailable\r\n").await?;
+                } else if to.contains("busy") {
+                    io.write_all(b"451 4.3.0 try again later\r\n").await?;
+                } else {
+                    rcpt_to.push(to);
+                    io.write_all(b"250 OK\r\n").await?;
+                }
+            } else if upper == "DATA" {
+                io.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+                let mut data = Vec::new();
+                loop {
+                    let mut raw = Vec::new();
+                    if io.read_until(b'\n', &mut raw).await? == 0 {
+                        return Ok(());
+                    }
+                    if raw == b".\r\n" {
+                        break;
+                    }
+                    let unstuffed = raw.strip_prefix(b".").unwrap_or(&raw);
+                    data.extend_from_slice(unstuffed);
+                }
+                store.lock().unwrap().push(Received {
+                    mail_from: mail_from.clone(),
+                    rcpt_to: rcpt_to.clone(),
+                    data,
+                    secure,
+                });
+                io.write_all(b"250 OK queued\r\n").await?;
+            } else if upper == "QUIT" {
+                io.write_all(b"221 bye\r\n").await?;
+                return Ok(());
             } else {
-                rcpt_to.push(to);
-                write.write_all(b"250 OK\r\n").await?;
+                // RSET, NOOP and anything else.
+                io.write_all(b"250 OK\r\n").await?;
             }
-        } else if upper == "DATA" {
-            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
-            let mut data = Vec::new();
-            loop {
-                let mut raw = Vec::new();
-                if read.read_until(b'\n', &mut raw).await? == 0 {
-                    return Ok(());
-                }
-                if raw == b".\r\n" {
-                    break;
-                }
-                let unstuffed = raw.strip_prefix(b".").unwrap_or(&raw);
-                data.extend_from_slice(unstuffed);
-            }
-            store.lock().unwrap().push(Received {
-                mail_from: mail_from.clone(),
-                rcpt_to: rcpt_to.clone(),
-                data,
-            });
-            write.write_all(b"250 OK queued\r\n").await?;
-        } else if upper == "QUIT" {
-            write.write_all(b"221 bye\r\n").await?;
-            return Ok(());
-        } else {
-            // RSET, NOOP and anything else.
-            write.write_all(b"250 OK\r\n").await?;
         }
-    }
+    })
+}
+
+/// The greeting, then the session.
+fn greet_then(
+    stream: Box<dyn Io>,
+    store: Store,
+    starttls: Option<TlsAcceptor>,
+    secure: bool,
+) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+    Box::pin(async move {
+        let mut stream = stream;
+        stream.write_all(b"220 sink.test ESMTP ready\r\n").await?;
+        session(stream, store, starttls, secure).await
+    })
+}
+
+/// After STARTTLS the client starts over with EHLO, without a greeting.
+fn session_after_tls(
+    stream: Box<dyn Io>,
+    store: Store,
+) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+    session(stream, store, None, true)
+}
+
+/// A throwaway CA (PEM) and a TLS acceptor for `localhost` signed by it.
+fn tls_pair() -> (Vec<u8>, TlsAcceptor) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "tokentra test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf.der().clone()], key)
+    .unwrap();
+    (
+        ca_cert.pem().into_bytes(),
+        TlsAcceptor::from(Arc::new(config)),
+    )
 }
 
 fn config(port: u16) -> SmtpConfig {
@@ -393,4 +499,69 @@ async fn user_recipients_are_mailed_through_the_router() {
     assert_eq!(got[0].rcpt_to, ["<bruno@example.com>"]);
     let msg = MessageParser::default().parse(&got[0].data).unwrap();
     assert_eq!(msg.to().unwrap().first().unwrap().name(), Some("Bruno"));
+}
+
+fn tls_config(port: u16, security: SmtpSecurity, ca_pem: Vec<u8>) -> SmtpConfig {
+    let mut c = config(port);
+    c.host = "localhost".into();
+    c.security = security;
+    c.root_certificates_pem = vec![ca_pem];
+    c
+}
+
+#[tokio::test]
+async fn starttls_upgrades_before_sending() {
+    let (ca, acceptor) = tls_pair();
+    let sink = SmtpSink::start_with(SinkTls::StartTls(acceptor)).await;
+    let smtp = SmtpDeliverer::new(tls_config(sink.port, SmtpSecurity::StartTls, ca)).unwrap();
+    smtp.deliver(&mail("ana@example.com")).await.unwrap();
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].secure, "the message must travel after STARTTLS");
+    let msg = MessageParser::default().parse(&got[0].data).unwrap();
+    assert_eq!(msg.attachment_count(), 1);
+}
+
+#[tokio::test]
+async fn implicit_tls_sends_over_tls_from_the_first_byte() {
+    let (ca, acceptor) = tls_pair();
+    let sink = SmtpSink::start_with(SinkTls::Implicit(acceptor)).await;
+    let smtp = SmtpDeliverer::new(tls_config(sink.port, SmtpSecurity::ImplicitTls, ca)).unwrap();
+    smtp.deliver(&mail("ana@example.com")).await.unwrap();
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].secure);
+}
+
+#[tokio::test]
+async fn starttls_is_required_never_downgraded_to_plain_text() {
+    let (ca, _) = tls_pair();
+    let sink = SmtpSink::start().await; // does not offer STARTTLS
+    let smtp = SmtpDeliverer::new(tls_config(sink.port, SmtpSecurity::StartTls, ca)).unwrap();
+    let err = smtp.deliver(&mail("ana@example.com")).await.unwrap_err();
+    let (retryable, f) = failure(&err);
+    assert!(!retryable, "{err}");
+    assert_eq!(f.recipient, "email:ana@example.com");
+    assert!(sink.received().is_empty());
+}
+
+#[tokio::test]
+async fn untrusted_certificate_is_refused() {
+    let (_, acceptor) = tls_pair();
+    let (other_ca, _) = tls_pair();
+    let sink = SmtpSink::start_with(SinkTls::Implicit(acceptor)).await;
+    let smtp =
+        SmtpDeliverer::new(tls_config(sink.port, SmtpSecurity::ImplicitTls, other_ca)).unwrap();
+    let err = smtp.deliver(&mail("ana@example.com")).await.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(sink.received().is_empty());
+}
+
+#[test]
+fn bad_root_certificate_is_a_validation_error() {
+    let mut c = config(25);
+    c.security = SmtpSecurity::StartTls;
+    c.root_certificates_pem = vec![b"not a certificate".to_vec()];
+    let err = SmtpDeliverer::new(c).unwrap_err();
+    assert_eq!(err.field(), Some("rootCertificates[0]"));
 }

@@ -23,7 +23,8 @@
 //!
 //! Every failure is an [`Error::Backend`] (backend `smtp`) whose source is
 //! a [`DeliveryFailure`] naming the recipient. A bad recipient address, a
-//! permanent (5xx) answer or a TLS failure is not retryable; a transient
+//! permanent (5xx) answer, a server without the required `STARTTLS`, or a
+//! TLS failure (untrusted certificate, handshake) is not retryable; a transient
 //! (4xx) answer, a timeout or a lost connection is. The transport does not
 //! retry on its own: the engine retries retryable failures later.
 
@@ -36,6 +37,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -126,6 +128,10 @@ pub struct SmtpConfig {
     pub timeout: Duration,
     /// Name sent in `EHLO`; `None` sends `localhost`.
     pub hello_name: Option<String>,
+    /// Extra root certificates (PEM) trusted besides the public web roots,
+    /// for a relay whose certificate comes from a private CA. Ignored with
+    /// [`SmtpSecurity::Plain`].
+    pub root_certificates_pem: Vec<Vec<u8>>,
     /// Where the `Date` header comes from.
     pub clock: Arc<dyn Clock>,
 }
@@ -143,6 +149,7 @@ impl SmtpConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             timeout: Duration::from_secs(30),
             hello_name: None,
+            root_certificates_pem: Vec::new(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -160,6 +167,7 @@ impl fmt::Debug for SmtpConfig {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("timeout", &self.timeout)
             .field("hello_name", &self.hello_name)
+            .field("root_certificates", &self.root_certificates_pem.len())
             .finish_non_exhaustive()
     }
 }
@@ -228,6 +236,25 @@ impl SmtpDeliverer {
         };
         let port = config.port.unwrap_or(config.security.default_port());
         let mut builder = builder.port(port).timeout(Some(config.timeout));
+        if !config.root_certificates_pem.is_empty() && config.security != SmtpSecurity::Plain {
+            let mut params = TlsParameters::builder(config.host.clone());
+            for (i, pem) in config.root_certificates_pem.iter().enumerate() {
+                let field = || format!("rootCertificates[{i}]");
+                if !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(Error::invalid(field(), "no PEM certificate found"));
+                }
+                let cert =
+                    Certificate::from_pem(pem).map_err(|e| Error::invalid(field(), chain(&e)))?;
+                params = params.add_root_certificate(cert);
+            }
+            let params = params
+                .build_rustls()
+                .map_err(|e| Error::invalid("rootCertificates", chain(&e)))?;
+            builder = builder.tls(match config.security {
+                SmtpSecurity::ImplicitTls => Tls::Wrapper(params),
+                _ => Tls::Required(params),
+            });
+        }
         if let Some(c) = &config.credentials {
             builder = builder.credentials(Credentials::new(c.username.clone(), c.password.clone()));
         }
@@ -245,11 +272,32 @@ impl SmtpDeliverer {
     }
 }
 
+/// Whether a TLS error (bad or untrusted certificate, handshake failure)
+/// is somewhere in the chain: configuration, not worth retrying soon.
+fn has_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if err.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return true;
+            }
+        }
+        current = err.source();
+    }
+    false
+}
+
 fn is_retryable(e: &lettre::transport::smtp::Error) -> bool {
     if e.is_transient() || e.is_timeout() {
         return true;
     }
-    !(e.is_permanent() || e.is_client() || e.is_tls() || e.is_response())
+    !(e.is_permanent() || e.is_client() || e.is_tls() || e.is_response() || has_tls_failure(e))
 }
 
 #[async_trait]
