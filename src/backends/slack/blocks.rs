@@ -217,6 +217,21 @@ mod tests {
         assert_eq!(truncate("abcdef", 4, Some("https://very-long")), "abc…");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn truncate_never_exceeds_the_limit(
+            text in "\\PC{0,400}",
+            max in 1usize..300,
+            link in proptest::option::of("https://[a-z]{1,40}"),
+        ) {
+            let t = truncate(&text, max, link.as_deref());
+            proptest::prop_assert!(t.chars().count() <= max);
+            if text.chars().count() <= max {
+                proptest::prop_assert_eq!(t, text);
+            }
+        }
+    }
+
     #[test]
     fn escaping_and_digits() {
         assert_eq!(escape_mrkdwn("<b>&"), "&lt;b&gt;&amp;");

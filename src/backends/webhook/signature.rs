@@ -270,6 +270,31 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn signatures_verify_and_any_body_change_is_refused(
+            key in proptest::collection::vec(proptest::num::u8::ANY, 16..64),
+            id in "[a-zA-Z0-9_:-]{1,40}",
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            flip in 0usize..200,
+        ) {
+            let s = WebhookSecret::from_bytes(key).unwrap();
+            let sig = s.sign(&id, TS, &body);
+            let h = SignedHeaders { id: &id, timestamp: "1614265330", signature: &sig };
+            let secrets = std::slice::from_ref(&s);
+            proptest::prop_assert!(verify(secrets, &h, &body, at(TS), default_tolerance()).is_ok());
+            let mut tampered = body.clone();
+            match tampered.get_mut(flip) {
+                Some(b) => *b ^= 1,
+                None => tampered.push(b'x'),
+            }
+            proptest::prop_assert!(matches!(
+                verify(secrets, &h, &tampered, at(TS), default_tolerance()),
+                Err(Error::PermissionDenied(_))
+            ));
+        }
+    }
+
     #[test]
     fn secrets_are_validated_and_never_debug_printed() {
         let s = WebhookSecret::parse(SECRET).unwrap();
