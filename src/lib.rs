@@ -30,16 +30,16 @@
 //!
 //! | feature | brings | default |
 //! |---|---|---|
-//! | (none) | [`backends::memory`]: store, cost source, recording deliverer, clocks; JSON rendering | always |
+//! | (none) | [`backends::memory`]: store, cost source, recording deliverer, clocks; JSON rendering; [`backends::routing`]: per-kind delivery routing, user resolution | always |
 //! | (none) | [`backends::file`]: cost rows from CSV, FOCUS billing exports ([`FocusCostSource`](backends::file::FocusCostSource)), LLM request logs and OpenAI usage priced with a LiteLLM price table ([`core::pricing`]); FOCUS export ([`render::focus`]) | always |
 //! | `pdf` | PDF rendering (typst) | yes |
 //! | `html` | HTML pages and e-mail (minijinja) | yes |
 //! | `xlsx` | Excel workbooks | no |
 //! | `sqlite` | SQLite store and cost source (sqlx) | no |
 //! | `postgres` | PostgreSQL store and cost source (sqlx) | no |
-//! | `smtp` | e-mail delivery (lettre) | no |
-//! | `slack` | Slack delivery (reqwest) | no |
-//! | `webhook` | signed webhooks (reqwest) | no |
+//! | `smtp` | `backends::smtp`: e-mail delivery (lettre, rustls) | no |
+//! | `slack` | `backends::slack`: Slack delivery (reqwest, rustls), with `backends::http` | no |
+//! | `webhook` | `backends::webhook`: Standard Webhooks signing and `verify`, with `backends::http` | no |
 //!
 //! ## Wiring an engine
 //!

@@ -3,3 +3,13 @@
 
 pub mod file;
 pub mod memory;
+pub mod routing;
+
+#[cfg(any(feature = "slack", feature = "webhook"))]
+pub mod http;
+#[cfg(feature = "slack")]
+pub mod slack;
+#[cfg(feature = "smtp")]
+pub mod smtp;
+#[cfg(feature = "webhook")]
+pub mod webhook;
