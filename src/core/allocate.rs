@@ -854,6 +854,26 @@ mod tests {
     }
 
     #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Exact>();
+        check::<UnroundedAllocation>();
+    }
+
+    #[test]
+    fn exact_values_print_and_convert() {
+        let third = Exact(BigRational::new(BigInt::from(1), BigInt::from(3)));
+        assert_eq!(third.to_string(), "1/3");
+        assert_eq!(third.to_decimal(), None);
+        let e = Exact::from_decimal(dec!(-12.50));
+        assert_eq!(e.to_decimal(), Some(dec!(-12.5)));
+        assert_eq!(e.to_string(), "-12.5");
+        assert!(e.is_negative());
+        assert_eq!(e.scaled(dec!(2)), Exact::from_decimal(dec!(-25)));
+        assert_eq!(format!("{:?}", Exact::zero()), "Exact(0)");
+    }
+
+    #[test]
     fn apportion_handles_any_gap() {
         let parts = [BigInt::from(3), BigInt::from(3)];
         let three = BigInt::from(3);
