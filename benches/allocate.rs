@@ -106,7 +106,7 @@ fn rows() -> Vec<CostRow> {
                 model: Some(models[m].into()),
                 // 0.000000 to 99.999999 USD, one in 50 rows a credit.
                 cost: Decimal::new(
-                    ((x >> 32) % 100_000_000) as i64 * if x % 50 == 0 { -1 } else { 1 },
+                    ((x >> 32) % 100_000_000) as i64 * if x.is_multiple_of(50) { -1 } else { 1 },
                     6,
                 ),
                 requests: 1,

@@ -173,19 +173,25 @@ pub fn unrounded(
     rows: &[CostRow],
 ) -> Result<UnroundedAllocation> {
     let exact = compute(config, rows)?;
+    let d = &exact.denom;
+    let ex = |n: BigInt| Exact(BigRational::new(n, d.clone()));
     Ok(UnroundedAllocation {
         targets: exact
             .targets
             .into_iter()
-            .map(|(k, t)| (k, Exact(t.total)))
+            .map(|(k, t)| (k, ex(t.total)))
             .collect(),
-        unallocated: Exact(exact.unallocated),
-        total: Exact(exact.total),
+        unallocated: ex(exact.unallocated),
+        total: ex(exact.total),
     })
 }
 
 // ---------------------------------------------------------------------------
 // Exact computation
+//
+// Every exact amount is an integer numerator over one common denominator
+// `denom = 10^scale * lcm(denominators of the rules' fractions)`, so sums are
+// plain integer additions and the rounding compares integer remainders.
 
 /// Which fraction of a group's cost a route carries.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -207,63 +213,96 @@ enum Dest<'a> {
     Unallocated,
 }
 
+/// Numerators over [`ExactAllocation::denom`].
 #[derive(Default)]
 struct ExactTarget {
-    total: BigRational,
-    by_provider: BTreeMap<String, BigRational>,
-    by_model: BTreeMap<String, BigRational>,
+    total: BigInt,
+    by_provider: BTreeMap<String, BigInt>,
+    by_model: BTreeMap<String, BigInt>,
 }
 
 struct ExactAllocation {
+    /// The common denominator (positive).
+    denom: BigInt,
     targets: BTreeMap<String, ExactTarget>,
-    unallocated: BigRational,
-    total: BigRational,
+    unallocated: BigInt,
+    total: BigInt,
+}
+
+/// A fraction `num / den` with `den > 0`.
+struct Fraction {
+    num: BigInt,
+    den: BigInt,
 }
 
 /// Exact fractions of each rule, indexed like the rules.
 struct RuleFracs {
-    moved: BigRational,
-    kept: BigRational,
-    split: Vec<BigRational>,
+    moved: Fraction,
+    kept: Fraction,
+    split: Vec<Fraction>,
 }
 
 fn rule_fracs(rule: &AllocationRule) -> RuleFracs {
-    let hundred = BigRational::from_integer(BigInt::from(100));
-    let pct = rule.percentage.map_or_else(|| hundred.clone(), rational);
-    let moved = &pct / &hundred;
-    let kept = BigRational::one() - &moved;
+    // percentage = m / 10^s, so the share moved is m / (100 * 10^s).
+    let pct = rule.percentage.unwrap_or(Decimal::ONE_HUNDRED);
+    let den = pow10(pct.scale() + 2);
+    let moved = BigInt::from(pct.mantissa());
+    let kept = &den - &moved;
     let split = match &rule.split {
         Some(split) => {
-            let weights: Vec<BigRational> = split
+            let scale = split.iter().map(|s| s.weight.scale()).max().unwrap_or(0);
+            let weights: Vec<BigInt> = split
                 .iter()
                 .map(|s| {
                     if s.weight > Decimal::ZERO {
-                        rational(s.weight)
+                        BigInt::from(s.weight.mantissa()) * pow10(scale - s.weight.scale())
                     } else {
-                        BigRational::zero()
+                        BigInt::zero()
                     }
                 })
                 .collect();
-            let sum: BigRational = weights.iter().sum();
-            if sum.is_zero() {
-                // Unreachable after validation; no route uses these.
-                weights.iter().map(|_| BigRational::zero()).collect()
+            let sum: BigInt = weights.iter().sum();
+            let sum = if sum.is_positive() {
+                sum
             } else {
-                weights.iter().map(|w| w / &sum).collect()
-            }
+                BigInt::one()
+            };
+            weights
+                .into_iter()
+                .map(|w| Fraction {
+                    num: w,
+                    den: sum.clone(),
+                })
+                .collect()
         }
         None => Vec::new(),
     };
-    RuleFracs { moved, kept, split }
+    RuleFracs {
+        moved: Fraction {
+            num: moved,
+            den: den.clone(),
+        },
+        kept: Fraction { num: kept, den },
+        split,
+    }
 }
 
 type GroupKey<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
+type PartKey<'a> = (Dest<'a>, Frac, Option<&'a str>);
 
 fn overflow(field: impl Into<String>) -> Error {
     Error::invalid(
         field,
         "amounts add up beyond the decimal range (about 7.9e28)",
     )
+}
+
+/// Numerators of one target while summing, keyed by borrowed names.
+#[derive(Default)]
+struct Acc<'a> {
+    total: BigInt,
+    by_provider: FxHashMap<Option<&'a str>, BigInt>,
+    by_model: FxHashMap<Option<&'a str>, BigInt>,
 }
 
 fn compute(config: &ChargebackConfiguration, rows: &[CostRow]) -> Result<ExactAllocation> {
@@ -314,8 +353,8 @@ fn compute(config: &ChargebackConfiguration, rows: &[CostRow]) -> Result<ExactAl
     let fracs: Vec<RuleFracs> = rules.iter().map(rule_fracs).collect();
     let mut total = Decimal::ZERO;
     let mut tot: FxHashMap<(Dest<'_>, Frac), Decimal> = FxHashMap::default();
-    let mut byp: FxHashMap<(Dest<'_>, Frac, Option<&str>), Decimal> = FxHashMap::default();
-    let mut bym: FxHashMap<(Dest<'_>, Frac, Option<&str>), Decimal> = FxHashMap::default();
+    let mut byp: FxHashMap<PartKey<'_>, Decimal> = FxHashMap::default();
+    let mut bym: FxHashMap<PartKey<'_>, Decimal> = FxHashMap::default();
     let mut routes: Vec<(Dest<'_>, Frac)> = Vec::new();
     for &((key, provider, model), cost) in &groups {
         total = total.checked_add(cost).ok_or_else(|| overflow("rows"))?;
@@ -326,15 +365,15 @@ fn compute(config: &ChargebackConfiguration, rows: &[CostRow]) -> Result<ExactAl
             Some((i, rule)) => {
                 let f = &fracs[i];
                 if let Some(t) = rule.target.as_deref() {
-                    if !f.moved.is_zero() {
+                    if !f.moved.num.is_zero() {
                         routes.push((Dest::Target(t), Frac::Moved(i)));
                     }
-                    if !f.kept.is_zero() {
+                    if !f.kept.num.is_zero() {
                         routes.push((own, Frac::Kept(i)));
                     }
                 } else if let Some(split) = &rule.split {
                     for (j, s) in split.iter().enumerate() {
-                        if f.split.get(j).is_some_and(|w| !w.is_zero()) {
+                        if f.split.get(j).is_some_and(|w| !w.num.is_zero()) {
                             routes.push((Dest::Target(s.target.as_str()), Frac::Split(i, j)));
                         }
                     }
@@ -350,50 +389,109 @@ fn compute(config: &ChargebackConfiguration, rows: &[CostRow]) -> Result<ExactAl
         }
     }
 
-    // 3. Exact fractions, summed per target.
-    let frac_value = |f: Frac| -> BigRational {
+    // 3. The common denominator: 10^scale of the sums times the lcm of the
+    //    fractions' denominators; each fraction becomes an integer factor.
+    let one = Fraction {
+        num: BigInt::one(),
+        den: BigInt::one(),
+    };
+    let fraction = |f: Frac| -> &Fraction {
         match f {
-            Frac::Whole => BigRational::one(),
-            Frac::Moved(i) => fracs[i].moved.clone(),
-            Frac::Kept(i) => fracs[i].kept.clone(),
-            Frac::Split(i, j) => fracs[i].split.get(j).cloned().unwrap_or_default(),
+            Frac::Whole => &one,
+            Frac::Moved(i) => fracs.get(i).map_or(&one, |r| &r.moved),
+            Frac::Kept(i) => fracs.get(i).map_or(&one, |r| &r.kept),
+            Frac::Split(i, j) => fracs.get(i).and_then(|r| r.split.get(j)).unwrap_or(&one),
         }
     };
-    let mut targets: BTreeMap<String, ExactTarget> = BTreeMap::new();
-    let mut unallocated = BigRational::zero();
-    for ((dest, frac), sum) in tot {
-        let v = rational(sum) * frac_value(frac);
+    let mut lcm = BigInt::one();
+    let mut used: Vec<Frac> = tot.keys().map(|k| k.1).collect();
+    used.sort_unstable();
+    used.dedup();
+    for &f in &used {
+        lcm = lcm.lcm(&fraction(f).den);
+    }
+    let factors: FxHashMap<Frac, BigInt> = used
+        .iter()
+        .map(|&f| {
+            let fr = fraction(f);
+            (f, &fr.num * (&lcm / &fr.den))
+        })
+        .collect();
+    let scale = tot
+        .values()
+        .chain(byp.values())
+        .chain(bym.values())
+        .map(Decimal::scale)
+        .chain([total.scale()])
+        .max()
+        .unwrap_or(0);
+    let pows: Vec<BigInt> = (0..=scale).map(pow10).collect();
+    let units = |d: Decimal| -> BigInt {
+        let shift = scale.saturating_sub(d.scale()) as usize;
+        let p = pows
+            .get(shift)
+            .cloned()
+            .unwrap_or_else(|| pow10(shift as u32));
+        BigInt::from(d.mantissa()) * p
+    };
+    let factor = |f: Frac| factors.get(&f).cloned().unwrap_or_default();
+
+    let mut accs: FxHashMap<&str, Acc<'_>> = FxHashMap::default();
+    let mut unallocated = BigInt::zero();
+    for (&(dest, frac), &sum) in &tot {
+        let v = units(sum) * factor(frac);
         match dest {
-            Dest::Target(t) => {
-                targets.entry(t.to_owned()).or_default().total += v;
-            }
+            Dest::Target(t) => accs.entry(t).or_default().total += v,
             Dest::Unallocated => unallocated += v,
         }
     }
-    for ((dest, frac, provider), sum) in byp {
+    for (&(dest, frac, provider), &sum) in &byp {
         if let Dest::Target(t) = dest {
-            let v = rational(sum) * frac_value(frac);
-            let entry = targets.entry(t.to_owned()).or_default();
-            *entry
+            let v = units(sum) * factor(frac);
+            *accs
+                .entry(t)
+                .or_default()
                 .by_provider
-                .entry(provider.unwrap_or(UNKNOWN).to_owned())
+                .entry(provider)
                 .or_default() += v;
         }
     }
-    for ((dest, frac, model), sum) in bym {
+    for (&(dest, frac, model), &sum) in &bym {
         if let Dest::Target(t) = dest {
-            let v = rational(sum) * frac_value(frac);
-            let entry = targets.entry(t.to_owned()).or_default();
-            *entry
+            let v = units(sum) * factor(frac);
+            *accs
+                .entry(t)
+                .or_default()
                 .by_model
-                .entry(model.unwrap_or(UNKNOWN).to_owned())
+                .entry(model)
                 .or_default() += v;
         }
     }
+    let named = |m: FxHashMap<Option<&str>, BigInt>| {
+        let mut out: BTreeMap<String, BigInt> = BTreeMap::new();
+        for (k, v) in m {
+            *out.entry(k.unwrap_or(UNKNOWN).to_owned()).or_default() += v;
+        }
+        out
+    };
+    let targets = accs
+        .into_iter()
+        .map(|(name, a)| {
+            (
+                name.to_owned(),
+                ExactTarget {
+                    total: a.total,
+                    by_provider: named(a.by_provider),
+                    by_model: named(a.by_model),
+                },
+            )
+        })
+        .collect();
     Ok(ExactAllocation {
+        total: units(total) * &lcm,
+        denom: pow10(scale) * lcm,
         targets,
         unallocated,
-        total: rational(total),
     })
 }
 
@@ -408,10 +506,12 @@ fn add<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Decimal>, k: K, v: Decima
 
 fn round(currency: Currency, exact: ExactAllocation) -> Result<Allocation> {
     let dp = currency.minor_units().min(28);
-    let unit = BigRational::from_integer(pow10(dp));
-    let in_units = |x: &BigRational| x * &unit;
-    let total_units = round_half_away(&in_units(&exact.total));
-    let mut unallocated_units = round_half_away(&in_units(&exact.unallocated));
+    let unit = pow10(dp);
+    let denom = &exact.denom;
+    // Numerators over `denom`, scaled to minor units.
+    let in_units = |n: &BigInt| n * &unit;
+    let total_units = round_half_away(&in_units(&exact.total), denom);
+    let mut unallocated_units = round_half_away(&in_units(&exact.unallocated), denom);
     let mut allocated_units = &total_units - &unallocated_units;
     if exact.targets.is_empty() {
         // With no target everything is unallocated (exactly so: then the
@@ -421,13 +521,13 @@ fn round(currency: Currency, exact: ExactAllocation) -> Result<Allocation> {
     }
 
     let names: Vec<&str> = exact.targets.keys().map(String::as_str).collect();
-    let shares: Vec<BigRational> = exact.targets.values().map(|t| in_units(&t.total)).collect();
-    let per_target = apportion(&allocated_units, &names, &shares);
+    let shares: Vec<BigInt> = exact.targets.values().map(|t| in_units(&t.total)).collect();
+    let per_target = apportion(&allocated_units, &names, &shares, denom);
 
     let mut allocations = BTreeMap::new();
     for ((name, t), units) in exact.targets.iter().zip(per_target) {
-        let by_provider = apportion_map(&units, &t.by_provider, &in_units, dp)?;
-        let by_model = apportion_map(&units, &t.by_model, &in_units, dp)?;
+        let by_provider = apportion_map(&units, &t.by_provider, &in_units, denom, dp)?;
+        let by_model = apportion_map(&units, &t.by_model, &in_units, denom, dp)?;
         allocations.insert(
             name.clone(),
             ChargebackAllocation {
@@ -450,8 +550,9 @@ fn round(currency: Currency, exact: ExactAllocation) -> Result<Allocation> {
 
 fn apportion_map(
     units: &BigInt,
-    parts: &BTreeMap<String, BigRational>,
-    in_units: &impl Fn(&BigRational) -> BigRational,
+    parts: &BTreeMap<String, BigInt>,
+    in_units: &impl Fn(&BigInt) -> BigInt,
+    denom: &BigInt,
     dp: u32,
 ) -> Result<BTreeMap<String, Decimal>> {
     if parts.is_empty() {
@@ -462,54 +563,55 @@ fn apportion_map(
         )]));
     }
     let names: Vec<&str> = parts.keys().map(String::as_str).collect();
-    let values: Vec<BigRational> = parts.values().map(in_units).collect();
+    let values: Vec<BigInt> = parts.values().map(in_units).collect();
     names
         .iter()
-        .zip(apportion(units, &names, &values))
+        .zip(apportion(units, &names, &values, denom))
         .map(|(n, u)| Ok(((*n).to_owned(), to_decimal(&u, dp)?)))
         .collect()
 }
 
 /// Largest-remainder apportionment of `total` whole units among `parts`
-/// (exact amounts in units): each part gets its floor, the units left go one
-/// each to the largest remainders, ties by name ascending. The result sums
-/// to `total` exactly whatever the parts (if the floors overshoot or fall
-/// short by more than one unit per part, every part first takes or gives an
-/// equal number of units). `names` and `parts` have the same length; an
-/// empty list gets nothing.
-fn apportion(total: &BigInt, names: &[&str], parts: &[BigRational]) -> Vec<BigInt> {
+/// (exact amounts in units, as numerators over `denom > 0`): each part gets
+/// its floor, the units left go one each to the largest remainders, ties by
+/// name ascending. The result sums to `total` exactly whatever the parts (if
+/// the floors overshoot or fall short by more than one unit per part, every
+/// part first takes or gives an equal number of units). `names` and `parts`
+/// have the same length; an empty list gets nothing.
+fn apportion(total: &BigInt, names: &[&str], parts: &[BigInt], denom: &BigInt) -> Vec<BigInt> {
     let n = parts.len();
     if n == 0 {
         return Vec::new();
     }
-    let floors: Vec<BigInt> = parts.iter().map(|p| p.floor().to_integer()).collect();
-    let rems: Vec<BigRational> = parts
-        .iter()
-        .zip(&floors)
-        .map(|(p, f)| p - BigRational::from_integer(f.clone()))
-        .collect();
+    let (floors, rems): (Vec<BigInt>, Vec<BigInt>) =
+        parts.iter().map(|p| p.div_mod_floor(denom)).unzip();
     let left = total - floors.iter().sum::<BigInt>();
     let (each, extra) = left.div_mod_floor(&BigInt::from(n));
     // 0 <= extra < n
     let extra = extra.to_usize().unwrap_or(0);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| match rems[b].cmp(&rems[a]) {
+    order.sort_by(|&a, &b| match rems.get(b).cmp(&rems.get(a)) {
         Ordering::Equal => names.get(a).cmp(&names.get(b)),
         other => other,
     });
     let mut out: Vec<BigInt> = floors.into_iter().map(|f| f + &each).collect();
     for &i in order.iter().take(extra) {
-        out[i] += 1;
+        if let Some(o) = out.get_mut(i) {
+            *o += 1;
+        }
     }
     out
 }
 
-fn round_half_away(x: &BigRational) -> BigInt {
-    let half = BigRational::new(BigInt::one(), BigInt::from(2));
-    if x.is_negative() {
-        -((-x) + half).floor().to_integer()
+/// `n / denom` rounded half away from zero (`denom > 0`).
+fn round_half_away(n: &BigInt, denom: &BigInt) -> BigInt {
+    let twice: BigInt = denom * 2;
+    let magnitude: BigInt = n.abs() * 2 + denom;
+    let rounded = magnitude.div_floor(&twice);
+    if n.is_negative() {
+        -rounded
     } else {
-        (x + half).floor().to_integer()
+        rounded
     }
 }
 
@@ -752,14 +854,32 @@ mod tests {
     }
 
     #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Exact>();
+        check::<UnroundedAllocation>();
+    }
+
+    #[test]
+    fn exact_values_print_and_convert() {
+        let third = Exact(BigRational::new(BigInt::from(1), BigInt::from(3)));
+        assert_eq!(third.to_string(), "1/3");
+        assert_eq!(third.to_decimal(), None);
+        let e = Exact::from_decimal(dec!(-12.50));
+        assert_eq!(e.to_decimal(), Some(dec!(-12.5)));
+        assert_eq!(e.to_string(), "-12.5");
+        assert!(e.is_negative());
+        assert_eq!(e.scaled(dec!(2)), Exact::from_decimal(dec!(-25)));
+        assert_eq!(format!("{:?}", Exact::zero()), "Exact(0)");
+    }
+
+    #[test]
     fn apportion_handles_any_gap() {
-        let parts = [
-            BigRational::from_integer(BigInt::from(1)),
-            BigRational::from_integer(BigInt::from(1)),
-        ];
-        let out = apportion(&BigInt::from(7), &["a", "b"], &parts);
+        let parts = [BigInt::from(3), BigInt::from(3)];
+        let three = BigInt::from(3);
+        let out = apportion(&BigInt::from(7), &["a", "b"], &parts, &three);
         assert_eq!(out, vec![BigInt::from(4), BigInt::from(3)]);
-        let out = apportion(&BigInt::from(-3), &["a", "b"], &parts);
+        let out = apportion(&BigInt::from(-3), &["a", "b"], &parts, &three);
         assert_eq!(out, vec![BigInt::from(-1), BigInt::from(-2)]);
     }
 }

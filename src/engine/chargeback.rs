@@ -438,6 +438,13 @@ mod tests {
     }
 
     #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<PeriodicChargebacks>();
+        check::<PeriodicChargebackFailure>();
+    }
+
+    #[test]
     fn periods_close_on_the_first_of_a_month_or_quarter() {
         use ChargebackFrequency::*;
         assert_eq!(

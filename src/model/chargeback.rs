@@ -142,7 +142,10 @@ pub struct ChargebackConfiguration {
     /// Dimension whose values are the keys.
     #[serde(default)]
     pub allocation_basis: AllocationBasis,
-    /// Tag key used when `allocationBasis` is `custom` (e.g. `"department"`).
+    /// Tag key used when `allocationBasis` is `custom` (e.g. `"department"`):
+    /// a row's allocation key is then its value in the row's `tags` map under
+    /// this key (surrounding whitespace of the key is ignored). Required for
+    /// `custom` (else `customTagKey` is invalid), ignored for other bases.
     #[serde(default)]
     pub custom_tag_key: Option<String>,
     /// Rules, at most one per source.
