@@ -6,6 +6,6 @@ pub mod aggregate;
 pub mod allocate;
 pub mod insight;
 pub mod period;
-pub mod schedule;
 pub mod pricing;
+pub mod schedule;
 pub mod table;

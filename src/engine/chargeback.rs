@@ -203,7 +203,7 @@ impl Engine {
         store
             .update_chargeback_record(org, &submitted, ChargebackStatus::Draft)
             .await?;
-        Ok(submitted)
+        Ok(self.attach_report(org, submitted).await)
     }
 
     /// Approve a `pending_approval` record as `user`, stamping `approvedBy`
@@ -234,7 +234,39 @@ impl Engine {
         self.store()
             .update_chargeback_record(org, &approved, ChargebackStatus::PendingApproval)
             .await?;
-        Ok(approved)
+        // Auto-distribution waits for approval; a failed send is recorded on
+        // the report's distribution status and can be retried.
+        let _ = self.distribute_chargeback(org, approved.id).await;
+        Ok(self
+            .store()
+            .get_chargeback_record(org, approved.id)
+            .await
+            .unwrap_or(approved))
+    }
+
+    /// Generate the record's chargeback report (linked as `reportId`) and,
+    /// when the record is already approved and the configuration
+    /// auto-distributes, send it. The record is stored whatever happens
+    /// here: a report that could not be generated leaves `reportId` empty
+    /// (call [`Engine::generate_chargeback_report`] again), a failed send
+    /// is recorded per recipient on the report.
+    async fn attach_report(
+        &self,
+        org: OrganizationId,
+        record: ChargebackRecord,
+    ) -> ChargebackRecord {
+        if self
+            .generate_chargeback_report(org, record.id)
+            .await
+            .is_err()
+        {
+            return record;
+        }
+        let _ = self.distribute_chargeback(org, record.id).await;
+        self.store()
+            .get_chargeback_record(org, record.id)
+            .await
+            .unwrap_or(record)
     }
 
     /// Reject a `pending_approval` record as `user` with `reason` (stored as

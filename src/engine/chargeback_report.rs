@@ -9,9 +9,8 @@ use super::distribute::DistributionOutcome;
 use super::generate::{Origin, ResolvedReport};
 use super::Engine;
 use crate::model::{
-    ChargebackRecord, ChargebackRecordId, ChargebackStatus, GenerateReportRequest,
-    OrganizationId, ReportFormat, ReportId, ReportRecipient, ReportSection, ReportStatus,
-    ReportType,
+    ChargebackRecord, ChargebackRecordId, ChargebackStatus, GenerateReportRequest, OrganizationId,
+    ReportFormat, ReportId, ReportRecipient, ReportSection, ReportStatus, ReportType,
 };
 use crate::{Error, Result};
 
