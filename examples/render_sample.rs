@@ -32,7 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{path}: {} bytes{}",
             out.artifact.bytes.len(),
-            out.page_count.map(|p| format!(", {p} pages")).unwrap_or_default()
+            out.page_count
+                .map(|p| format!(", {p} pages"))
+                .unwrap_or_default()
         );
     }
     #[cfg(feature = "html")]

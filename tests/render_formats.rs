@@ -75,11 +75,17 @@ fn json_has_schema_version_string_decimals_and_iso_dates() {
     assert_eq!(v["schemaVersion"], serde_json::json!(REPORT_SCHEMA_VERSION));
     // rust_decimal's `serde` feature writes decimals as strings: exact.
     let total = doc.summary.as_ref().unwrap().total_cost;
-    assert_eq!(v["summary"]["totalCost"], serde_json::json!(total.to_string()));
+    assert_eq!(
+        v["summary"]["totalCost"],
+        serde_json::json!(total.to_string())
+    );
     assert_eq!(v["breakdowns"][0]["items"][0]["label"], "OpenAI");
     assert_eq!(v["generatedAt"], "2026-04-01T06:00:00Z");
     assert_eq!(v["dateRange"]["start"], "2026-03-01");
-    assert_eq!(v["trend"]["points"][0]["periodStart"], "2026-03-01T00:00:00");
+    assert_eq!(
+        v["trend"]["points"][0]["periodStart"],
+        "2026-03-01T00:00:00"
+    );
     // And it reads back to the same document.
     let back: ReportDocument = serde_json::from_slice(&out.artifact.bytes).unwrap();
     assert_eq!(back, doc);
@@ -120,7 +126,10 @@ fn csv_sections_have_plain_decimals_and_the_currency_column() {
     assert!(rows.iter().any(|r| r[0] == "Breakdown by Provider"));
     // Every provider row's cost reads back to the exact decimal.
     let provider = &doc.breakdowns[0];
-    let start = rows.iter().position(|r| r[0] == "Breakdown by Provider").unwrap();
+    let start = rows
+        .iter()
+        .position(|r| r[0] == "Breakdown by Provider")
+        .unwrap();
     assert_eq!(rows[start + 1][..3], ["Provider", "Cost", "Currency"]);
     for (i, item) in provider.items.iter().enumerate() {
         let row = &rows[start + 2 + i];
@@ -141,15 +150,28 @@ fn csv_detail_is_one_row_per_bucket_with_optional_bom() {
     assert_eq!(
         rows[0],
         [
-            "period_start", "provider", "model", "currency", "cost", "requests", "input_tokens",
-            "output_tokens", "cached_requests"
+            "period_start",
+            "provider",
+            "model",
+            "currency",
+            "cost",
+            "requests",
+            "input_tokens",
+            "output_tokens",
+            "cached_requests"
         ]
     );
     assert_eq!(rows.len(), doc.detail.len() + 1);
-    let sum: Decimal = rows[1..].iter().map(|r| r[4].parse::<Decimal>().unwrap()).sum();
+    let sum: Decimal = rows[1..]
+        .iter()
+        .map(|r| r[4].parse::<Decimal>().unwrap())
+        .sum();
     assert_eq!(sum, doc.detail.iter().map(|b| b.cost).sum::<Decimal>());
     assert_eq!(rows[1][0], "2026-03-01");
-    let bom = CsvRenderer::detail().with_bom(true).render_bytes(&doc).unwrap();
+    let bom = CsvRenderer::detail()
+        .with_bom(true)
+        .render_bytes(&doc)
+        .unwrap();
     assert_eq!(&bom[..3], b"\xEF\xBB\xBF");
     assert_eq!(&bom[3..], &plain[..]);
 }
@@ -209,7 +231,9 @@ mod html {
         assert!(!html.contains("<link"), "no external stylesheet");
         assert!(!html.contains("src=\"http"), "no external resource");
         assert!(html.contains("<svg"), "inline SVG chart");
-        let total = doc.currency.format(doc.summary.as_ref().unwrap().total_cost);
+        let total = doc
+            .currency
+            .format(doc.summary.as_ref().unwrap().total_cost);
         assert!(html.contains(&total), "{total}");
         for b in &doc.breakdowns {
             for item in &b.items {
@@ -220,8 +244,25 @@ mod html {
         assert!(html.contains("--primary: #4F46E5"));
         assert!(html.contains("Acme Analytics Inc."));
         // Balanced document structure.
-        assert_eq!(html.matches("<table>").count(), html.matches("</table>").count());
-        assert_eq!(html.matches("<section>").count(), html.matches("</section>").count());
+        assert_eq!(
+            html.matches("<table>").count(),
+            html.matches("</table>").count()
+        );
+        assert_eq!(
+            html.matches("<section>").count(),
+            html.matches("</section>").count()
+        );
+    }
+
+    #[test]
+    fn html_inlines_the_logo() {
+        let mut doc = sample_document();
+        doc.branding.logo = Some(Logo {
+            format: LogoFormat::Png,
+            data: vec![0x89, b'P', b'N', b'G'],
+        });
+        let html = HtmlRenderer::new().render_string(&doc).unwrap();
+        assert!(html.contains("<img src=\"data:image&#x2f;png;base64,iVBORw==\""), "{}", &html[..3000]);
     }
 
     #[test]
@@ -245,7 +286,10 @@ mod html {
         let html = HtmlRenderer::with_templates(t)
             .render_string(&hostile_document())
             .unwrap();
-        assert_eq!(html, "<h1>&lt;b&gt;Report&lt;&#x2f;b&gt; #set text(red) $5 ]</h1>");
+        assert_eq!(
+            html,
+            "<h1>&lt;b&gt;Report&lt;&#x2f;b&gt; #set text(red) $5 ]</h1>"
+        );
         let err = Templates::new()
             .with_template("report.html", "ok\n{% if %}")
             .unwrap_err();
@@ -257,7 +301,9 @@ mod html {
             other => panic!("{other:?}"),
         }
         let err = Templates::new().with_template("nope.html", "").unwrap_err();
-        assert!(matches!(err, tokentra_reports::Error::Invalid { ref field, .. } if field == "templates.nope.html"));
+        assert!(
+            matches!(err, tokentra_reports::Error::Invalid { ref field, .. } if field == "templates.nope.html")
+        );
     }
 
     #[test]
@@ -266,20 +312,27 @@ mod html {
         let mail =
             render_report_email(&Templates::new(), &doc, Some("https://example.com/r/1")).unwrap();
         assert_eq!(mail.subject, "AI Usage & Cost Report: 1 – 31 March 2026");
-        let total = doc.currency.format(doc.summary.as_ref().unwrap().total_cost);
+        let total = doc
+            .currency
+            .format(doc.summary.as_ref().unwrap().total_cost);
         assert!(mail.html.contains(&total));
         assert!(mail.text.contains(&total));
         assert!(!mail.html.contains("<style"), "inline styles only");
         assert!(!mail.html.contains("<svg"));
         assert!(mail.html.contains("role=\"presentation\""));
         // minijinja escapes `/` as `&#x2f;`, which HTML decodes in attributes.
-        assert!(mail.html.contains("href=\"https:&#x2f;&#x2f;example.com&#x2f;r&#x2f;1\""));
-        assert!(mail.text.contains("Download the report: https://example.com/r/1"));
+        assert!(mail
+            .html
+            .contains("href=\"https:&#x2f;&#x2f;example.com&#x2f;r&#x2f;1\""));
+        assert!(mail
+            .text
+            .contains("Download the report: https://example.com/r/1"));
         assert!(mail.text.contains("Cost by provider\n----------------"));
         assert!(mail.text.contains("- OpenAI: "));
         assert!(!mail.text.contains('<'));
         // Non-http links are not linked.
-        let mail = render_report_email(&Templates::new(), &doc, Some("javascript:alert(1)")).unwrap();
+        let mail =
+            render_report_email(&Templates::new(), &doc, Some("javascript:alert(1)")).unwrap();
         assert!(!mail.html.contains("javascript:"));
     }
 
@@ -288,11 +341,16 @@ mod html {
         let mut doc = hostile_document();
         doc.report_type = ReportType::Digest;
         let mail = render_digest_email(&Templates::new(), &doc, None).unwrap();
-        assert!(mail.subject.starts_with("AI spend digest, 1 – 31 March 2026: $"));
+        assert!(mail
+            .subject
+            .starts_with("AI spend digest, 1 – 31 March 2026: $"));
         assert!(mail.html.contains("3 anomalies were detected."));
         assert!(!mail.html.contains("<script>alert"));
         assert!(!mail.html.contains("<img src=x"));
-        assert!(mail.text.contains("<script>alert('x')</script>"), "text part is plain text");
+        assert!(
+            mail.text.contains("<script>alert('x')</script>"),
+            "text part is plain text"
+        );
         assert!(!mail.subject.contains('\n'));
     }
 }
@@ -308,7 +366,9 @@ mod pdf {
         let ok = Command::new(name).arg("-v").output().is_ok()
             || Command::new(name).arg("--version").output().is_ok();
         if !ok {
-            eprintln!("WARNING: {name} is not installed; install poppler-utils and qpdf (.ci/run does)");
+            eprintln!(
+                "WARNING: {name} is not installed; install poppler-utils and qpdf (.ci/run does)"
+            );
         }
         ok
     }
@@ -355,7 +415,9 @@ mod pdf {
         }
         let path = write_tmp("sample.pdf", bytes);
         let text = pdftotext(&path);
-        let total = doc.currency.format(doc.summary.as_ref().unwrap().total_cost);
+        let total = doc
+            .currency
+            .format(doc.summary.as_ref().unwrap().total_cost);
         assert!(text.contains(&total), "total {total} missing");
         for b in &doc.breakdowns {
             for item in &b.items {
@@ -365,9 +427,14 @@ mod pdf {
         }
         assert!(text.contains("Page 1 of"));
         assert!(text.contains(&format!("Page {pages} of {pages}")));
-        assert!(text.contains("ACME ANALYTICS INC."));
+        assert!(text.contains("Acme Analytics Inc. · AI Usage & Cost Report · 1 – 31 March 2026"));
+        assert!(text.contains("AI Usage & Cost Report"));
         assert!(text.contains("Cost by provider"));
-        let check = Command::new("qpdf").arg("--check").arg(&path).output().unwrap();
+        let check = Command::new("qpdf")
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(
             check.status.success(),
             "qpdf --check: {}",
@@ -383,7 +450,10 @@ mod pdf {
         let a = r.render(&doc).unwrap().artifact.bytes;
         let b = r.render(&doc).unwrap().artifact.bytes;
         assert!(a == b, "same input, same bytes");
-        let letter = PdfRenderer::new().paper(PaperSize::UsLetter).render(&doc).unwrap();
+        let letter = PdfRenderer::new()
+            .paper(PaperSize::UsLetter)
+            .render(&doc)
+            .unwrap();
         let path = write_tmp("letter.pdf", &letter.artifact.bytes);
         let info = Command::new("pdfinfo").arg(&path).output().unwrap();
         let info = String::from_utf8_lossy(&info.stdout);
@@ -439,8 +509,33 @@ mod pdf {
     }
 
     #[test]
+    fn pdf_embeds_a_logo_and_rejects_a_broken_one() {
+        let mut doc = sample_document();
+        doc.branding.logo = Some(Logo {
+            format: LogoFormat::Svg,
+            data: br##"<svg xmlns="http://www.w3.org/2000/svg" width="60" height="20"><rect width="60" height="20" rx="4" fill="#FFFFFF"/></svg>"##.to_vec(),
+        });
+        let out = PdfRenderer::new().render(&doc).unwrap();
+        assert_eq!(out.page_count, Some(3));
+        doc.branding.logo = Some(Logo {
+            format: LogoFormat::Png,
+            data: b"not a png".to_vec(),
+        });
+        match PdfRenderer::new().render(&doc).unwrap_err() {
+            tokentra_reports::Error::Render { format, message } => {
+                assert_eq!(format, "pdf");
+                assert!(message.contains("error at template line"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn pdf_a_2b_is_available() {
-        let out = PdfRenderer::new().pdf_a(true).render(&sample_document()).unwrap();
+        let out = PdfRenderer::new()
+            .pdf_a(true)
+            .render(&sample_document())
+            .unwrap();
         let s = String::from_utf8_lossy(&out.artifact.bytes);
         assert!(s.contains("pdfaid:part"), "PDF/A metadata");
     }
@@ -484,8 +579,16 @@ print(json.dumps(out))
         let py = python().unwrap_or_else(|| {
             panic!("python3 with openpyxl is required for the XLSX read-back test: apt-get install python3-openpyxl (or pip install openpyxl)")
         });
-        let out = Command::new(py).args(["-c", READER]).arg(&path).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(py)
+            .args(["-c", READER])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -495,7 +598,15 @@ print(json.dumps(out))
         let bytes = XlsxRenderer.render_bytes(&doc).unwrap();
         let wb = read_back(&bytes);
         let names: Vec<&String> = wb.as_object().unwrap().keys().collect();
-        for n in ["Summary", "Trend", "Cost by provider", "Cost by model", "Anomalies", "Efficiency"] {
+        for n in [
+            "Summary",
+            "Trend",
+            "Cost by provider",
+            "Top costs",
+            "Anomalies",
+            "Efficiency",
+            "Forecast",
+        ] {
             assert!(names.iter().any(|k| *k == n), "{n} in {names:?}");
         }
         let summary = &wb["Summary"];
@@ -504,7 +615,9 @@ print(json.dumps(out))
         let total = doc.summary.as_ref().unwrap().total_cost;
         let cell = &summary["rows"][1][1];
         assert_eq!(
-            Decimal::try_from(cell[0].as_f64().unwrap()).unwrap().round_dp(2),
+            Decimal::try_from(cell[0].as_f64().unwrap())
+                .unwrap()
+                .round_dp(2),
             total
         );
         assert_eq!(cell[1], "\"$\"#,##0.00;-\"$\"#,##0.00");
@@ -512,7 +625,9 @@ print(json.dumps(out))
         for (i, item) in doc.breakdowns[0].items.iter().enumerate() {
             let row = &providers[i + 1];
             assert_eq!(row[0][0], item.label.as_str());
-            let v = Decimal::try_from(row[1][0].as_f64().unwrap()).unwrap().round_dp(2);
+            let v = Decimal::try_from(row[1][0].as_f64().unwrap())
+                .unwrap()
+                .round_dp(2);
             assert_eq!(v, item.cost, "{}", item.label);
         }
         assert_eq!(wb["Trend"]["rows"][1][0][0], "2026-03-01T00:00:00");

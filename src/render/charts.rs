@@ -227,7 +227,13 @@ pub fn line_chart(labels: &[String], values: &[f64], style: &ChartStyle, area: b
                 continue;
             }
             let label = labels.get(i).map(String::as_str).unwrap_or("");
-            let anchor = if n > 1 && i == n - 1 { "end" } else if i == 0 && n > 1 { "start" } else { "middle" };
+            let anchor = if n > 1 && i == n - 1 {
+                "end"
+            } else if i == 0 && n > 1 {
+                "start"
+            } else {
+                "middle"
+            };
             let _ = write!(
                 s,
                 "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" fill=\"#6B7280\" text-anchor=\"{anchor}\">{}</text>",
@@ -289,11 +295,16 @@ pub fn bar_chart(items: &[(String, f64, String)], style: &ChartStyle) -> String 
 /// Shades of the main colour for pie slices, darkest first (readable in
 /// greyscale because lightness differs).
 fn shades(color: &str, n: usize) -> Vec<String> {
-    let hex = |i: usize| u8::from_str_radix(color.get(i..i + 2).unwrap_or("4F"), 16).unwrap_or(0x4F);
+    let hex =
+        |i: usize| u8::from_str_radix(color.get(i..i + 2).unwrap_or("4F"), 16).unwrap_or(0x4F);
     let (r, g, b) = (hex(1), hex(3), hex(5));
     (0..n)
         .map(|i| {
-            let t = if n <= 1 { 0.0 } else { i as f64 / n as f64 * 0.8 };
+            let t = if n <= 1 {
+                0.0
+            } else {
+                i as f64 / n as f64 * 0.8
+            };
             let mix = |c: u8| (f64::from(c) + (255.0 - f64::from(c)) * t).round() as u8;
             format!("#{:02X}{:02X}{:02X}", mix(r), mix(g), mix(b))
         })
@@ -308,7 +319,13 @@ pub fn pie_chart(items: &[(String, f64)], style: &ChartStyle) -> String {
     let r = style.height / 2.0 - 10.0;
     let vals: Vec<f64> = items
         .iter()
-        .map(|i| if i.1.is_finite() && i.1 > 0.0 { i.1 } else { 0.0 })
+        .map(|i| {
+            if i.1.is_finite() && i.1 > 0.0 {
+                i.1
+            } else {
+                0.0
+            }
+        })
         .collect();
     let total: f64 = vals.iter().sum();
     let colors = shades(&style.color, items.len().min(12));
@@ -327,7 +344,10 @@ pub fn pie_chart(items: &[(String, f64)], style: &ChartStyle) -> String {
         let color = colors.get(k.min(11)).cloned().unwrap_or_default();
         let frac = v / total;
         if frac >= 0.9999 {
-            let _ = write!(s, "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\" fill=\"{color}\"/>");
+            let _ = write!(
+                s,
+                "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\" fill=\"{color}\"/>"
+            );
             break;
         }
         let a2 = angle + frac * std::f64::consts::TAU;

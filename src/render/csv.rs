@@ -262,7 +262,9 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
                     sep(out)?;
                     let dim = b.dimension.label();
                     out.row(&[&format!("Breakdown by {dim}")])?;
-                    out.row(&[&dim, "Cost", "Currency", "Share %", "Requests", "Tokens", "Change %"])?;
+                    out.row(&[
+                        &dim, "Cost", "Currency", "Share %", "Requests", "Tokens", "Change %",
+                    ])?;
                     for i in &b.items {
                         out.text(&i.label)?;
                         out.num(i.cost)?;
@@ -288,7 +290,11 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
                 out.row(&["Period Start", "Cost", "Currency", "Requests", "Tokens"])?;
                 for p in doc.trend.iter().flat_map(|t| &t.points) {
                     out.scratch.clear();
-                    let _ = write!(out.scratch, "{}", p.period_start.format("%Y-%m-%dT%H:%M:%S"));
+                    let _ = write!(
+                        out.scratch,
+                        "{}",
+                        p.period_start.format("%Y-%m-%dT%H:%M:%S")
+                    );
                     out.w.write_field(out.scratch.as_bytes()).map_err(err)?;
                     out.num(p.cost)?;
                     out.raw(cur)?;
@@ -301,7 +307,14 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
                 sep(out)?;
                 out.row(&["Anomalies"])?;
                 out.row(&[
-                    "Date", "Dimension", "Value", "Expected", "Actual", "Currency", "Deviation", "Severity",
+                    "Date",
+                    "Dimension",
+                    "Value",
+                    "Expected",
+                    "Actual",
+                    "Currency",
+                    "Deviation",
+                    "Severity",
                 ])?;
                 for a in &doc.anomalies {
                     out.raw(&a.date.to_string())?;
@@ -347,7 +360,15 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
             ReportSection::Recommendations => {
                 sep(out)?;
                 out.row(&["Recommendations"])?;
-                out.row(&["Kind", "Title", "Message", "Metric", "Threshold", "Potential Savings", "Currency"])?;
+                out.row(&[
+                    "Kind",
+                    "Title",
+                    "Message",
+                    "Metric",
+                    "Threshold",
+                    "Potential Savings",
+                    "Currency",
+                ])?;
                 for r in &doc.recommendations {
                     out.text(&r.kind)?;
                     out.text(&r.title)?;
@@ -365,7 +386,14 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
             ReportSection::TopCosts => {
                 sep(out)?;
                 out.row(&["Top Costs"])?;
-                out.row(&["Rank", "Combination", "Cost", "Currency", "Requests", "Share %"])?;
+                out.row(&[
+                    "Rank",
+                    "Combination",
+                    "Cost",
+                    "Currency",
+                    "Requests",
+                    "Share %",
+                ])?;
                 for (i, t) in doc.top_costs.iter().enumerate() {
                     out.int(u64::try_from(i + 1).unwrap_or(u64::MAX))?;
                     let combo = t

@@ -73,10 +73,15 @@ pub fn render_report_email(
         crate::render::view::period(&doc.date_range)
     ));
     let total = doc.currency.format(doc.summary_data.total_cost);
-    let intro = format!(
-        "Your report is ready. Total cost for the period: {total}."
-    );
-    render(templates, doc, subject, intro, download_url, "Download the report")
+    let intro = format!("Your report is ready. Total cost for the period: {total}.");
+    render(
+        templates,
+        doc,
+        subject,
+        intro,
+        download_url,
+        "Download the report",
+    )
 }
 
 /// A usage digest e-mail (daily, weekly or monthly): the document's sections,
@@ -104,8 +109,19 @@ pub fn render_digest_email(
         intro.push_str(&format!(
             " {} anomal{} detected.",
             doc.summary_data.anomaly_count,
-            if doc.summary_data.anomaly_count == 1 { "y was" } else { "ies were" }
+            if doc.summary_data.anomaly_count == 1 {
+                "y was"
+            } else {
+                "ies were"
+            }
         ));
     }
-    render(templates, doc, subject, intro, dashboard_url, "Open the dashboard")
+    render(
+        templates,
+        doc,
+        subject,
+        intro,
+        dashboard_url,
+        "Open the dashboard",
+    )
 }

@@ -55,7 +55,9 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
 
     let points: Vec<TrendPoint> = (0..31)
         .map(|d| TrendPoint {
-            period_start: (start + Duration::days(d)).and_hms_opt(0, 0, 0).unwrap_or_default(),
+            period_start: (start + Duration::days(d))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
             cost: rng.money(20, 750),
             requests: 30_000 + rng.next() % 20_000,
             tokens: 25_000_000 + rng.next() % 10_000_000,
@@ -68,7 +70,9 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
 
     let breakdown = |dimension: Dimension, labels: Vec<String>, rng: &mut Lcg| {
         let n = labels.len().max(1);
-        let mut weights: Vec<u64> = (0..n).map(|i| 1000 / (i as u64 + 2) + rng.next() % 50).collect();
+        let mut weights: Vec<u64> = (0..n)
+            .map(|i| 1000 / (i as u64 + 2) + rng.next() % 50)
+            .collect();
         weights.sort_unstable_by(|a, b| b.cmp(a));
         let wsum: u64 = weights.iter().sum();
         let mut items = Vec::new();
@@ -92,7 +96,10 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
                 requests: requests * w / wsum,
                 tokens: tokens * w / wsum,
                 share,
-                change: Some(Decimal::new(i64::try_from(rng.next() % 400).unwrap_or(0) - 150, 1)),
+                change: Some(Decimal::new(
+                    i64::try_from(rng.next() % 400).unwrap_or(0) - 150,
+                    1,
+                )),
                 is_other: false,
             });
         }

@@ -255,7 +255,11 @@ pub fn long_date(d: NaiveDate) -> String {
 
 /// `Mar 1`.
 pub fn short_date(d: NaiveDate) -> String {
-    format!("{} {}", &month_name(d.month()).get(..3).unwrap_or(""), d.day())
+    format!(
+        "{} {}",
+        &month_name(d.month()).get(..3).unwrap_or(""),
+        d.day()
+    )
 }
 
 /// `1 – 31 March 2026`, `28 February – 3 March 2026`, or across years in full.
@@ -264,7 +268,13 @@ pub fn period(r: &DateRange) -> String {
     if s == e {
         long_date(s)
     } else if s.year() == e.year() && s.month() == e.month() {
-        format!("{} – {} {} {}", s.day(), e.day(), month_name(e.month()), e.year())
+        format!(
+            "{} – {} {} {}",
+            s.day(),
+            e.day(),
+            month_name(e.month()),
+            e.year()
+        )
     } else if s.year() == e.year() {
         format!(
             "{} {} – {} {} {}",
@@ -339,7 +349,12 @@ impl ReportView {
             .copied()
             .collect::<Vec<_>>()
             .join(" · ");
-        if let Some(f) = doc.branding.footer_text.as_deref().filter(|f| !f.is_empty()) {
+        if let Some(f) = doc
+            .branding
+            .footer_text
+            .as_deref()
+            .filter(|f| !f.is_empty())
+        {
             footer = format!("{footer} · {f}");
         }
         let charts = doc.include_charts;
@@ -424,8 +439,16 @@ impl ReportView {
                     sections.push(SectionView::Summary { cards });
                 }
                 ReportSection::Trend => {
-                    let points = doc.trend.as_ref().map(|t| t.points.as_slice()).unwrap_or(&[]);
-                    let gran = doc.trend.as_ref().map(|t| t.granularity).unwrap_or_default();
+                    let points = doc
+                        .trend
+                        .as_ref()
+                        .map(|t| t.points.as_slice())
+                        .unwrap_or(&[]);
+                    let gran = doc
+                        .trend
+                        .as_ref()
+                        .map(|t| t.granularity)
+                        .unwrap_or_default();
                     let label = |p: &crate::model::TrendPoint| match gran {
                         Granularity::Hour => p.period_start.format("%b %-d %H:00").to_string(),
                         Granularity::Month => p.period_start.format("%b %Y").to_string(),
@@ -537,7 +560,9 @@ impl ReportView {
                                             percent(i.share),
                                             group(i.requests),
                                             compact(i.tokens),
-                                            i.change.map(signed_percent).unwrap_or_else(|| "new".into()),
+                                            i.change
+                                                .map(signed_percent)
+                                                .unwrap_or_else(|| "new".into()),
                                         ]
                                     })
                                     .collect(),
@@ -697,7 +722,9 @@ impl ReportView {
                                         .round_dp(0)
                                         .to_u64()
                                         .map(group)
-                                        .unwrap_or_else(|| e.tokens_per_request.round_dp(0).to_string()),
+                                        .unwrap_or_else(|| {
+                                            e.tokens_per_request.round_dp(0).to_string()
+                                        }),
                                     percent(e.cache_hit_rate),
                                 ]
                             })
@@ -743,7 +770,10 @@ mod tests {
     #[test]
     fn periods_read_naturally() {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let r = |a, b| DateRange { start: d(a), end: d(b) };
+        let r = |a, b| DateRange {
+            start: d(a),
+            end: d(b),
+        };
         assert_eq!(period(&r("2026-03-01", "2026-03-31")), "1 – 31 March 2026");
         assert_eq!(
             period(&r("2026-02-27", "2026-03-02")),

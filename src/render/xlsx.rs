@@ -61,10 +61,20 @@ pub fn money_format(currency: Currency, decimals: u32) -> String {
 fn sheet_name(wanted: &str, used: &mut Vec<String>) -> String {
     let clean: String = wanted
         .chars()
-        .map(|c| if "[]:*?/\\'".contains(c) || c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if "[]:*?/\\'".contains(c) || c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let base: String = clean.trim().chars().take(28).collect();
-    let base = if base.is_empty() { "Sheet".to_owned() } else { base };
+    let base = if base.is_empty() {
+        "Sheet".to_owned()
+    } else {
+        base
+    };
     let mut name = base.clone();
     let mut n = 2;
     while used.iter().any(|u| u.eq_ignore_ascii_case(&name)) {
@@ -85,15 +95,11 @@ struct Formats {
     date: Format,
 }
 
-fn write_sheet(
-    ws: &mut Worksheet,
-    f: &Formats,
-    header: &[&str],
-    rows: &[Vec<Cell>],
-) -> Result<()> {
+fn write_sheet(ws: &mut Worksheet, f: &Formats, header: &[&str], rows: &[Vec<Cell>]) -> Result<()> {
     for (c, h) in header.iter().enumerate() {
         let col = u16::try_from(c).unwrap_or(u16::MAX);
-        ws.write_string_with_format(0, col, *h, &f.header).map_err(err)?;
+        ws.write_string_with_format(0, col, *h, &f.header)
+            .map_err(err)?;
     }
     for (r, row) in rows.iter().enumerate() {
         let rr = u32::try_from(r + 1).map_err(|_| Error::Render {
@@ -109,10 +115,18 @@ fn write_sheet(
                     let s: String = s.chars().take(32_000).collect();
                     ws.write_string(rr, col, s).map(|_| ())
                 }
-                Cell::Money(d) => ws.write_number_with_format(rr, col, dec(d), &f.money).map(|_| ()),
-                Cell::Unit(d) => ws.write_number_with_format(rr, col, dec(d), &f.unit).map(|_| ()),
-                Cell::Int(n) => ws.write_number_with_format(rr, col, *n as f64, &f.int).map(|_| ()),
-                Cell::Num(d) => ws.write_number_with_format(rr, col, dec(d), &f.num).map(|_| ()),
+                Cell::Money(d) => ws
+                    .write_number_with_format(rr, col, dec(d), &f.money)
+                    .map(|_| ()),
+                Cell::Unit(d) => ws
+                    .write_number_with_format(rr, col, dec(d), &f.unit)
+                    .map(|_| ()),
+                Cell::Int(n) => ws
+                    .write_number_with_format(rr, col, *n as f64, &f.int)
+                    .map(|_| ()),
+                Cell::Num(d) => ws
+                    .write_number_with_format(rr, col, dec(d), &f.num)
+                    .map(|_| ()),
                 Cell::Pct(d) => ws
                     .write_number_with_format(rr, col, dec(d) / 100.0, &f.pct)
                     .map(|_| ()),
@@ -122,7 +136,9 @@ fn write_sheet(
                         u8::try_from(d.month()).unwrap_or(1),
                         u8::try_from(d.day()).unwrap_or(1),
                     ) {
-                        Ok(x) => ws.write_datetime_with_format(rr, col, &x, &f.date).map(|_| ()),
+                        Ok(x) => ws
+                            .write_datetime_with_format(rr, col, &x, &f.date)
+                            .map(|_| ()),
                         Err(_) => ws.write_string(rr, col, d.to_string()).map(|_| ()),
                     }
                 }
@@ -177,16 +193,36 @@ impl XlsxRenderer {
                 ReportSection::Summary => {
                     let s = doc.summary.clone().unwrap_or_default();
                     let mut rows = vec![
-                        vec![text("Total cost"), Cell::Money(doc.summary.as_ref().map_or(doc.summary_data.total_cost, |s| s.total_cost))],
-                        vec![text("Requests"), Cell::Int(doc.summary.as_ref().map_or(doc.summary_data.total_requests, |s| s.total_requests))],
+                        vec![
+                            text("Total cost"),
+                            Cell::Money(
+                                doc.summary
+                                    .as_ref()
+                                    .map_or(doc.summary_data.total_cost, |s| s.total_cost),
+                            ),
+                        ],
+                        vec![
+                            text("Requests"),
+                            Cell::Int(
+                                doc.summary
+                                    .as_ref()
+                                    .map_or(doc.summary_data.total_requests, |s| s.total_requests),
+                            ),
+                        ],
                         vec![text("Tokens"), Cell::Int(s.total_tokens)],
                         vec![text("Input tokens"), Cell::Int(s.input_tokens)],
                         vec![text("Output tokens"), Cell::Int(s.output_tokens)],
-                        vec![text("Average cost per request"), Cell::Unit(s.avg_cost_per_request)],
+                        vec![
+                            text("Average cost per request"),
+                            Cell::Unit(s.avg_cost_per_request),
+                        ],
                         vec![text("Cache hit rate"), Cell::Pct(s.cache_hit_rate)],
                     ];
                     if let Some(c) = &s.comparison {
-                        rows.push(vec![text("Previous period cost"), Cell::Money(c.previous_cost)]);
+                        rows.push(vec![
+                            text("Previous period cost"),
+                            Cell::Money(c.previous_cost),
+                        ]);
                         if let Some(p) = c.percent_change {
                             rows.push(vec![text("Change"), Cell::Pct(p)]);
                         }
@@ -211,7 +247,12 @@ impl XlsxRenderer {
                         .collect();
                     let ws = wb.add_worksheet();
                     ws.set_name(sheet_name("Trend", &mut used)).map_err(err)?;
-                    write_sheet(ws, &f, &["Period start", "Cost", "Requests", "Tokens"], &rows)?;
+                    write_sheet(
+                        ws,
+                        &f,
+                        &["Period start", "Cost", "Requests", "Tokens"],
+                        &rows,
+                    )?;
                 }
                 ReportSection::Breakdown => {
                     for b in &doc.breakdowns {
@@ -259,11 +300,20 @@ impl XlsxRenderer {
                         })
                         .collect();
                     let ws = wb.add_worksheet();
-                    ws.set_name(sheet_name("Anomalies", &mut used)).map_err(err)?;
+                    ws.set_name(sheet_name("Anomalies", &mut used))
+                        .map_err(err)?;
                     write_sheet(
                         ws,
                         &f,
-                        &["Date", "Dimension", "Value", "Expected", "Actual", "Deviation", "Severity"],
+                        &[
+                            "Date",
+                            "Dimension",
+                            "Value",
+                            "Expected",
+                            "Actual",
+                            "Deviation",
+                            "Severity",
+                        ],
                         &rows,
                     )?;
                 }
@@ -278,7 +328,8 @@ impl XlsxRenderer {
                             vec![text("Method"), text(&fc.method)],
                         ];
                         let ws = wb.add_worksheet();
-                        ws.set_name(sheet_name("Forecast", &mut used)).map_err(err)?;
+                        ws.set_name(sheet_name("Forecast", &mut used))
+                            .map_err(err)?;
                         write_sheet(ws, &f, &["Metric", "Value"], &rows)?;
                     }
                 }
@@ -297,11 +348,18 @@ impl XlsxRenderer {
                         })
                         .collect();
                     let ws = wb.add_worksheet();
-                    ws.set_name(sheet_name("Recommendations", &mut used)).map_err(err)?;
+                    ws.set_name(sheet_name("Recommendations", &mut used))
+                        .map_err(err)?;
                     write_sheet(
                         ws,
                         &f,
-                        &["Title", "Message", "Metric", "Threshold", "Potential savings"],
+                        &[
+                            "Title",
+                            "Message",
+                            "Metric",
+                            "Threshold",
+                            "Potential savings",
+                        ],
                         &rows,
                     )?;
                 }
@@ -315,7 +373,11 @@ impl XlsxRenderer {
                                     &t.keys
                                         .iter()
                                         .map(|(d, v)| {
-                                            format!("{}: {}", d.label(), v.as_deref().unwrap_or("Unassigned"))
+                                            format!(
+                                                "{}: {}",
+                                                d.label(),
+                                                v.as_deref().unwrap_or("Unassigned")
+                                            )
                                         })
                                         .collect::<Vec<_>>()
                                         .join(" · "),
@@ -327,7 +389,8 @@ impl XlsxRenderer {
                         })
                         .collect();
                     let ws = wb.add_worksheet();
-                    ws.set_name(sheet_name("Top costs", &mut used)).map_err(err)?;
+                    ws.set_name(sheet_name("Top costs", &mut used))
+                        .map_err(err)?;
                     write_sheet(ws, &f, &["Combination", "Cost", "Requests", "Share"], &rows)?;
                 }
                 ReportSection::Efficiency => {
@@ -345,11 +408,18 @@ impl XlsxRenderer {
                         })
                         .collect();
                     let ws = wb.add_worksheet();
-                    ws.set_name(sheet_name("Efficiency", &mut used)).map_err(err)?;
+                    ws.set_name(sheet_name("Efficiency", &mut used))
+                        .map_err(err)?;
                     write_sheet(
                         ws,
                         &f,
-                        &["Model", "Cost per request", "Cost per 1k tokens", "Tokens per request", "Cache hit rate"],
+                        &[
+                            "Model",
+                            "Cost per request",
+                            "Cost per 1k tokens",
+                            "Tokens per request",
+                            "Cache hit rate",
+                        ],
                         &rows,
                     )?;
                 }
@@ -358,7 +428,8 @@ impl XlsxRenderer {
         if used.is_empty() {
             let ws = wb.add_worksheet();
             ws.set_name("Report").map_err(err)?;
-            ws.write_string(0, 0, "This report has no sections.").map_err(err)?;
+            ws.write_string(0, 0, "This report has no sections.")
+                .map_err(err)?;
         }
         wb.save_to_buffer().map_err(err)
     }

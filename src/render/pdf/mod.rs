@@ -175,8 +175,8 @@ impl PdfRenderer {
             tagged: true,
             pretty: false,
         };
-        let bytes =
-            typst_pdf::pdf(&document, &options).map_err(|diags| diagnostics_error(&world, &diags))?;
+        let bytes = typst_pdf::pdf(&document, &options)
+            .map_err(|diags| diagnostics_error(&world, &diags))?;
         let pages = u32::try_from(document.pages().len()).unwrap_or(u32::MAX);
         Ok((bytes, pages))
     }
@@ -194,8 +194,7 @@ fn diagnostics_error(world: &ReportWorld, diags: &[SourceDiagnostic]) -> Error {
     let mut parts = Vec::new();
     for diag in diags.iter().filter(|d| d.severity == Severity::Error) {
         let mut line = String::new();
-        if let DiagSpanKind::Number { id, .. } | DiagSpanKind::Range { id, .. } = diag.span.get()
-        {
+        if let DiagSpanKind::Number { id, .. } | DiagSpanKind::Range { id, .. } = diag.span.get() {
             let file = if id == world.ids.main {
                 "template"
             } else if id == world.ids.data {
