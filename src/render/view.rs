@@ -510,7 +510,7 @@ impl ReportView {
                             b.items
                                 .iter()
                                 .map(|i| Bar {
-                                    label: super::charts::truncate(&i.label, 60),
+                                    label: super::charts::truncate(&i.label, 40),
                                     value: money(i.cost),
                                     ratio: if max > 0.0 {
                                         (to_f64(i.cost) / max).clamp(0.0, 1.0)
