@@ -23,10 +23,19 @@ const SECTIONS: [ReportSection; 8] = [
     ReportSection::TopCosts,
     ReportSection::Efficiency,
 ];
-const CHARTS: [ChartType; 4] = [ChartType::Line, ChartType::Bar, ChartType::Pie, ChartType::Area];
+const CHARTS: [ChartType; 4] = [
+    ChartType::Line,
+    ChartType::Bar,
+    ChartType::Pie,
+    ChartType::Area,
+];
 
 fn shape(data: &[u8]) -> ReportDocument {
-    let mut doc = sample_document_with(ReportType::Team, 4, u64::from(data.first().copied().unwrap_or(0)));
+    let mut doc = sample_document_with(
+        ReportType::Team,
+        4,
+        u64::from(data.first().copied().unwrap_or(0)),
+    );
     let text = String::from_utf8_lossy(data);
     let mut parts = text.split('\u{1}').map(str::to_owned);
     let mut next = || parts.next().unwrap_or_default();
