@@ -164,7 +164,7 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
         })
         .collect::<Vec<_>>();
     let mut top_costs = top_costs;
-    top_costs.sort_by(|a, b| b.cost.cmp(&a.cost));
+    top_costs.sort_by_key(|t| std::cmp::Reverse(t.cost));
 
     let efficiency = models
         .iter()
