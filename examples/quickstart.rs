@@ -100,6 +100,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let json = JsonRenderer.render(&doc)?;
     let json_path = out.join(&json.artifact.file_name);
     fs::write(&json_path, &json.artifact.bytes)?;
+    // The same document as PDF and HTML (default features `pdf`, `html`).
+    #[cfg(feature = "pdf")]
+    {
+        let pdf = tokentra_reports::render::PdfRenderer::new().render(&doc)?;
+        fs::write(out.join(&pdf.artifact.file_name), &pdf.artifact.bytes)?;
+    }
+    #[cfg(feature = "html")]
+    {
+        let html = tokentra_reports::render::HtmlRenderer::new().render(&doc)?;
+        fs::write(out.join(&html.artifact.file_name), &html.artifact.bytes)?;
+    }
 
     let csv_path = out.join("october-2026-by-team.csv");
     let mut w = csv::Writer::from_path(&csv_path)?;

@@ -87,14 +87,21 @@ async fn without_approval_the_report_is_generated_and_sent_at_once() {
     assert_eq!(report.status, ReportStatus::Completed);
     assert_eq!(report.name, "Teams October 2026");
     assert_eq!(report.date_range, october());
-    // Without a PDF renderer in this build of the engine it falls back to JSON.
+    // PDF by default; JSON when the build has no PDF renderer.
     let art = w.store.get_artifact(w.org, report_id).await.unwrap();
-    let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
-    let alloc = doc.chargeback.expect("allocation in the document");
-    assert_eq!(alloc, r.allocation);
-    assert_eq!(alloc.allocations["search"].total_cost, dec!(11.51));
-    let dims: Vec<_> = doc.breakdowns.iter().map(|b| b.dimension.clone()).collect();
-    assert_eq!(dims, vec![Dimension::Team, Dimension::Provider]);
+    if cfg!(feature = "pdf") {
+        assert_eq!(report.format, ReportFormat::Pdf);
+        assert!(art.bytes.starts_with(b"%PDF-"));
+        assert!(report.page_count.unwrap() >= 1);
+    } else {
+        assert_eq!(report.format, ReportFormat::Json);
+        let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
+        let alloc = doc.chargeback.expect("allocation in the document");
+        assert_eq!(alloc, r.allocation);
+        let dims: Vec<_> = doc.breakdowns.iter().map(|b| b.dimension.clone()).collect();
+        assert_eq!(dims, vec![Dimension::Team, Dimension::Provider]);
+    }
+    assert_eq!(r.allocation.allocations["search"].total_cost, dec!(11.51));
     let sent: Vec<_> = w
         .deliverer
         .sent()

@@ -171,23 +171,30 @@ pub fn report_period(
     slot: DateTime<Utc>,
 ) -> Result<DateRange> {
     check_config(config)?;
-    let date = slot_date(config, slot).ok_or_else(|| instant_out_of_range("slot"))?;
+    let date = slot_date(frequency, config, slot).ok_or_else(|| instant_out_of_range("slot"))?;
     period_before(frequency, date).map_err(|e| retarget(e, "slot"))
 }
 
 /// The local date a slot belongs to (see [`report_period`]).
-fn slot_date(config: &ScheduleConfig, slot: DateTime<Utc>) -> Option<NaiveDate> {
+fn slot_date(
+    frequency: Frequency,
+    config: &ScheduleConfig,
+    slot: DateTime<Utc>,
+) -> Option<NaiveDate> {
     let tz = config.timezone.tz();
-    let local = local_datetime(tz, slot)?;
-    let date = local.date();
-    if local.time() != config.time.naive() {
-        if let Some(prev) = date.pred_opt() {
-            if slot_on(tz, config, prev).ok() == Some(slot) {
-                return Some(prev);
-            }
-        }
+    let date = local_datetime(tz, slot)?.date();
+    let is_slot_of = |d: NaiveDate| {
+        is_candidate(frequency, config, d) && slot_on(tz, config, d).ok() == Some(slot)
+    };
+    if is_slot_of(date) {
+        return Some(date);
     }
-    Some(date)
+    // A gap (up to a whole skipped day, as Pacific/Kanton and Apia had)
+    // pushed the slot of the day before past midnight.
+    match date.pred_opt() {
+        Some(prev) if is_slot_of(prev) => Some(prev),
+        _ => Some(date),
+    }
 }
 
 fn period_before(frequency: Frequency, date: NaiveDate) -> Result<DateRange> {
@@ -331,7 +338,7 @@ pub fn digest_due(prefs: &EmailDigestPreferences, now: DateTime<Utc>) -> Result<
     if prefs.last_sent_at.is_some_and(|sent| slot <= sent) {
         return Ok(None);
     }
-    let date = slot_date(&config, slot).ok_or_else(|| instant_out_of_range("now"))?;
+    let date = slot_date(frequency, &config, slot).ok_or_else(|| instant_out_of_range("now"))?;
     let period = period_before(frequency, date).map_err(|e| retarget(e, "now"))?;
     Ok(Some(DigestDue { slot, period }))
 }

@@ -199,6 +199,14 @@ fn digest_key(org: OrganizationId, user: UserId, slot: DateTime<Utc>) -> String 
 
 /// Subject, HTML body and text body of a digest e-mail.
 fn digest_message(doc: &ReportDocument) -> (String, Option<String>, String) {
+    #[cfg(feature = "html")]
+    if let Ok(mail) = crate::render::email::render_digest_email(
+        &crate::render::html::Templates::shared(),
+        doc,
+        None,
+    ) {
+        return (mail.subject, Some(mail.html), mail.text);
+    }
     let subject = format!(
         "{}: {} to {}",
         doc.title, doc.date_range.start, doc.date_range.end

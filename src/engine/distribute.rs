@@ -92,6 +92,8 @@ impl Engine {
                 continue;
             }
             let key = idempotency_key(id, recipient);
+            let (subject, html_body, text_body) =
+                report_message(&report, document, download_url.as_deref());
             let attempts = previous.map_or(0, |d| d.attempts) + 1;
             let delivery = Delivery {
                 idempotency_key: key.clone(),
@@ -99,9 +101,9 @@ impl Engine {
                 kind: DeliveryKind::Report,
                 report_id: Some(id),
                 recipient: recipient.clone(),
-                subject: report_subject(&report),
-                html_body: None,
-                text_body: report_text(&report, download_url.as_deref()),
+                subject,
+                html_body,
+                text_body,
                 attachment: Some(artifact.clone()),
                 download_url: download_url.clone(),
                 document: document.map(|d| Box::new(d.clone())),
@@ -154,6 +156,33 @@ impl Engine {
         }
         Ok(outcome)
     }
+}
+
+/// Subject, HTML and text of a report delivery: the rendered report e-mail
+/// when the document is at hand and the `html` feature is on, else a
+/// plain-text message from the stored summary.
+fn report_message(
+    report: &GeneratedReport,
+    document: Option<&ReportDocument>,
+    download_url: Option<&str>,
+) -> (String, Option<String>, String) {
+    #[cfg(feature = "html")]
+    if let Some(doc) = document {
+        if let Ok(mail) = crate::render::email::render_report_email(
+            &crate::render::html::Templates::shared(),
+            doc,
+            download_url,
+        ) {
+            return (mail.subject, Some(mail.html), mail.text);
+        }
+    }
+    #[cfg(not(feature = "html"))]
+    let _ = document;
+    (
+        report_subject(report),
+        None,
+        report_text(report, download_url),
+    )
 }
 
 /// The report's name, with its period unless the name already says it.

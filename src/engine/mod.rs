@@ -155,8 +155,10 @@ impl Engine {
 }
 
 /// Builder of an [`Engine`]. A cost source and a store are required; the
-/// clock defaults to the system clock, the JSON renderer is always present,
-/// and the configuration defaults to [`EngineConfig::default`].
+/// clock defaults to the system clock; every format this build supports
+/// (JSON and CSV always, HTML, PDF and XLSX with their features) gets the
+/// crate's renderer unless one was given; the configuration defaults to
+/// [`EngineConfig::default`].
 #[derive(Default)]
 pub struct EngineBuilder {
     costs: Option<Arc<dyn CostSource>>,
@@ -218,8 +220,29 @@ impl EngineBuilder {
     /// or a configuration value out of range.
     pub fn build(self) -> Result<Engine> {
         let mut renderers = self.renderers;
-        if !renderers.iter().any(|r| r.format() == ReportFormat::Json) {
-            renderers.push(Arc::new(crate::render::JsonRenderer));
+        // Every format this build supports, unless the host wired its own.
+        let defaults: Vec<(ReportFormat, fn() -> Arc<dyn Renderer>)> = vec![
+            (ReportFormat::Json, || Arc::new(crate::render::JsonRenderer)),
+            (ReportFormat::Csv, || {
+                Arc::new(crate::render::csv::CsvRenderer::new())
+            }),
+            #[cfg(feature = "html")]
+            (ReportFormat::Html, || {
+                Arc::new(crate::render::html::HtmlRenderer::new())
+            }),
+            #[cfg(feature = "pdf")]
+            (ReportFormat::Pdf, || {
+                Arc::new(crate::render::pdf::PdfRenderer::new())
+            }),
+            #[cfg(feature = "xlsx")]
+            (ReportFormat::Xlsx, || {
+                Arc::new(crate::render::xlsx::XlsxRenderer)
+            }),
+        ];
+        for (format, make) in defaults {
+            if !renderers.iter().any(|r| r.format() == format) {
+                renderers.push(make());
+            }
         }
         let c = &self.config;
         if c.lease <= Duration::zero() {

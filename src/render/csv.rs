@@ -1,0 +1,459 @@
+//! CSV (RFC 4180, through the `csv` crate), in two layouts:
+//!
+//! - [`CsvLayout::Sections`]: the report as blocks, in the document's section
+//!   order: `Section,Metric,Value,Currency` for the summary, then one block
+//!   per breakdown (and the trend, anomalies, forecast, recommendations, top
+//!   costs and efficiency), separated by an empty line. Rows of different
+//!   blocks have different lengths.
+//! - [`CsvLayout::Detail`]: one row per aggregate bucket of
+//!   `doc.detail`, for spreadsheets and BI tools.
+//!
+//! Money is a plain decimal (`1234.56`, never `$1,234.56`) with the currency
+//! code in its own column. Text cells that a spreadsheet would read as a
+//! formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) are
+//! prefixed with `'`, as the OWASP CSV-injection guidance advises; numeric
+//! cells are written by the renderer and never prefixed. UTF-8, with an
+//! optional byte-order mark so Excel detects the encoding.
+
+use std::fmt::Write as _;
+
+use rust_decimal::Decimal;
+
+use crate::model::{Artifact, ReportDocument, ReportFormat, ReportSection};
+use crate::ports::{RenderedReport, Renderer};
+use crate::render::json::file_stem;
+use crate::{Error, Result};
+
+/// Which CSV to write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CsvLayout {
+    /// Summary and per-section blocks.
+    #[default]
+    Sections,
+    /// One row per detail bucket.
+    Detail,
+}
+
+/// Renders CSV.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CsvRenderer {
+    layout: CsvLayout,
+    bom: bool,
+}
+
+/// Neutralise a text cell against formula injection (OWASP): a leading `=`,
+/// `+`, `-`, `@`, tab or carriage return gets a `'` in front.
+pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Render {
+        format: "csv",
+        message: e.to_string(),
+    }
+}
+
+fn writer(buf: Vec<u8>) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(buf)
+}
+
+struct Out {
+    w: csv::Writer<Vec<u8>>,
+    scratch: String,
+}
+
+impl Out {
+    fn text(&mut self, s: &str) -> Result<()> {
+        self.w.write_field(neutralize(s).as_bytes()).map_err(err)
+    }
+    fn num(&mut self, d: Decimal) -> Result<()> {
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{d}");
+        self.w.write_field(self.scratch.as_bytes()).map_err(err)
+    }
+    fn int(&mut self, n: u64) -> Result<()> {
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{n}");
+        self.w.write_field(self.scratch.as_bytes()).map_err(err)
+    }
+    fn raw(&mut self, s: &str) -> Result<()> {
+        self.w.write_field(s.as_bytes()).map_err(err)
+    }
+    fn end(&mut self) -> Result<()> {
+        self.w.write_record(None::<&[u8]>).map_err(err)
+    }
+    fn row(&mut self, cells: &[&str]) -> Result<()> {
+        for c in cells {
+            self.text(c)?;
+        }
+        self.end()
+    }
+    fn blank(&mut self) -> Result<()> {
+        // An empty line between blocks: one empty field would be `""`, so
+        // write the line break through the underlying writer.
+        let old = std::mem::replace(&mut self.w, writer(Vec::new()));
+        let mut buf = old.into_inner().map_err(|e| err(e.error()))?;
+        buf.extend_from_slice(b"\r\n");
+        self.w = writer(buf);
+        Ok(())
+    }
+}
+
+impl CsvRenderer {
+    /// The sections layout, without BOM.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The flat detail export, without BOM.
+    pub fn detail() -> Self {
+        CsvRenderer {
+            layout: CsvLayout::Detail,
+            bom: false,
+        }
+    }
+
+    /// Choose the layout.
+    pub fn layout(mut self, layout: CsvLayout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// Start the file with a UTF-8 byte-order mark (for Excel).
+    pub fn with_bom(mut self, bom: bool) -> Self {
+        self.bom = bom;
+        self
+    }
+
+    /// The CSV bytes of `doc`.
+    pub fn render_bytes(&self, doc: &ReportDocument) -> Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(match self.layout {
+            CsvLayout::Detail => 64 + doc.detail.len() * 96,
+            CsvLayout::Sections => 4096,
+        });
+        if self.bom {
+            buf.extend_from_slice("\u{feff}".as_bytes());
+        }
+        let w = writer(buf);
+        let mut out = Out {
+            w,
+            scratch: String::with_capacity(32),
+        };
+        match self.layout {
+            CsvLayout::Detail => write_detail(&mut out, doc)?,
+            CsvLayout::Sections => write_sections(&mut out, doc)?,
+        }
+        out.w.into_inner().map_err(|e| err(e.error()))
+    }
+}
+
+fn write_detail(out: &mut Out, doc: &ReportDocument) -> Result<()> {
+    out.raw("period_start")?;
+    for d in &doc.detail_dimensions {
+        out.text(&d.name())?;
+    }
+    for h in [
+        "currency",
+        "cost",
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "cached_requests",
+    ] {
+        out.raw(h)?;
+    }
+    out.end()?;
+    let dims = doc.detail_dimensions.len();
+    for b in &doc.detail {
+        match b.period_start {
+            Some(p) => {
+                out.scratch.clear();
+                let _ = write!(out.scratch, "{}", p.date());
+                out.w.write_field(out.scratch.as_bytes()).map_err(err)?;
+            }
+            None => out.raw("")?,
+        }
+        for i in 0..dims {
+            out.text(b.keys.get(i).and_then(|k| k.as_deref()).unwrap_or(""))?;
+        }
+        out.raw(b.currency.code())?;
+        out.num(b.cost)?;
+        out.int(b.requests)?;
+        out.int(b.input_tokens)?;
+        out.int(b.output_tokens)?;
+        out.int(b.cached_requests)?;
+        out.end()?;
+    }
+    Ok(())
+}
+
+fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
+    let cur = doc.currency.code();
+    let mut first = true;
+    let mut sep = |out: &mut Out| -> Result<()> {
+        if !first {
+            out.blank()?;
+        }
+        first = false;
+        Ok(())
+    };
+    for section in &doc.sections {
+        match section {
+            ReportSection::Summary => {
+                sep(out)?;
+                out.row(&["Section", "Metric", "Value", "Currency"])?;
+                let s = doc.summary.clone().unwrap_or_default();
+                let (total, requests) = if doc.summary.is_some() {
+                    (s.total_cost, s.total_requests)
+                } else {
+                    (doc.summary_data.total_cost, doc.summary_data.total_requests)
+                };
+                let money = |out: &mut Out, name: &str, v: Decimal| -> Result<()> {
+                    out.raw("Summary")?;
+                    out.raw(name)?;
+                    out.num(v)?;
+                    out.raw(cur)?;
+                    out.end()
+                };
+                let count = |out: &mut Out, name: &str, v: u64| -> Result<()> {
+                    out.raw("Summary")?;
+                    out.raw(name)?;
+                    out.int(v)?;
+                    out.raw("")?;
+                    out.end()
+                };
+                money(out, "Total Cost", total)?;
+                count(out, "Total Requests", requests)?;
+                count(out, "Total Tokens", s.total_tokens)?;
+                count(out, "Input Tokens", s.input_tokens)?;
+                count(out, "Output Tokens", s.output_tokens)?;
+                money(out, "Average Cost per Request", s.avg_cost_per_request)?;
+                out.raw("Summary")?;
+                out.raw("Cache Hit Rate %")?;
+                out.num(s.cache_hit_rate)?;
+                out.raw("")?;
+                out.end()?;
+                if let Some(c) = &s.comparison {
+                    money(out, "Previous Period Cost", c.previous_cost)?;
+                    money(out, "Absolute Change", c.absolute_change)?;
+                }
+                let change = s
+                    .comparison
+                    .as_ref()
+                    .and_then(|c| c.percent_change)
+                    .or(doc.summary_data.cost_change);
+                if let Some(p) = change {
+                    out.raw("Summary")?;
+                    out.raw("Cost Change %")?;
+                    out.num(p)?;
+                    out.raw("")?;
+                    out.end()?;
+                }
+            }
+            ReportSection::Breakdown => {
+                for b in &doc.breakdowns {
+                    sep(out)?;
+                    let dim = b.dimension.label();
+                    out.row(&[&format!("Breakdown by {dim}")])?;
+                    out.row(&[
+                        &dim, "Cost", "Currency", "Share %", "Requests", "Tokens", "Change %",
+                    ])?;
+                    for i in &b.items {
+                        out.text(&i.label)?;
+                        out.num(i.cost)?;
+                        out.raw(cur)?;
+                        out.num(i.share)?;
+                        out.int(i.requests)?;
+                        out.int(i.tokens)?;
+                        match i.change {
+                            Some(c) => out.num(c)?,
+                            None => out.raw("")?,
+                        }
+                        out.end()?;
+                    }
+                    out.raw("Total")?;
+                    out.num(b.total)?;
+                    out.raw(cur)?;
+                    out.end()?;
+                }
+            }
+            ReportSection::Trend => {
+                sep(out)?;
+                out.row(&["Trend"])?;
+                out.row(&["Period Start", "Cost", "Currency", "Requests", "Tokens"])?;
+                for p in doc.trend.iter().flat_map(|t| &t.points) {
+                    out.scratch.clear();
+                    let _ = write!(
+                        out.scratch,
+                        "{}",
+                        p.period_start.format("%Y-%m-%dT%H:%M:%S")
+                    );
+                    out.w.write_field(out.scratch.as_bytes()).map_err(err)?;
+                    out.num(p.cost)?;
+                    out.raw(cur)?;
+                    out.int(p.requests)?;
+                    out.int(p.tokens)?;
+                    out.end()?;
+                }
+            }
+            ReportSection::Anomalies => {
+                sep(out)?;
+                out.row(&["Anomalies"])?;
+                out.row(&[
+                    "Date",
+                    "Dimension",
+                    "Value",
+                    "Expected",
+                    "Actual",
+                    "Currency",
+                    "Deviation",
+                    "Severity",
+                ])?;
+                for a in &doc.anomalies {
+                    out.raw(&a.date.to_string())?;
+                    out.text(&a.dimension.name())?;
+                    out.text(&a.value)?;
+                    out.num(a.expected_cost)?;
+                    out.num(a.actual_cost)?;
+                    out.raw(cur)?;
+                    out.num(a.deviation)?;
+                    out.raw(match a.severity {
+                        crate::model::Severity::Low => "low",
+                        crate::model::Severity::Medium => "medium",
+                        crate::model::Severity::High => "high",
+                        crate::model::Severity::Critical => "critical",
+                    })?;
+                    out.end()?;
+                }
+            }
+            ReportSection::Forecast => {
+                if let Some(f) = &doc.forecast {
+                    sep(out)?;
+                    out.row(&["Forecast"])?;
+                    out.row(&["Metric", "Value", "Currency"])?;
+                    for (name, v) in [
+                        ("Actual To Date", f.actual_to_date),
+                        ("Projected Total", f.projected_total),
+                        ("Lower Bound", f.lower_bound),
+                        ("Upper Bound", f.upper_bound),
+                    ] {
+                        out.raw(name)?;
+                        out.num(v)?;
+                        out.raw(cur)?;
+                        out.end()?;
+                    }
+                    out.raw("Period End")?;
+                    out.raw(&f.period_end.to_string())?;
+                    out.end()?;
+                    out.raw("Method")?;
+                    out.text(&f.method)?;
+                    out.end()?;
+                }
+            }
+            ReportSection::Recommendations => {
+                sep(out)?;
+                out.row(&["Recommendations"])?;
+                out.row(&[
+                    "Kind",
+                    "Title",
+                    "Message",
+                    "Metric",
+                    "Threshold",
+                    "Potential Savings",
+                    "Currency",
+                ])?;
+                for r in &doc.recommendations {
+                    out.text(&r.kind)?;
+                    out.text(&r.title)?;
+                    out.text(&r.message)?;
+                    out.num(r.metric)?;
+                    out.num(r.threshold)?;
+                    match r.potential_savings {
+                        Some(s) => out.num(s)?,
+                        None => out.raw("")?,
+                    }
+                    out.raw(cur)?;
+                    out.end()?;
+                }
+            }
+            ReportSection::TopCosts => {
+                sep(out)?;
+                out.row(&["Top Costs"])?;
+                out.row(&[
+                    "Rank",
+                    "Combination",
+                    "Cost",
+                    "Currency",
+                    "Requests",
+                    "Share %",
+                ])?;
+                for (i, t) in doc.top_costs.iter().enumerate() {
+                    out.int(u64::try_from(i + 1).unwrap_or(u64::MAX))?;
+                    let combo = t
+                        .keys
+                        .iter()
+                        .map(|(d, v)| format!("{}={}", d.name(), v.as_deref().unwrap_or("")))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    out.text(&combo)?;
+                    out.num(t.cost)?;
+                    out.raw(cur)?;
+                    out.int(t.requests)?;
+                    out.num(t.share)?;
+                    out.end()?;
+                }
+            }
+            ReportSection::Efficiency => {
+                sep(out)?;
+                out.row(&["Efficiency"])?;
+                out.row(&[
+                    "Model",
+                    "Cost per Request",
+                    "Cost per 1k Tokens",
+                    "Currency",
+                    "Tokens per Request",
+                    "Cache Hit Rate %",
+                ])?;
+                for e in &doc.efficiency {
+                    out.text(&e.model)?;
+                    out.num(e.cost_per_request)?;
+                    out.num(e.cost_per_1k_tokens)?;
+                    out.raw(cur)?;
+                    out.num(e.tokens_per_request)?;
+                    out.num(e.cache_hit_rate)?;
+                    out.end()?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Renderer for CsvRenderer {
+    fn format(&self) -> ReportFormat {
+        ReportFormat::Csv
+    }
+
+    fn render(&self, doc: &ReportDocument) -> Result<RenderedReport> {
+        let bytes = self.render_bytes(doc)?;
+        let suffix = match self.layout {
+            CsvLayout::Sections => "",
+            CsvLayout::Detail => "-detail",
+        };
+        Ok(RenderedReport {
+            artifact: Artifact {
+                file_name: format!("{}{suffix}.csv", file_stem(doc)),
+                media_type: ReportFormat::Csv.media_type().to_owned(),
+                bytes,
+            },
+            page_count: None,
+        })
+    }
+}

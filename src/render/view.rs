@@ -1,0 +1,788 @@
+//! The display model shared by the PDF, HTML and e-mail renderers: every
+//! number of the [`ReportDocument`] formatted once, in Rust, with exact
+//! decimals ([`Currency::format`]), so all formats show the same strings.
+//! Only the sections the document lists are present, in its order.
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::model::{
+    ChartType, Currency, DateRange, Dimension, Granularity, ReportDocument, ReportSection,
+    Severity, Trend,
+};
+
+/// Breakdowns with more items than this are shown as a table, not bars.
+pub const MAX_BARS: usize = 12;
+
+/// Colour used when the branding has none (or an invalid one).
+pub const DEFAULT_PRIMARY: &str = "#4F46E5";
+
+/// A report ready for display.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportView {
+    /// Report title.
+    pub title: String,
+    /// Company shown above the title (branding, else the organization).
+    pub company: String,
+    /// Branding header text (may be empty).
+    pub header_text: String,
+    /// Footer line: company · title · period, then the branding footer text.
+    pub footer_text: String,
+    /// Primary colour, validated `#RRGGBB`.
+    pub primary: String,
+    /// `1 – 31 March 2026`.
+    pub period: String,
+    /// `Generated 1 April 2026`.
+    pub generated: String,
+    /// ISO code of every amount.
+    pub currency: String,
+    /// Sections, in the document's order.
+    pub sections: Vec<SectionView>,
+}
+
+/// One summary card.
+#[derive(Clone, Debug, Serialize)]
+pub struct Card {
+    /// Upper-case label.
+    pub label: String,
+    /// The big figure.
+    pub value: String,
+    /// Small line below it.
+    pub note: String,
+    /// `primary`, `up` (spend increased: red) or `down` (green).
+    pub accent: &'static str,
+}
+
+/// One row of a table: already formatted cells.
+pub type Row = Vec<String>;
+
+/// A table with header, rows and which columns are numeric (right-aligned).
+#[derive(Clone, Debug, Serialize)]
+pub struct Table {
+    /// Column headers.
+    pub header: Vec<String>,
+    /// Right-aligned columns.
+    pub numeric: Vec<bool>,
+    /// Rows.
+    pub rows: Vec<Row>,
+    /// Optional total row.
+    pub total: Option<Row>,
+}
+
+/// A bar of a horizontal bar chart.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bar {
+    /// Label.
+    pub label: String,
+    /// Formatted amount.
+    pub value: String,
+    /// Length relative to the largest bar, 0 to 1 (negative amounts draw 0).
+    pub ratio: f64,
+}
+
+/// A section ready for display.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SectionView {
+    /// Summary cards.
+    Summary {
+        /// Cards.
+        cards: Vec<Card>,
+    },
+    /// Cost over time.
+    Trend {
+        /// Heading.
+        title: String,
+        /// Chart kind (`line`, `area`, `bar`) or `none` when charts are off.
+        chart: &'static str,
+        /// The chart as SVG (empty when charts are off).
+        svg: String,
+        /// Table of the points (date, cost, requests).
+        table: Table,
+    },
+    /// One breakdown by a dimension.
+    Breakdown {
+        /// Heading, e.g. `Cost by provider`.
+        title: String,
+        /// Bars (empty when charts are off, the template has no bar chart,
+        /// or there are more than [`MAX_BARS`] items).
+        bars: Vec<Bar>,
+        /// Whether to show the table (when there are no bars: the bars
+        /// already show every label and amount).
+        show_table: bool,
+        /// Pie chart SVG (empty unless the template asks for a pie).
+        pie_svg: String,
+        /// Table.
+        table: Table,
+    },
+    /// Anomalies.
+    Anomalies {
+        /// Heading.
+        title: String,
+        /// Table (empty rows: "No anomalies").
+        table: Table,
+    },
+    /// Forecast.
+    Forecast {
+        /// Heading.
+        title: String,
+        /// Cards: to date, projected, lower and upper bound.
+        cards: Vec<Card>,
+        /// Method and horizon in words.
+        note: String,
+    },
+    /// Recommendations.
+    Recommendations {
+        /// Heading.
+        title: String,
+        /// Items.
+        items: Vec<RecommendationView>,
+    },
+    /// Top costs.
+    TopCosts {
+        /// Heading.
+        title: String,
+        /// Table.
+        table: Table,
+    },
+    /// Efficiency.
+    Efficiency {
+        /// Heading.
+        title: String,
+        /// Table.
+        table: Table,
+    },
+}
+
+/// A recommendation for display.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecommendationView {
+    /// Title.
+    pub title: String,
+    /// Explanation.
+    pub message: String,
+    /// `Potential savings $840.00` or empty.
+    pub savings: String,
+}
+
+/// Format an integer with thousands separators (`1,284,337`).
+pub fn group(n: u64) -> String {
+    group_digits(&n.to_string())
+}
+
+fn group_digits(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Compact count: `987.7M`, `12.3k`, `950`.
+pub fn compact(n: u64) -> String {
+    let f = n as f64;
+    if n >= 1_000_000_000 {
+        format!("{:.1}B", f / 1e9)
+    } else if n >= 1_000_000 {
+        format!("{:.1}M", f / 1e6)
+    } else if n >= 10_000 {
+        format!("{:.1}k", f / 1e3)
+    } else {
+        group(n)
+    }
+}
+
+/// A percentage with one decimal and an explicit sign: `+8.4%`, `-2.0%`.
+pub fn signed_percent(p: Decimal) -> String {
+    let r = p.round_dp(1);
+    let sign = if r > Decimal::ZERO { "+" } else { "" };
+    format!("{sign}{r:.1}%")
+}
+
+/// A percentage with one decimal: `12.5%`.
+pub fn percent(p: Decimal) -> String {
+    format!("{:.1}%", p.round_dp(1))
+}
+
+/// An amount with more precision than the currency's minor unit, for unit
+/// costs (`$0.0096`): four decimals, symbol placed as in [`Currency::format`].
+pub fn unit_cost(currency: Currency, amount: Decimal) -> String {
+    let r = amount.round_dp(4);
+    let negative = r.is_sign_negative() && !r.is_zero();
+    let plain = format!("{:.4}", r.abs());
+    let (int, frac) = plain.split_once('.').unwrap_or((plain.as_str(), "0000"));
+    let grouped = group_digits(int);
+    let sign = if negative { "-" } else { "" };
+    let symbol = currency.symbol();
+    if symbol.chars().count() > 1 && symbol.chars().all(|c| c.is_ascii_alphabetic()) {
+        format!("{sign}{grouped}.{frac} {symbol}")
+    } else {
+        format!("{sign}{symbol}{grouped}.{frac}")
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn month_name(m: u32) -> &'static str {
+    MONTHS
+        .get(usize::try_from(m).unwrap_or(1).saturating_sub(1))
+        .copied()
+        .unwrap_or("")
+}
+
+/// `1 April 2026`.
+pub fn long_date(d: NaiveDate) -> String {
+    format!("{} {} {}", d.day(), month_name(d.month()), d.year())
+}
+
+/// `Mar 1`.
+pub fn short_date(d: NaiveDate) -> String {
+    format!(
+        "{} {}",
+        &month_name(d.month()).get(..3).unwrap_or(""),
+        d.day()
+    )
+}
+
+/// `1 – 31 March 2026`, `28 February – 3 March 2026`, or across years in full.
+pub fn period(r: &DateRange) -> String {
+    let (s, e) = (r.start, r.end);
+    if s == e {
+        long_date(s)
+    } else if s.year() == e.year() && s.month() == e.month() {
+        format!(
+            "{} – {} {} {}",
+            s.day(),
+            e.day(),
+            month_name(e.month()),
+            e.year()
+        )
+    } else if s.year() == e.year() {
+        format!(
+            "{} {} – {} {} {}",
+            s.day(),
+            month_name(s.month()),
+            e.day(),
+            month_name(e.month()),
+            e.year()
+        )
+    } else {
+        format!("{} – {}", long_date(s), long_date(e))
+    }
+}
+
+/// A valid `#RRGGBB` colour from the branding, else [`DEFAULT_PRIMARY`].
+pub fn primary_color(doc: &ReportDocument) -> String {
+    match &doc.branding.primary_color {
+        Some(c)
+            if c.len() == 7
+                && c.starts_with('#')
+                && c.bytes().skip(1).all(|b| b.is_ascii_hexdigit()) =>
+        {
+            c.to_ascii_uppercase()
+        }
+        _ => DEFAULT_PRIMARY.to_owned(),
+    }
+}
+
+/// `Cost by provider`.
+pub fn breakdown_title(d: &Dimension) -> String {
+    format!("Cost by {}", d.label().to_lowercase())
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Low => "Low",
+        Severity::Medium => "Medium",
+        Severity::High => "High",
+        Severity::Critical => "Critical",
+    }
+}
+
+/// User-supplied text is shortened to this many characters for display (the
+/// CSV, JSON and XLSX exports keep it whole).
+pub const MAX_TEXT: usize = 200;
+
+fn clip(s: &str) -> String {
+    super::charts::truncate(s, MAX_TEXT)
+}
+
+fn to_f64(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+impl ReportView {
+    /// Build the view of `doc`. `svg_charts` says whether to draw trend and
+    /// pie charts as SVG (PDF and HTML do, e-mail does not).
+    pub fn build(doc: &ReportDocument, svg_charts: bool) -> ReportView {
+        let cur = doc.currency;
+        let money = |d: Decimal| cur.format(d);
+        let primary = primary_color(doc);
+        let company = doc
+            .branding
+            .company_name
+            .clone()
+            .or_else(|| doc.organization_name.clone())
+            .unwrap_or_default();
+        let period_s = period(&doc.date_range);
+        let mut footer = [company.as_str(), doc.title.as_str(), period_s.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" · ");
+        if let Some(f) = doc
+            .branding
+            .footer_text
+            .as_deref()
+            .filter(|f| !f.is_empty())
+        {
+            footer = format!("{footer} · {f}");
+        }
+        let charts = doc.include_charts;
+        let wants = |t: ChartType| charts && doc.chart_types.contains(&t);
+        let mut sections = Vec::new();
+        for section in &doc.sections {
+            match section {
+                ReportSection::Summary => {
+                    let s = doc.summary.clone().unwrap_or_default();
+                    let total = if doc.summary.is_some() {
+                        s.total_cost
+                    } else {
+                        doc.summary_data.total_cost
+                    };
+                    let requests = if doc.summary.is_some() {
+                        s.total_requests
+                    } else {
+                        doc.summary_data.total_requests
+                    };
+                    let mut cards = vec![
+                        Card {
+                            label: "TOTAL COST".into(),
+                            value: money(total),
+                            note: match &s.comparison {
+                                Some(c) => format!("Prev. period {}", money(c.previous_cost)),
+                                None => format!("{} days", doc.date_range.days()),
+                            },
+                            accent: "primary",
+                        },
+                        Card {
+                            label: "REQUESTS".into(),
+                            value: group(requests),
+                            note: format!(
+                                "Avg {} / request",
+                                unit_cost(cur, s.avg_cost_per_request)
+                            ),
+                            accent: "primary",
+                        },
+                        Card {
+                            label: "TOKENS".into(),
+                            value: compact(s.total_tokens),
+                            note: "Input + output tokens".into(),
+                            accent: "primary",
+                        },
+                    ];
+                    let change = s
+                        .comparison
+                        .as_ref()
+                        .and_then(|c| c.percent_change)
+                        .or(doc.summary_data.cost_change);
+                    let trend = s.comparison.as_ref().map(|c| c.trend);
+                    cards.push(match change {
+                        Some(p) => {
+                            let up = trend.map_or(p > Decimal::ZERO, |t| t == Trend::Up);
+                            let down = trend.map_or(p < Decimal::ZERO, |t| t == Trend::Down);
+                            Card {
+                                label: "VS PREVIOUS PERIOD".into(),
+                                value: signed_percent(p),
+                                note: if up {
+                                    "Spend increased".into()
+                                } else if down {
+                                    "Spend decreased".into()
+                                } else {
+                                    "Spend stable".into()
+                                },
+                                accent: if up {
+                                    "up"
+                                } else if down {
+                                    "down"
+                                } else {
+                                    "primary"
+                                },
+                            }
+                        }
+                        None => Card {
+                            label: "VS PREVIOUS PERIOD".into(),
+                            value: "n/a".into(),
+                            note: "No comparison".into(),
+                            accent: "primary",
+                        },
+                    });
+                    sections.push(SectionView::Summary { cards });
+                }
+                ReportSection::Trend => {
+                    let points = doc
+                        .trend
+                        .as_ref()
+                        .map(|t| t.points.as_slice())
+                        .unwrap_or(&[]);
+                    let gran = doc
+                        .trend
+                        .as_ref()
+                        .map(|t| t.granularity)
+                        .unwrap_or_default();
+                    let label = |p: &crate::model::TrendPoint| match gran {
+                        Granularity::Hour => p.period_start.format("%b %-d %H:00").to_string(),
+                        Granularity::Month => p.period_start.format("%b %Y").to_string(),
+                        _ => short_date(p.period_start.date()),
+                    };
+                    let chart = if wants(ChartType::Area) {
+                        "area"
+                    } else if wants(ChartType::Line) {
+                        "line"
+                    } else if charts {
+                        "area"
+                    } else {
+                        "none"
+                    };
+                    let svg = if svg_charts && chart != "none" {
+                        let labels: Vec<String> = points.iter().map(label).collect();
+                        let values: Vec<f64> = points.iter().map(|p| to_f64(p.cost)).collect();
+                        super::charts::line_chart(
+                            &labels,
+                            &values,
+                            &super::charts::ChartStyle::new(&primary, cur),
+                            chart == "area",
+                        )
+                    } else {
+                        String::new()
+                    };
+                    let gran_word = match gran {
+                        Granularity::Hour => "Hourly",
+                        Granularity::Day => "Daily",
+                        Granularity::Week => "Weekly",
+                        Granularity::Month => "Monthly",
+                    };
+                    sections.push(SectionView::Trend {
+                        title: format!("{gran_word} cost, {period_s}"),
+                        chart,
+                        svg,
+                        table: Table {
+                            header: vec!["Period".into(), "Cost".into(), "Requests".into()],
+                            numeric: vec![false, true, true],
+                            rows: points
+                                .iter()
+                                .map(|p| vec![label(p), money(p.cost), group(p.requests)])
+                                .collect(),
+                            total: None,
+                        },
+                    });
+                }
+                ReportSection::Breakdown => {
+                    for b in &doc.breakdowns {
+                        let max = b
+                            .items
+                            .iter()
+                            .map(|i| to_f64(i.cost))
+                            .fold(0.0_f64, f64::max);
+                        let bars = if charts
+                            && b.items.len() <= MAX_BARS
+                            && (doc.chart_types.is_empty() || wants(ChartType::Bar))
+                        {
+                            b.items
+                                .iter()
+                                .map(|i| Bar {
+                                    label: super::charts::truncate(&i.label, 40),
+                                    value: money(i.cost),
+                                    ratio: if max > 0.0 {
+                                        (to_f64(i.cost) / max).clamp(0.0, 1.0)
+                                    } else {
+                                        0.0
+                                    },
+                                })
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        let pie_svg = if svg_charts && wants(ChartType::Pie) {
+                            let items: Vec<(String, f64)> = b
+                                .items
+                                .iter()
+                                .map(|i| (i.label.clone(), to_f64(i.cost)))
+                                .collect();
+                            super::charts::pie_chart(
+                                &items,
+                                &super::charts::ChartStyle::new(&primary, cur),
+                            )
+                        } else {
+                            String::new()
+                        };
+                        sections.push(SectionView::Breakdown {
+                            title: breakdown_title(&b.dimension),
+                            show_table: bars.is_empty(),
+                            bars,
+                            pie_svg,
+                            table: Table {
+                                header: vec![
+                                    b.dimension.label(),
+                                    "Cost".into(),
+                                    "Share".into(),
+                                    "Requests".into(),
+                                    "Tokens".into(),
+                                    "Change".into(),
+                                ],
+                                numeric: vec![false, true, true, true, true, true],
+                                rows: b
+                                    .items
+                                    .iter()
+                                    .map(|i| {
+                                        vec![
+                                            clip(&i.label),
+                                            money(i.cost),
+                                            percent(i.share),
+                                            group(i.requests),
+                                            compact(i.tokens),
+                                            i.change
+                                                .map(signed_percent)
+                                                .unwrap_or_else(|| "new".into()),
+                                        ]
+                                    })
+                                    .collect(),
+                                total: Some(vec![
+                                    "Total".into(),
+                                    money(b.total),
+                                    String::new(),
+                                    group(b.items.iter().map(|i| i.requests).sum()),
+                                    compact(b.items.iter().map(|i| i.tokens).sum()),
+                                    String::new(),
+                                ]),
+                            },
+                        });
+                    }
+                }
+                ReportSection::Anomalies => sections.push(SectionView::Anomalies {
+                    title: "Anomalies".into(),
+                    table: Table {
+                        header: vec![
+                            "Date".into(),
+                            "Dimension".into(),
+                            "Value".into(),
+                            "Expected".into(),
+                            "Actual".into(),
+                            "Deviation".into(),
+                            "Severity".into(),
+                        ],
+                        numeric: vec![false, false, false, true, true, true, false],
+                        rows: doc
+                            .anomalies
+                            .iter()
+                            .map(|a| {
+                                vec![
+                                    a.date.to_string(),
+                                    a.dimension.label(),
+                                    clip(&a.value),
+                                    money(a.expected_cost),
+                                    money(a.actual_cost),
+                                    format!("{:.1}σ", a.deviation.round_dp(1)),
+                                    severity(a.severity).into(),
+                                ]
+                            })
+                            .collect(),
+                        total: None,
+                    },
+                }),
+                ReportSection::Forecast => {
+                    if let Some(f) = &doc.forecast {
+                        sections.push(SectionView::Forecast {
+                            title: format!("Forecast to {}", long_date(f.period_end)),
+                            cards: vec![
+                                Card {
+                                    label: "ACTUAL TO DATE".into(),
+                                    value: money(f.actual_to_date),
+                                    note: period_s.clone(),
+                                    accent: "primary",
+                                },
+                                Card {
+                                    label: "PROJECTED TOTAL".into(),
+                                    value: money(f.projected_total),
+                                    note: format!("By {}", long_date(f.period_end)),
+                                    accent: "primary",
+                                },
+                                Card {
+                                    label: "LOWER BOUND".into(),
+                                    value: money(f.lower_bound),
+                                    note: "80% interval".into(),
+                                    accent: "primary",
+                                },
+                                Card {
+                                    label: "UPPER BOUND".into(),
+                                    value: money(f.upper_bound),
+                                    note: "80% interval".into(),
+                                    accent: "primary",
+                                },
+                            ],
+                            note: format!("Method: {}", f.method.replace('_', " ")),
+                        });
+                    }
+                }
+                ReportSection::Recommendations => sections.push(SectionView::Recommendations {
+                    title: "Recommendations".into(),
+                    items: doc
+                        .recommendations
+                        .iter()
+                        .map(|r| RecommendationView {
+                            title: clip(&r.title),
+                            message: super::charts::truncate(&r.message, 2000),
+                            savings: r
+                                .potential_savings
+                                .map(|s| format!("Potential savings {}", money(s)))
+                                .unwrap_or_default(),
+                        })
+                        .collect(),
+                }),
+                ReportSection::TopCosts => sections.push(SectionView::TopCosts {
+                    title: "Top costs".into(),
+                    table: Table {
+                        header: vec![
+                            "#".into(),
+                            "Combination".into(),
+                            "Cost".into(),
+                            "Requests".into(),
+                            "Share".into(),
+                        ],
+                        numeric: vec![true, false, true, true, true],
+                        rows: doc
+                            .top_costs
+                            .iter()
+                            .enumerate()
+                            .map(|(i, t)| {
+                                vec![
+                                    (i + 1).to_string(),
+                                    t.keys
+                                        .iter()
+                                        .map(|(d, v)| {
+                                            format!(
+                                                "{}: {}",
+                                                d.label(),
+                                                v.as_deref().unwrap_or("Unassigned")
+                                            )
+                                        })
+                                        .collect::<Vec<_>>()
+                                        .join(" · ")
+                                        .chars()
+                                        .take(MAX_TEXT)
+                                        .collect(),
+                                    money(t.cost),
+                                    group(t.requests),
+                                    percent(t.share),
+                                ]
+                            })
+                            .collect(),
+                        total: None,
+                    },
+                }),
+                ReportSection::Efficiency => sections.push(SectionView::Efficiency {
+                    title: "Efficiency by model".into(),
+                    table: Table {
+                        header: vec![
+                            "Model".into(),
+                            "Cost / request".into(),
+                            "Cost / 1k tokens".into(),
+                            "Tokens / request".into(),
+                            "Cache hit rate".into(),
+                        ],
+                        numeric: vec![false, true, true, true, true],
+                        rows: doc
+                            .efficiency
+                            .iter()
+                            .map(|e| {
+                                vec![
+                                    clip(&e.model),
+                                    unit_cost(cur, e.cost_per_request),
+                                    unit_cost(cur, e.cost_per_1k_tokens),
+                                    e.tokens_per_request
+                                        .round_dp(0)
+                                        .to_u64()
+                                        .map(group)
+                                        .unwrap_or_else(|| {
+                                            e.tokens_per_request.round_dp(0).to_string()
+                                        }),
+                                    percent(e.cache_hit_rate),
+                                ]
+                            })
+                            .collect(),
+                        total: None,
+                    },
+                }),
+            }
+        }
+        ReportView {
+            title: clip(&doc.title),
+            company: clip(&company),
+            header_text: clip(doc.branding.header_text.as_deref().unwrap_or_default()),
+            footer_text: super::charts::truncate(&footer, 2 * MAX_TEXT),
+            primary,
+            period: period_s,
+            generated: format!("Generated {}", long_date(doc.generated_at.date_naive())),
+            currency: cur.code().to_owned(),
+            sections,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn numbers_are_formatted_exactly() {
+        assert_eq!(group(1_284_337), "1,284,337");
+        assert_eq!(group(0), "0");
+        assert_eq!(compact(987_700_000), "987.7M");
+        assert_eq!(compact(9_999), "9,999");
+        assert_eq!(signed_percent(dec!(8.44)), "+8.4%");
+        assert_eq!(signed_percent(dec!(-2)), "-2.0%");
+        assert_eq!(signed_percent(dec!(0)), "0.0%");
+        assert_eq!(unit_cost(Currency::USD, dec!(0.00961)), "$0.0096");
+        assert_eq!(unit_cost(Currency::USD, dec!(1234.5)), "$1,234.5000");
+        assert_eq!(unit_cost(Currency::JPY, dec!(3.25)), "¥3.2500");
+    }
+
+    #[test]
+    fn periods_read_naturally() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let r = |a, b| DateRange {
+            start: d(a),
+            end: d(b),
+        };
+        assert_eq!(period(&r("2026-03-01", "2026-03-31")), "1 – 31 March 2026");
+        assert_eq!(
+            period(&r("2026-02-27", "2026-03-02")),
+            "27 February – 2 March 2026"
+        );
+        assert_eq!(
+            period(&r("2025-12-30", "2026-01-02")),
+            "30 December 2025 – 2 January 2026"
+        );
+        assert_eq!(period(&r("2026-03-05", "2026-03-05")), "5 March 2026");
+    }
+}
