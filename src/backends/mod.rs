@@ -3,3 +3,9 @@
 
 pub mod file;
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
