@@ -399,7 +399,20 @@ async fn migrations_are_idempotent_and_a_newer_schema_is_refused() {
 async fn a_lost_connection_is_a_retryable_backend_error_and_writes_nothing() {
     let Some(url) = url() else { return };
     let schema = Schema::new(&url).await;
-    let store = schema.store(1).await;
+    // One connection, not pinged before use, so the next call really meets
+    // the dead connection.
+    let opts = PgConnectOptions::from_str(&schema.url)
+        .unwrap()
+        .options([("search_path", schema.name.as_str())]);
+    let store = PostgresStore::from_pool(
+        PgPoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(opts)
+            .await
+            .unwrap(),
+    );
+    store.migrate().await.unwrap();
     let org = OrganizationId::new();
     let t = conformance::template(org, "before", false);
     store.create_template(org, &t).await.unwrap();
@@ -426,10 +439,12 @@ async fn a_lost_connection_is_a_retryable_backend_error_and_writes_nothing() {
                 }
             ));
         }
-        // The pool may already have replaced the dead connection.
-        Ok(()) => {}
         other => panic!("expected a retryable backend error, got {other:?}"),
     }
+    // The update did not happen; retrying on a fresh connection works.
+    assert_eq!(store.get_template(org, t.id).await.unwrap().name, "before");
+    store.update_template(org, &t2).await.unwrap();
+    assert_eq!(store.get_template(org, t.id).await.unwrap().name, "after");
     // A server that is not there: retryable too, nothing written anywhere.
     let down = PostgresStore::from_pool(
         PgPoolOptions::new()

@@ -166,6 +166,7 @@ pub(crate) fn opt_count64(field: &str, n: Option<u64>) -> Result<Val> {
 // SQLite text encodings
 
 /// Fixed-width UTC text, so that text order is time order.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn ts_to_text(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
 }
