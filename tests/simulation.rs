@@ -20,6 +20,9 @@ use tokentra_reports::ports::{
     GeneratedReportStore, ReportListQuery, ScheduleStore,
 };
 
+/// Every delivery with the clock time it was made at.
+type Log = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
+
 const ZONES: [&str; 10] = [
     "UTC",
     "Europe/Paris",
@@ -40,7 +43,7 @@ const TIMES: [&str; 7] = [
 #[derive(Clone)]
 struct TimedDeliverer {
     clock: ManualClock,
-    log: Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>,
+    log: Log,
 }
 
 #[async_trait]
@@ -132,7 +135,7 @@ fn schedule_input(i: usize) -> ScheduleInput {
 struct World {
     store: MemoryStore,
     clock: ManualClock,
-    log: Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>,
+    log: Log,
     org: OrganizationId,
     costs: MemoryCostSource,
 }
@@ -324,7 +327,7 @@ async fn check(world: &World, schedules: &[ScheduledReport], users: &[EmailDiges
     }
 
     // Report deliveries: one per report (one recipient each).
-    let log = world.log.lock().unwrap();
+    let log = world.log.lock().unwrap().clone();
     let report_sends: Vec<_> = log
         .iter()
         .filter(|(_, d)| d.kind == DeliveryKind::Report)
@@ -401,18 +404,19 @@ async fn an_engine_crashing_mid_run_is_recovered_on_the_next_tick() {
     while world.clock.now() < end() {
         world.clock.advance(Duration::minutes(15));
         let now = world.clock.now();
-        if crashed_at.is_none() && now >= crash_after {
-            if !world.store.due_schedules(now, 1).await.unwrap().is_empty() {
-                // Engine A dies in the middle of a run: its future is polled
-                // once (it claims a slot, records the report as generating
-                // and waits on its cost source) and dropped.
-                hang.store(true, std::sync::atomic::Ordering::SeqCst);
-                let outcome = a.run_due().now_or_never();
-                assert!(outcome.is_none(), "the run was interrupted mid-way");
-                crashed_at = Some(now);
-                // Engine B runs the same tick: it finds the slot claimed
-                // (busy) and takes it over once A's lease has expired.
-            }
+        if crashed_at.is_none()
+            && now >= crash_after
+            && !world.store.due_schedules(now, 1).await.unwrap().is_empty()
+        {
+            // Engine A dies in the middle of a run: its future is polled
+            // once (it claims a slot, records the report as generating
+            // and waits on its cost source) and dropped.
+            hang.store(true, std::sync::atomic::Ordering::SeqCst);
+            let outcome = a.run_due().now_or_never();
+            assert!(outcome.is_none(), "the run was interrupted mid-way");
+            crashed_at = Some(now);
+            // Engine B runs the same tick: it finds the slot claimed
+            // (busy) and takes it over once A's lease has expired.
         }
         let engine = if crashed_at.is_some() { &b } else { &a };
         engine.run_due().await.unwrap();

@@ -7,9 +7,15 @@ pub mod routing;
 
 #[cfg(any(feature = "slack", feature = "webhook"))]
 pub mod http;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "slack")]
 pub mod slack;
 #[cfg(feature = "smtp")]
 pub mod smtp;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 #[cfg(feature = "webhook")]
 pub mod webhook;

@@ -221,7 +221,8 @@ impl EngineBuilder {
     pub fn build(self) -> Result<Engine> {
         let mut renderers = self.renderers;
         // Every format this build supports, unless the host wired its own.
-        let defaults: Vec<(ReportFormat, fn() -> Arc<dyn Renderer>)> = vec![
+        type MakeRenderer = fn() -> Arc<dyn Renderer>;
+        let defaults: Vec<(ReportFormat, MakeRenderer)> = vec![
             (ReportFormat::Json, || Arc::new(crate::render::JsonRenderer)),
             (ReportFormat::Csv, || {
                 Arc::new(crate::render::csv::CsvRenderer::new())

@@ -1,0 +1,242 @@
+//! SQLite backends (feature `sqlite`): [`SqliteStore`] and
+//! [`SqliteCostSource`], for a host that wants persistence in one file
+//! without a database server.
+//!
+//! ## Single process
+//! SQLite is for one process. [`open`] and [`memory`] give a pool of **one**
+//! connection, so every statement of the process runs in turn: the store's
+//! atomicity and uniqueness rules hold (they are enforced by the same
+//! constraints and `ON CONFLICT` statements as on PostgreSQL), but several
+//! processes sharing a file are not supported (use PostgreSQL for many
+//! workers). A busy or locked database is a retryable
+//! [`Error::Backend`](crate::Error::Backend).
+//!
+//! ## Types
+//! Ids are hyphenated UUID text, instants fixed-width UTC text
+//! (`2026-10-01T09:00:00.000000000Z`, so text order is time order), dates
+//! `YYYY-MM-DD`, money exact decimal text, JSON columns validated text
+//! (`CHECK (json_valid(...))`). The usage table keeps cost as an integer of
+//! nano-units so that `SUM` stays exact (see
+//! [`UsageTable`](crate::backends::sql::UsageTable)).
+//!
+//! ```no_run
+//! # async fn run() -> tokentra_reports::Result<()> {
+//! use tokentra_reports::backends::sqlite::{self, SqliteCostSource, SqliteStore};
+//! use tokentra_reports::backends::sql::UsageTable;
+//! let pool = sqlite::open("reports.db").await?;
+//! let store = SqliteStore::from_pool(pool.clone());
+//! store.migrate().await?;
+//! let costs = SqliteCostSource::new(pool, &UsageTable::default())?;
+//! # let _ = costs; Ok(()) }
+//! ```
+
+use std::path::Path;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::query::Query;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow,
+};
+use sqlx::{Row as _, Sqlite};
+
+use crate::backends::sql::values::{check_schema_version, map_migrate, map_sqlx, ts_to_text};
+use crate::backends::sql::{Db, Dialect, Kind, SqlCostSource, SqlStore, UsageTable, Val};
+use crate::Result;
+
+const NAME: &str = "sqlite";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A SQLite connection pool as a [`Db`].
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    pool: SqlitePool,
+}
+
+fn bind<'q>(
+    q: Query<'q, Sqlite, SqliteArguments<'q>>,
+    v: Val,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    match v {
+        Val::Null(_) => q.bind(None::<String>),
+        Val::Uuid(u) => q.bind(u.hyphenated().to_string()),
+        Val::Text(s) => q.bind(s),
+        Val::I32(n) => q.bind(i64::from(n)),
+        Val::I64(n) => q.bind(n),
+        Val::Bool(b) => q.bind(b),
+        Val::Ts(t) => q.bind(ts_to_text(t)),
+        Val::NaiveTs(t) => q.bind(t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        Val::Date(d) => q.bind(d.format("%Y-%m-%d").to_string()),
+        Val::Dec(d) => q.bind(d.to_string()),
+        Val::Json(j) => q.bind(j.to_string()),
+        Val::Bytes(b) => q.bind(b),
+        Val::TextList(l) => q.bind(serde_json::to_string(&l).unwrap_or_else(|_| "[]".into())),
+    }
+}
+
+fn query<'q>(sql: &'q str, args: Vec<Val>) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    args.into_iter().fold(sqlx::query(sql), bind)
+}
+
+fn get(row: &SqliteRow, i: usize, k: Kind) -> std::result::Result<Val, sqlx::Error> {
+    fn or_null<T>(v: Option<T>, k: Kind, f: impl FnOnce(T) -> Val) -> Val {
+        v.map_or(Val::Null(k), f)
+    }
+    Ok(match k {
+        Kind::I32 | Kind::I64 | Kind::Bool => or_null(row.try_get(i)?, k, Val::I64),
+        Kind::Bytes => or_null(row.try_get(i)?, k, Val::Bytes),
+        // Everything else is text here and parsed by the row reader.
+        _ => or_null(row.try_get(i)?, k, Val::Text),
+    })
+}
+
+#[async_trait]
+impl Db for SqliteDb {
+    async fn exec(&self, sql: &str, args: Vec<Val>) -> Result<u64> {
+        query(sql, args)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| map_sqlx(NAME, e))
+    }
+
+    async fn fetch(&self, sql: &str, args: Vec<Val>, kinds: &[Kind]) -> Result<Vec<Vec<Val>>> {
+        let rows = query(sql, args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(NAME, e))?;
+        rows.iter()
+            .map(|row| {
+                kinds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| get(row, i, *k).map_err(|e| map_sqlx(NAME, e)))
+                    .collect()
+            })
+            .collect()
+    }
+
+    async fn exec_batch(&self, stmts: Vec<(String, Vec<Val>)>) -> Result<u64> {
+        let mut tx = self.pool.begin().await.map_err(|e| map_sqlx(NAME, e))?;
+        let mut n = 0;
+        for (sql, args) in &stmts {
+            n += query(sql, args.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map_sqlx(NAME, e))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(|e| map_sqlx(NAME, e))?;
+        Ok(n)
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+}
+
+/// The [`ReportStore`](crate::ports::ReportStore) on SQLite. Cloning shares
+/// the pool.
+pub type SqliteStore = SqlStore<SqliteDb>;
+
+/// The [`CostSource`](crate::ports::CostSource) on SQLite.
+pub type SqliteCostSource = SqlCostSource<SqliteDb>;
+
+fn single() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
+/// Open (creating it if missing) the database file at `path`, in WAL mode
+/// with foreign keys on, as a pool of one connection (see the module docs).
+pub async fn open(path: impl AsRef<Path>) -> Result<SqlitePool> {
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true);
+    single()
+        .connect_with(opts)
+        .await
+        .map_err(|e| map_sqlx(NAME, e))
+}
+
+/// A private in-memory database (gone when the pool is dropped).
+pub async fn memory() -> Result<SqlitePool> {
+    let opts = SqliteConnectOptions::from_str("sqlite::memory:")
+        .map_err(|e| map_sqlx(NAME, e))?
+        .foreign_keys(true);
+    single()
+        .connect_with(opts)
+        .await
+        .map_err(|e| map_sqlx(NAME, e))
+}
+
+impl SqlStore<SqliteDb> {
+    /// A store on a database file (see [`open`]).
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self::from_pool(open(path).await?))
+    }
+
+    /// A store on a private in-memory database (see [`memory`]).
+    pub async fn memory() -> Result<Self> {
+        Ok(Self::from_pool(memory().await?))
+    }
+
+    /// A store on an existing pool. Foreign keys must be on (sqlx's
+    /// default); keep the pool to one connection (see the module docs).
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        Self::from_db(SqliteDb { pool })
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.db.pool
+    }
+
+    /// Apply the embedded migrations (`migrations/sqlite/`) not applied
+    /// yet. Idempotent. A database at a newer schema version than this
+    /// build knows is refused with
+    /// [`Error::InvalidState`](crate::Error::InvalidState) before anything
+    /// is changed.
+    pub async fn migrate(&self) -> Result<()> {
+        migrate(self.pool()).await
+    }
+}
+
+/// Apply the embedded SQLite migrations on `pool` (see
+/// [`SqliteStore::migrate`]).
+pub async fn migrate(pool: &SqlitePool) -> Result<()> {
+    let has_table: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| map_sqlx(NAME, e))?;
+    if has_table.is_some() {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await
+                .map_err(|e| map_sqlx(NAME, e))?;
+        check_schema_version(NAME, applied, &MIGRATOR)?;
+    }
+    MIGRATOR.run(pool).await.map_err(|e| map_migrate(NAME, e))
+}
+
+impl SqlCostSource<SqliteDb> {
+    /// A cost source reading `table` through `pool`. `Invalid` when a name
+    /// in `table` is not a plain SQL identifier.
+    pub fn new(pool: SqlitePool, table: &UsageTable) -> Result<Self> {
+        Self::from_db(SqliteDb { pool }, table)
+    }
+}
