@@ -93,13 +93,41 @@ async fn without_approval_the_report_is_generated_and_sent_at_once() {
         assert_eq!(report.format, ReportFormat::Pdf);
         assert!(art.bytes.starts_with(b"%PDF-"));
         assert!(report.page_count.unwrap() >= 1);
+        // The allocation is the report's first table (pdftotext is
+        // installed by .ci/run).
+        let path = std::env::temp_dir().join(format!("{report_id}.pdf"));
+        std::fs::write(&path, &art.bytes).unwrap();
+        let text = std::process::Command::new("pdftotext")
+            .args([path.to_str().unwrap(), "-"])
+            .output()
+            .expect("pdftotext (poppler-utils) is needed by this test");
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("search (allocated)"), "{text}");
+        assert!(text.contains("$11.51"), "{text}");
+        let _ = std::fs::remove_file(path);
     } else {
         assert_eq!(report.format, ReportFormat::Json);
         let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
         let alloc = doc.chargeback.expect("allocation in the document");
         assert_eq!(alloc, r.allocation);
         let dims: Vec<_> = doc.breakdowns.iter().map(|b| b.dimension.clone()).collect();
-        assert_eq!(dims, vec![Dimension::Team, Dimension::Provider]);
+        // The allocation first, then the configuration's includeBreakdownBy.
+        assert_eq!(
+            dims,
+            vec![Dimension::Team, Dimension::Team, Dimension::Provider]
+        );
+        let labels: Vec<_> = doc.breakdowns[0]
+            .items
+            .iter()
+            .map(|i| (i.label.as_str(), i.cost))
+            .collect();
+        assert_eq!(
+            labels,
+            vec![
+                ("search (allocated)", dec!(11.51)),
+                ("ads (allocated)", dec!(6.50))
+            ]
+        );
     }
     assert_eq!(r.allocation.allocations["search"].total_cost, dec!(11.51));
     let sent: Vec<_> = w

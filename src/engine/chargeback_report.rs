@@ -66,6 +66,7 @@ impl Engine {
         }
         resolved.comparison_range = None;
         resolved.chargeback = Some(record.allocation.clone());
+        resolved.allocation_dimension = config.basis_dimension();
         let (result, _) = self
             .generate_resolved(
                 org,

@@ -127,6 +127,7 @@ impl Engine {
             format: ReportFormat::Html,
             recipients: vec![ReportRecipient::email(prefs.email.clone())],
             chargeback: None,
+            allocation_dimension: None,
             config,
             template,
         };

@@ -189,6 +189,9 @@ impl Engine {
                 breakdowns.push(b);
             }
         }
+        if let (Some(alloc), Some(dim)) = (&r.chargeback, &r.allocation_dimension) {
+            breakdowns.insert(0, allocation_breakdown(alloc, dim.clone()));
+        }
         let trend_data = if has(ReportSection::Trend) {
             Some(trend(
                 &get(&data, "trend"),
@@ -287,6 +290,43 @@ impl Engine {
                 Vec::new()
             },
         })
+    }
+}
+
+/// A chargeback allocation as a breakdown: one item per target (largest
+/// first, ties by name) and the unallocated cost last, each the rounded
+/// amount finance bills, so the items add up to the allocation's total.
+fn allocation_breakdown(alloc: &crate::model::Allocation, dimension: Dimension) -> Breakdown {
+    let mut items: Vec<(Option<String>, String, Decimal)> = alloc
+        .allocations
+        .iter()
+        .map(|(k, a)| (Some(k.clone()), k.clone(), a.total_cost))
+        .collect();
+    items.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+    if !alloc.unallocated_cost.is_zero() {
+        items.push((None, "Unallocated".into(), alloc.unallocated_cost));
+    }
+    let costs: Vec<Decimal> = items.iter().map(|i| i.2).collect();
+    let shares = crate::core::insight::breakdown::shares(&costs, alloc.total_cost);
+    Breakdown {
+        dimension,
+        items: items
+            .into_iter()
+            .zip(shares)
+            .map(
+                |((value, label, cost), share)| crate::model::BreakdownItem {
+                    value,
+                    label: format!("{label} (allocated)"),
+                    cost,
+                    requests: 0,
+                    tokens: 0,
+                    share,
+                    change: None,
+                    is_other: false,
+                },
+            )
+            .collect(),
+        total: alloc.total_cost,
     }
 }
 

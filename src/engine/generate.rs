@@ -38,6 +38,9 @@ pub struct ResolvedReport {
     pub recipients: Vec<ReportRecipient>,
     /// The allocation shown by a chargeback report.
     pub chargeback: Option<crate::model::Allocation>,
+    /// The dimension the allocation's keys are values of (its basis); the
+    /// allocation is shown as the report's first breakdown by it.
+    pub allocation_dimension: Option<crate::model::Dimension>,
 }
 
 /// Where a generation comes from: a user's request, or a schedule's slot.
@@ -103,6 +106,7 @@ impl Engine {
             format: request.format,
             recipients: request.recipients.clone(),
             chargeback: None,
+            allocation_dimension: None,
             template,
         })
     }
