@@ -67,14 +67,25 @@ async fn worker_runs_jobs_until_shutdown() {
     let c = clock.clone();
     let stepper = tokio::spawn(async move {
         while c.now() < end {
-            tokio::time::sleep(StdDuration::from_millis(2)).await;
+            // 5 ms per simulated hour: the worker (ticking every 2 ms) sees
+            // each slot's day many times.
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
             c.advance(Duration::hours(1));
         }
     });
     let c = clock.clone();
+    let d = deliverer.clone();
     let stats = worker
         .run(async move {
             while c.now() < end {
+                tokio::time::sleep(StdDuration::from_millis(2)).await;
+            }
+            // Give the worker time to tick after the last step (bounded, so
+            // a worker that never runs the second slot fails the test).
+            for _ in 0..2500 {
+                if d.sent().len() >= 2 {
+                    break;
+                }
                 tokio::time::sleep(StdDuration::from_millis(2)).await;
             }
         })
