@@ -5,7 +5,8 @@
 //! - `claim_and_complete/{port,skip_locked}/{1,4}_workers`: 200 due slots
 //!   run by 1 or 4 workers, each on its own pool. `port`: `due_schedules`
 //!   then `claim_run` per schedule (what the ports offer every backend);
-//!   `skip_locked`: `PostgresStore::claim_due_runs`. Then `create_report`,
+//!   `skip_locked`: `ScheduleStore::claim_due_runs` as PostgreSQL implements
+//!   it (`FOR UPDATE SKIP LOCKED`; what `Engine::run_due` uses). Then `create_report`,
 //!   `finish_run`, `update_schedule` per slot. The `_5ms_work` variants add
 //!   5 ms of (simulated) report generation per slot, as a real run has.
 //! - `executive_1m`: the aggregate queries of an executive report over one
@@ -75,11 +76,13 @@ async fn worker(store: PostgresStore, name: String, work: StdDuration, skip_lock
     let mut done = 0;
     loop {
         // Port level: due_schedules then claim_run per schedule; or the
-        // PostgreSQL shortcut claim_due_runs (FOR UPDATE SKIP LOCKED).
+        // claim_due_runs (on PostgreSQL: FOR UPDATE SKIP LOCKED).
         let mut mine = Vec::new();
         if skip_locked {
-            for (s, run) in store.claim_due_runs(&name, now, lease, 10).await.unwrap() {
-                mine.push((s, run.slot));
+            for (s, claim) in store.claim_due_runs(&name, now, lease, 10).await.unwrap() {
+                if let ClaimOutcome::Claimed(run) = claim {
+                    mine.push((s, run.slot));
+                }
             }
         } else {
             for s in store.due_schedules(now, 20).await.unwrap() {

@@ -1,4 +1,4 @@
-//! Two workers sharing scheduled runs through PostgreSQL.
+//! Two engines sharing scheduled runs through PostgreSQL.
 //!
 //! ```sh
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
@@ -6,20 +6,26 @@
 //! ```
 //!
 //! Migrates a schema of its own (`tokentra_example`, dropped at the end),
-//! seeds six due weekly schedules, and runs two workers, each on its own
-//! connection pool as two processes would. Each worker claims due slots
-//! with `claim_due_runs` (`FOR UPDATE SKIP LOCKED` plus a lease), records a
-//! report for the slot, finishes the run and moves the schedule to its next
-//! slot. Every slot runs exactly once. (This works at the store level; the
-//! engine's `run_due` drives the same ports.)
+//! loads the bundled demo usage into `cost_usage`, creates six weekly
+//! executive reports (Monday 08:00 in three time zones), and lets two
+//! engines, each on its own connection pool as two processes would be, call
+//! `run_due` at the same moment. They claim schedules with `FOR UPDATE SKIP
+//! LOCKED` plus a lease, so each slot runs exactly once: six reports, each
+//! generated from the data in PostgreSQL and delivered once.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use tokentra_reports::backends::postgres::PostgresStore;
+use tokentra_reports::backends::file::read_cost_rows_csv;
+use tokentra_reports::backends::memory::{ManualClock, RecordingDeliverer};
+use tokentra_reports::backends::postgres::{PostgresCostSource, PostgresStore};
+use tokentra_reports::backends::sql::UsageTable;
+use tokentra_reports::engine::schedules::ScheduleInput;
+use tokentra_reports::engine::{Engine, EngineConfig};
 use tokentra_reports::model::*;
-use tokentra_reports::ports::{GeneratedReportStore, RunOutcome, ScheduleStore};
+use tokentra_reports::ports::GeneratedReportStore;
 
 const SCHEMA: &str = "tokentra_example";
 
@@ -28,80 +34,38 @@ async fn store(url: &str) -> tokentra_reports::Result<PostgresStore> {
         .map_err(|e| tokentra_reports::Error::invalid("DATABASE_URL", e))?
         .options([("search_path", SCHEMA)]);
     let pool = PgPoolOptions::new()
-        .max_connections(2)
+        .max_connections(4)
         .connect_with(opts)
         .await
         .map_err(|e| tokentra_reports::Error::backend("postgres", true, e))?;
     Ok(PostgresStore::from_pool(pool))
 }
 
-async fn work(store: PostgresStore, name: &'static str) -> tokentra_reports::Result<usize> {
-    // The host's Clock would give `now`; a fixed instant keeps the example repeatable.
-    let now = Utc.with_ymd_and_hms(2026, 10, 5, 8, 1, 0).unwrap();
-    let mut ran = 0;
-    loop {
-        let claimed = store
-            .claim_due_runs(name, now, now + Duration::minutes(10), 2)
-            .await?;
-        if claimed.is_empty() {
-            return Ok(ran);
-        }
-        for (schedule, run) in claimed {
-            let org = schedule.organization_id;
-            let report = GeneratedReport {
-                id: ReportId::new(),
-                organization_id: org,
-                template_id: schedule.template_id,
-                scheduled_report_id: Some(schedule.id),
-                schedule_slot: Some(run.slot),
-                name: format!("{} {}", schedule.name, run.slot.date_naive()),
-                report_type: schedule.report_type,
-                format: schedule.format,
-                date_range: DateRange::new(
-                    (run.slot - Duration::days(7)).date_naive(),
-                    (run.slot - Duration::days(1)).date_naive(),
-                )?,
-                comparison_range: None,
-                filters: schedule.filters.clone(),
-                status: ReportStatus::Completed,
-                file_size: None,
-                page_count: None,
-                checksum: None,
-                summary_data: None,
-                recipients: schedule.recipients.clone(),
-                distribution_status: vec![],
-                distributed_at: None,
-                generation_time_ms: None,
-                error_message: None,
-                expires_at: now + Duration::days(DEFAULT_REPORT_EXPIRY_DAYS),
-                download_count: 0,
-                created_by: None,
-                created_at: now,
-                completed_at: Some(now),
-            };
-            store.create_report(org, &report).await?;
-            let outcome = RunOutcome {
-                status: RunStatus::Success,
-                report_id: Some(report.id),
-                error: None,
-            };
-            store
-                .finish_run(org, schedule.id, run.slot, name, &outcome, now)
-                .await?;
-            let mut next = schedule.clone();
-            next.last_run_at = Some(run.slot);
-            next.next_run_at = Some(run.slot + Duration::days(7));
-            next.last_status = Some(RunStatus::Success);
-            next.run_count += 1;
-            store.update_schedule(org, &next).await?;
-            println!("{name} ran {:?} for slot {}", schedule.name, run.slot);
-            ran += 1;
-        }
-    }
+/// An engine as one process of the host would build it: its own pool, the
+/// shared clock (a fixed instant keeps the example repeatable) and a
+/// deliverer that records what it sends.
+async fn engine(
+    url: &str,
+    name: &str,
+    clock: &ManualClock,
+    sent: &RecordingDeliverer,
+) -> tokentra_reports::Result<Engine> {
+    let store = store(url).await?;
+    let costs = PostgresCostSource::new(store.pool().clone(), &UsageTable::default())?;
+    Engine::builder()
+        .store(Arc::new(store))
+        .cost_source(Arc::new(costs))
+        .deliverer(Arc::new(sent.clone()))
+        .clock(Arc::new(clock.clone()))
+        .config(EngineConfig {
+            worker_id: name.into(),
+            ..Default::default()
+        })
+        .build()
 }
 
 #[tokio::main]
-async fn main() -> tokentra_reports::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Ok(url) = std::env::var("DATABASE_URL") else {
         eprintln!("SKIPPED: set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test");
         return Ok(());
@@ -109,60 +73,86 @@ async fn main() -> tokentra_reports::Result<()> {
     let admin = PgPoolOptions::new()
         .max_connections(1)
         .connect(&url)
-        .await
-        .map_err(|e| tokentra_reports::Error::backend("postgres", true, e))?;
-    let ddl = |sql: String| {
-        let admin = admin.clone();
-        async move {
-            sqlx::query(&sql)
-                .execute(&admin)
-                .await
-                .map_err(|e| tokentra_reports::Error::backend("postgres", false, e))
-        }
-    };
-    ddl(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")).await?;
-    ddl(format!("CREATE SCHEMA {SCHEMA}")).await?;
+        .await?;
+    for sql in [
+        format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"),
+        format!("CREATE SCHEMA {SCHEMA}"),
+    ] {
+        sqlx::query(&sql).execute(&admin).await?;
+    }
 
     let seed = store(&url).await?;
     seed.migrate().await?;
     let org = OrganizationId::new();
-    let slot = Utc.with_ymd_and_hms(2026, 10, 5, 8, 0, 0).unwrap();
-    for i in 1..=6 {
-        let s = ScheduledReport {
-            id: ScheduledReportId::new(),
-            organization_id: org,
-            template_id: None,
-            report_type: ReportType::Executive,
-            name: format!("Weekly executive #{i}"),
-            description: None,
-            frequency: Frequency::Weekly,
-            schedule_config: ScheduleConfig::default(),
-            filters: ReportFilters::default(),
-            recipients: vec![ReportRecipient::email("cfo@example.com")],
-            format: ReportFormat::Pdf,
-            is_active: true,
-            last_run_at: None,
-            next_run_at: Some(slot),
-            last_status: None,
-            last_error: None,
-            run_count: 0,
-            consecutive_failures: 0,
-            paused_reason: None,
-            created_by: None,
-            created_at: slot - Duration::days(30),
-            updated_at: slot - Duration::days(30),
-        };
-        seed.create_schedule(org, &s).await?;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/llm_usage_daily.csv");
+    let rows = read_cost_rows_csv(std::fs::File::open(path)?, "demo")?;
+    let costs = PostgresCostSource::new(seed.pool().clone(), &UsageTable::default())?;
+    let n = costs.insert_rows(org, &rows).await?;
+    println!("loaded {n} usage rows into {SCHEMA}.cost_usage");
+
+    // Create the schedules on Sunday 1 November 2026; their first slots are
+    // Monday 2 November, 08:00 local time.
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap());
+    let sent = RecordingDeliverer::new();
+    let a = engine(&url, "engine-a", &clock, &sent).await?;
+    let b = engine(&url, "engine-b", &clock, &sent).await?;
+    for (i, zone) in ["Europe/Berlin", "America/New_York", "Asia/Tokyo"]
+        .iter()
+        .cycle()
+        .take(6)
+        .enumerate()
+    {
+        let s = a
+            .create_schedule(
+                org,
+                ScheduleInput {
+                    name: format!("Weekly executive #{} ({zone})", i + 1),
+                    description: None,
+                    template_id: None,
+                    report_type: ReportType::Executive,
+                    frequency: Frequency::Weekly,
+                    schedule_config: ScheduleConfig {
+                        time: TimeOfDay::parse("08:00")?,
+                        timezone: Timezone::parse(zone)?,
+                        day_of_week: 1,
+                        ..Default::default()
+                    },
+                    filters: ReportFilters::default(),
+                    recipients: vec![ReportRecipient::email("cfo@example.com")],
+                    format: ReportFormat::Json,
+                    is_active: true,
+                },
+                None,
+            )
+            .await?;
+        println!("{}: next run {:?}", s.name, s.next_run_at);
     }
 
-    let (a, b) = (store(&url).await?, store(&url).await?);
-    let (ra, rb) = tokio::join!(work(a, "worker-a"), work(b, "worker-b"));
+    // Tuesday: every slot is due; both engines run the job at once.
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 3, 6, 0, 0).unwrap());
+    let (ra, rb) = tokio::join!(a.run_due(), b.run_due());
     let (ra, rb) = (ra?, rb?);
+    println!("engine-a ran {}, engine-b ran {}", ra.ran, rb.ran);
+    // Running again finds nothing due.
+    let again = a.run_due().await?;
     let page = seed.list_reports(org, &Default::default()).await?;
     println!(
-        "worker-a ran {ra}, worker-b ran {rb}; {} reports for 6 slots",
-        page.reports.len()
+        "{} reports for 6 slots, {} deliveries, {} run on the second call",
+        page.reports.len(),
+        sent.sent().len(),
+        again.ran
     );
-    ddl(format!("DROP SCHEMA {SCHEMA} CASCADE")).await?;
+    for r in &page.reports {
+        let total = r.summary_data.as_ref().map(|s| s.total_cost.to_string());
+        println!(
+            "  {} [{:?}] total {}",
+            r.name,
+            r.status,
+            total.unwrap_or_default()
+        );
+    }
+    sqlx::query(&format!("DROP SCHEMA {SCHEMA} CASCADE"))
+        .execute(&admin)
+        .await?;
     Ok(())
 }

@@ -141,6 +141,32 @@ pub trait ScheduleStore: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
     ) -> Result<ClaimOutcome>;
 
+    /// Across organizations (background job): claim the current slot
+    /// (`nextRunAt`) of up to `limit` due schedules for `worker`, earliest
+    /// `nextRunAt` first, as [`claim_run`](Self::claim_run) would.
+    ///
+    /// Returns each picked schedule with [`ClaimOutcome::Claimed`], or with
+    /// [`ClaimOutcome::Done`] when its current slot already ran but the
+    /// schedule was not moved on (a worker stopped between finishing the run
+    /// and updating the schedule), so the caller can repair it. Slots held by
+    /// another worker under a live lease are left out, never returned as
+    /// [`ClaimOutcome::Busy`]; so are schedules deleted meanwhile.
+    ///
+    /// The default reads [`due_schedules`](Self::due_schedules) and claims
+    /// them in order, which is correct for any backend but makes concurrent
+    /// workers contend for the same first rows. A backend that can do better
+    /// overrides it (PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, so N
+    /// workers take disjoint sets at once).
+    async fn claim_due_runs(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(ScheduledReport, ClaimOutcome)>> {
+        claim_due_in_order(self, worker, now, lease_until, limit).await
+    }
+
     /// Record the outcome of a claimed run (`success`, `failed` or
     /// `skipped`). `Conflict` when `worker` no longer holds the claim (its
     /// lease expired and another worker took it over, or the run is already
@@ -162,6 +188,44 @@ pub trait ScheduleStore: Send + Sync + 'static {
         org: OrganizationId,
         schedule: ScheduledReportId,
     ) -> Result<Vec<ScheduleRun>>;
+}
+
+/// The portable [`ScheduleStore::claim_due_runs`]: read the due schedules,
+/// earliest first, and [`claim_run`](ScheduleStore::claim_run) their current
+/// slots one by one until `limit` are claimed (or found done). Public so a
+/// backend that overrides `claim_due_runs` can fall back to it.
+pub async fn claim_due_in_order<S: ScheduleStore + ?Sized>(
+    store: &S,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<(ScheduledReport, ClaimOutcome)>> {
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    // Slots other workers hold are skipped, so read past `limit`.
+    let due = store
+        .due_schedules(now, limit.saturating_mul(4).max(1000))
+        .await?;
+    for s in due {
+        if out.len() >= limit {
+            break;
+        }
+        let Some(slot) = s.next_run_at else {
+            continue;
+        };
+        match store
+            .claim_run(s.organization_id, s.id, slot, worker, now, lease_until)
+            .await
+        {
+            Ok(ClaimOutcome::Busy(_)) | Err(crate::Error::NotFound { .. }) => {}
+            Ok(claim) => out.push((s, claim)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// Filter and page of [`GeneratedReportStore::list_reports`].

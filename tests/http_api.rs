@@ -16,12 +16,16 @@ use tokentra_reports::backends::memory::{
     ManualClock, MemoryCostSource, MemoryStore, RecordingDeliverer,
 };
 use tokentra_reports::engine::{Engine, EngineConfig, LinkSigner};
-use tokentra_reports::model::{OrganizationId, UserId};
+use tokentra_reports::model::{
+    ChargebackConfigId, ChargebackConfiguration, DateRange, OrganizationId, UserId,
+};
 
 struct Server {
     base: String,
     clock: ManualClock,
     client: reqwest::Client,
+    /// Two chargeback records awaiting approval by token-a's user.
+    records: [String; 2],
 }
 
 impl Server {
@@ -49,13 +53,44 @@ impl Server {
             })
             .build()
             .unwrap();
+        let approver = UserId::new();
+        let mut records = Vec::new();
+        for name in ["Teams", "Projects"] {
+            let c: ChargebackConfiguration = serde_json::from_value(json!({
+                "id": ChargebackConfigId::new(), "organizationId": org_a, "name": name,
+                "allocationBasis": "team", "requiresApproval": true, "approvers": [approver],
+                "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"
+            }))
+            .unwrap();
+            engine
+                .store()
+                .create_chargeback_config(org_a, &c)
+                .await
+                .unwrap();
+            let october =
+                DateRange::new("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap())
+                    .unwrap();
+            let r = engine
+                .generate_chargeback_record(org_a, c.id, october, false)
+                .await
+                .unwrap();
+            records.push(r.id.to_string());
+        }
         let mut tokens = HashMap::new();
         tokens.insert(
             "token-a".to_string(),
             app::Principal {
                 org: org_a,
-                user: UserId::new(),
+                user: approver,
                 email: "a@example.com",
+            },
+        );
+        tokens.insert(
+            "token-a2".to_string(),
+            app::Principal {
+                org: org_a,
+                user: UserId::new(),
+                email: "a2@example.com",
             },
         );
         tokens.insert(
@@ -75,6 +110,7 @@ impl Server {
             base,
             clock,
             client: reqwest::Client::new(),
+            records: [records[0].clone(), records[1].clone()],
         }
     }
 
@@ -154,7 +190,8 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
         .call(Method::GET, "/api/reports?limit=10", Some("token-a"), None)
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(list["reports"].as_array().unwrap().len(), 1);
+    // The generated report and the two chargeback reports of the seeded records.
+    assert_eq!(list["reports"].as_array().unwrap().len(), 3);
     let (_, list_b) = s
         .call(Method::GET, "/api/reports", Some("token-b"), None)
         .await;
@@ -340,6 +377,72 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
         )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+
+    // Chargeback approval: only approvers, only once; rejection needs a reason.
+    let (st, recs) = s
+        .call(
+            Method::GET,
+            "/api/chargeback/records",
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(recs.as_array().unwrap().len(), 2);
+    assert_eq!(recs[0]["status"], "pending_approval");
+    let (_, none) = s
+        .call(
+            Method::GET,
+            "/api/chargeback/records",
+            Some("token-b"),
+            None,
+        )
+        .await;
+    assert_eq!(none.as_array().unwrap().len(), 0);
+    let [r1, r2] = s.records.clone();
+    let approve = format!("/api/chargeback/records/{r1}/approve");
+    assert_eq!(
+        s.call(Method::POST, &approve, Some("token-a2"), None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        s.call(Method::POST, &approve, Some("token-b"), None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (st, approved) = s.call(Method::POST, &approve, Some("token-a"), None).await;
+    assert_eq!(st, StatusCode::OK, "{approved}");
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(
+        s.call(Method::POST, &approve, Some("token-a"), None)
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    let reject = format!("/api/chargeback/records/{r2}/reject");
+    let (st, err) = s
+        .call(
+            Method::POST,
+            &reject,
+            Some("token-a"),
+            Some(json!({"reason": " "})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    let (st, rejected) = s
+        .call(
+            Method::POST,
+            &reject,
+            Some("token-a"),
+            Some(json!({"reason": "numbers look off"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(rejected["rejectionReason"], "numbers look off");
 
     // Delete a report; another org cannot.
     assert_eq!(

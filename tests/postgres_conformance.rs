@@ -17,8 +17,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal_macros::dec;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use tokentra_reports::backends::memory::{ManualClock, MemoryCostSource, RecordingDeliverer};
 use tokentra_reports::backends::postgres::{PostgresCostSource, PostgresStore};
 use tokentra_reports::backends::sql::UsageTable;
+use tokentra_reports::engine::schedules::ScheduleInput;
+use tokentra_reports::engine::{Engine, EngineConfig};
 use tokentra_reports::model::*;
 use tokentra_reports::ports::*;
 use tokentra_reports::Error;
@@ -258,6 +261,103 @@ async fn four_workers_on_four_pools_run_400_slots_exactly_once() {
     schema.drop().await;
 }
 
+/// The acceptance test at the engine level: four engines, each on
+/// its own pool, call `run_due` at once over 400 due weekly schedules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_engines_run_due_over_400_schedules_each_slot_once() {
+    let Some(url) = url() else { return };
+    let schema = Schema::new(&url).await;
+    let seed = schema.store(4).await;
+    let org = OrganizationId::new();
+    let costs: Arc<dyn CostSource> =
+        Arc::new(MemoryCostSource::with_rows(org, conformance::cost_rows()));
+    let created = conformance::t0() - Duration::days(3);
+    let clock = ManualClock::new(created);
+    let deliverer = RecordingDeliverer::new();
+    let make = |store: PostgresStore, name: String| {
+        Engine::builder()
+            .cost_source(costs.clone())
+            .store(Arc::new(store))
+            .clock(Arc::new(clock.clone()))
+            .deliverer(Arc::new(deliverer.clone()))
+            .config(EngineConfig {
+                worker_id: name,
+                ..Default::default()
+            })
+            .build()
+            .unwrap()
+    };
+    let admin = make(seed.clone(), "admin".into());
+    let mut slots = std::collections::BTreeSet::new();
+    for i in 0..400 {
+        let s = admin
+            .create_schedule(
+                org,
+                ScheduleInput {
+                    name: format!("weekly {i}"),
+                    description: None,
+                    template_id: None,
+                    report_type: ReportType::Executive,
+                    frequency: Frequency::Weekly,
+                    schedule_config: ScheduleConfig {
+                        timezone: Timezone::parse(["Europe/Paris", "America/New_York"][i % 2])
+                            .unwrap(),
+                        day_of_week: 1,
+                        ..Default::default()
+                    },
+                    filters: ReportFilters::default(),
+                    recipients: vec![ReportRecipient::email("cfo@example.com")],
+                    format: ReportFormat::Json,
+                    is_active: true,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        slots.insert(s.next_run_at.unwrap());
+    }
+    // Every schedule's first slot has passed.
+    let now = *slots.last().unwrap() + Duration::hours(1);
+    assert!(now - *slots.first().unwrap() < Duration::days(7));
+    clock.set(now);
+    let mut handles = Vec::new();
+    for w in 0..4 {
+        let engine = make(schema.store(4).await, format!("engine-{w}"));
+        handles.push(tokio::spawn(async move { engine.run_due().await.unwrap() }));
+    }
+    let mut ran = Vec::new();
+    for h in handles {
+        let st = h.await.unwrap();
+        assert_eq!(st.failed, 0, "{st:?}");
+        ran.push(st.ran);
+    }
+    assert_eq!(ran.iter().sum::<usize>(), 400, "{ran:?}");
+    let reports: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM generated_reports WHERE status = 'completed'")
+            .fetch_one(seed.pool())
+            .await
+            .unwrap();
+    assert_eq!(reports, 400);
+    let distinct: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT (scheduled_report_id, schedule_slot)) FROM generated_reports",
+    )
+    .fetch_one(seed.pool())
+    .await
+    .unwrap();
+    assert_eq!(distinct, 400, "each slot once");
+    let runs: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM schedule_runs WHERE status = 'success' AND attempts = 1",
+    )
+    .fetch_one(seed.pool())
+    .await
+    .unwrap();
+    assert_eq!(runs, 400);
+    assert_eq!(deliverer.sent().len(), 400, "each report delivered once");
+    // Nothing is due any more.
+    assert_eq!(admin.run_due().await.unwrap().ran, 0);
+    schema.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn claim_due_runs_with_skip_locked_splits_the_work() {
     let Some(url) = url() else { return };
@@ -285,7 +385,13 @@ async fn claim_due_runs_with_skip_locked_splits_the_work() {
                 if claimed.is_empty() {
                     return created;
                 }
-                for (s, run) in claimed {
+                for (s, claim) in claimed {
+                    // `Done`: another worker finished the slot and is
+                    // about to move the schedule on.
+                    let ClaimOutcome::Claimed(run) = claim else {
+                        assert!(matches!(claim, ClaimOutcome::Done(_)), "{claim:?}");
+                        continue;
+                    };
                     assert_eq!(run.worker, worker);
                     if run_slot(&store, &worker, &s, run.slot, now).await {
                         created += 1;

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use tokentra_reports::engine::schedules::ScheduleInput;
 use tokentra_reports::engine::Engine;
 use tokentra_reports::model::{
-    EmailDigestPreferences, GenerateReportRequest, OrganizationId, ReportId, ScheduledReportId,
-    UserId,
+    ChargebackRecordId, EmailDigestPreferences, GenerateReportRequest, OrganizationId, ReportId,
+    ScheduledReportId, UserId,
 };
 use tokentra_reports::ports::{ReportCursor, ReportListQuery};
 use tokentra_reports::Error;
@@ -114,6 +114,9 @@ pub fn router(state: AppState) -> Router {
             put(update_schedule).delete(delete_schedule),
         )
         .route("/api/digest-preferences", get(get_digest).put(put_digest))
+        .route("/api/chargeback/records", get(list_chargeback_records))
+        .route("/api/chargeback/records/{id}/approve", post(approve_record))
+        .route("/api/chargeback/records/{id}/reject", post(reject_record))
         .with_state(state)
 }
 
@@ -273,5 +276,47 @@ async fn put_digest(
     prefs.organization_id = p.org;
     Ok(Json(
         s.engine.upsert_digest_preferences(p.org, prefs).await?,
+    ))
+}
+
+async fn list_chargeback_records(
+    State(s): State<AppState>,
+    p: Principal,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        s.engine
+            .store()
+            .list_chargeback_records(p.org, None)
+            .await?,
+    ))
+}
+
+async fn approve_record(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<ChargebackRecordId>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        s.engine
+            .approve_chargeback_record(p.org, id, p.user)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct RejectBody {
+    reason: String,
+}
+
+async fn reject_record(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<ChargebackRecordId>,
+    Json(body): Json<RejectBody>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        s.engine
+            .reject_chargeback_record(p.org, id, p.user, &body.reason)
+            .await?,
     ))
 }

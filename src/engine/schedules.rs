@@ -22,6 +22,8 @@
 //! `max_consecutive_failures` failures in a row the schedule is paused with
 //! the reason in `pausedReason`.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,9 @@ use crate::{Error, Result};
 
 /// Most missed slots handled for one schedule in one call.
 const MAX_CATCH_UP: usize = 100;
+
+/// Schedules one [`Engine::run_due`] call handles at most.
+const MAX_PER_CALL: usize = 1000;
 
 /// What a user fills in to create or change a scheduled report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +88,10 @@ pub struct RunDueStats {
     pub failed: usize,
     /// Missed slots recorded as skipped.
     pub skipped: usize,
-    /// Slots another engine was running.
+    /// Slots another engine was running when this one reached them (a
+    /// catch-up slot, or a schedule claimed between this engine's pick and
+    /// its claim); due schedules another engine holds are not picked at
+    /// all, so they are not counted.
     pub busy: usize,
     /// Schedules paused for failing too often.
     pub paused: usize,
@@ -218,11 +226,31 @@ impl Engine {
     /// Background job: run every due slot of every active schedule (all
     /// organizations), each exactly once. Safe to call from several engines
     /// at once and to call again after a crash.
+    ///
+    /// Schedules are claimed one at a time with
+    /// [`ScheduleStore::claim_due_runs`](crate::ports::ScheduleStore::claim_due_runs),
+    /// so engines sharing a store take different schedules (on PostgreSQL
+    /// without waiting on each other's row locks) and a crash strands at
+    /// most one claim until its lease runs out. At most 1,000 schedules per
+    /// call; the rest wait for the next call.
     pub async fn run_due(&self) -> Result<RunDueStats> {
         let mut stats = RunDueStats::default();
         let now = self.clock.now();
-        let due = self.store.due_schedules(now, 1000).await?;
-        for schedule in due {
+        let worker = self.config.worker_id.as_str();
+        // Schedules handled by this call. One that is still due afterwards
+        // (a store error left our claim open) is not run twice in a call;
+        // asking for one more than those keeps the others coming.
+        let mut handled = HashSet::new();
+        while handled.len() < MAX_PER_CALL {
+            let batch = self
+                .store
+                .claim_due_runs(worker, now, now + self.config.lease, handled.len() + 1)
+                .await?;
+            let Some((schedule, _)) = batch.into_iter().find(|(s, _)| !handled.contains(&s.id))
+            else {
+                break;
+            };
+            handled.insert(schedule.id);
             if let Err(e) = self.run_schedule(&schedule, now, &mut stats).await {
                 // A store error on one schedule must not stop the others; it
                 // will be retried on the next call.

@@ -220,6 +220,7 @@ where
     templates(&*fresh().await).await;
     schedules(&*fresh().await).await;
     schedule_runs(&*fresh().await).await;
+    claim_due_runs(&*fresh().await).await;
     generated_reports(&*fresh().await).await;
     report_paging(&*fresh().await).await;
     artifacts(&*fresh().await).await;
@@ -445,6 +446,105 @@ pub async fn schedule_runs(store: &dyn ReportStore) {
     // Deleting the schedule deletes its runs.
     store.delete_schedule(org, s.id).await.unwrap();
     assert_not_found(store.list_runs(org, s.id).await);
+}
+
+/// `claim_due_runs`: earliest first, at most `limit`, slots held by another
+/// worker left out, finished-but-not-moved-on slots returned as `Done`, our
+/// own claims renewed, expired claims taken over.
+pub async fn claim_due_runs(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    let now = t0() + Duration::minutes(1);
+    let lease = now + Duration::minutes(10);
+    let mut due = Vec::new();
+    for i in 0..4 {
+        let mut s = schedule(org, &format!("due {i}"), t0());
+        s.next_run_at = Some(t0() - Duration::minutes(4 - i));
+        store.create_schedule(org, &s).await.unwrap();
+        due.push(s);
+    }
+    let mut not_yet = schedule(org, "not yet", t0());
+    not_yet.next_run_at = Some(now + Duration::hours(1));
+    store.create_schedule(org, &not_yet).await.unwrap();
+    let mut inactive = schedule(org, "inactive", t0());
+    inactive.is_active = false;
+    store.create_schedule(org, &inactive).await.unwrap();
+    let slot = |i: usize| due[i].next_run_at.unwrap();
+    let ids =
+        |v: &[(ScheduledReport, ClaimOutcome)]| v.iter().map(|(s, _)| s.id).collect::<Vec<_>>();
+
+    // due[0] is held by another worker; due[1] ran but was not moved on.
+    for i in [0, 1] {
+        assert!(matches!(
+            store
+                .claim_run(org, due[i].id, slot(i), "other", now, lease)
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed(_)
+        ));
+    }
+    let ok = RunOutcome {
+        status: RunStatus::Success,
+        report_id: Some(ReportId::new()),
+        error: None,
+    };
+    store
+        .finish_run(org, due[1].id, slot(1), "other", &ok, now)
+        .await
+        .unwrap();
+
+    assert!(store
+        .claim_due_runs("w1", now, lease, 0)
+        .await
+        .unwrap()
+        .is_empty());
+    let got = store.claim_due_runs("w1", now, lease, 1).await.unwrap();
+    assert_eq!(ids(&got), vec![due[1].id]);
+    assert!(matches!(&got[0].1, ClaimOutcome::Done(r) if r.status == RunStatus::Success));
+
+    let got = store.claim_due_runs("w1", now, lease, 10).await.unwrap();
+    assert_eq!(ids(&got), vec![due[1].id, due[2].id, due[3].id]);
+    for (s, claim) in &got[1..] {
+        let ClaimOutcome::Claimed(run) = claim else {
+            panic!("{}: {claim:?}", s.name)
+        };
+        assert_eq!((run.worker.as_str(), run.attempts), ("w1", 1));
+        assert_eq!(Some(run.slot), s.next_run_at);
+        assert_eq!(run.lease_expires_at, lease);
+    }
+    // Asking again renews our own claims.
+    let renewed = lease + Duration::minutes(1);
+    let got = store.claim_due_runs("w1", now, renewed, 10).await.unwrap();
+    assert_eq!(ids(&got), vec![due[1].id, due[2].id, due[3].id]);
+    assert!(
+        matches!(&got[2].1, ClaimOutcome::Claimed(r) if r.attempts == 1 && r.lease_expires_at == renewed)
+    );
+    // Another worker finds only the finished slot.
+    let got = store.claim_due_runs("w2", now, lease, 10).await.unwrap();
+    assert_eq!(ids(&got), vec![due[1].id]);
+
+    // Once every lease has run out, a worker takes the open slots over.
+    let after = renewed + Duration::seconds(1);
+    let got = store
+        .claim_due_runs("w2", after, after + Duration::minutes(10), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&got), vec![due[0].id, due[1].id, due[2].id, due[3].id]);
+    for i in [0, 2, 3] {
+        assert!(
+            matches!(&got[i].1, ClaimOutcome::Claimed(r) if r.worker == "w2" && r.attempts == 2),
+            "{:?}",
+            got[i].1
+        );
+    }
+    // Moving the done schedule on takes it out of the due set.
+    let mut moved = due[1].clone();
+    moved.next_run_at = Some(slot(1) + Duration::days(7));
+    store.update_schedule(org, &moved).await.unwrap();
+    let got = store
+        .claim_due_runs("w2", after, after + Duration::minutes(10), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&got), vec![due[0].id, due[2].id, due[3].id]);
 }
 
 pub async fn generated_reports(store: &dyn ReportStore) {

@@ -30,9 +30,10 @@
 //! a claim whose lease expired is taken over. The unique
 //! `(scheduled_report_id, schedule_slot)` of `generated_reports` keeps one
 //! report per slot even if a worker outlives its lease.
-//! [`PostgresStore::claim_due_runs`] picks due schedules with
-//! `FOR UPDATE SKIP LOCKED`, so concurrent workers take different schedules
-//! instead of queueing on the same rows.
+//! Its [`claim_due_runs`](crate::ports::ScheduleStore::claim_due_runs)
+//! (what [`Engine::run_due`](crate::engine::Engine::run_due) calls) picks
+//! due schedules with `FOR UPDATE SKIP LOCKED`, so concurrent workers take
+//! different schedules instead of queueing on the same rows.
 
 use std::str::FromStr;
 
@@ -47,8 +48,6 @@ use uuid::Uuid;
 
 use crate::backends::sql::values::{check_schema_version, map_migrate, map_sqlx};
 use crate::backends::sql::{Db, Dialect, Kind, SqlCostSource, SqlStore, UsageTable, Val};
-use crate::model::{ScheduleRun, ScheduledReport};
-use crate::ports::{ClaimOutcome, ScheduleStore};
 use crate::Result;
 
 const NAME: &str = "postgres";
@@ -160,6 +159,65 @@ impl Db for PgDb {
         Ok(n)
     }
 
+    async fn claim_due_locked(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Option<Vec<(Uuid, Uuid, DateTime<Utc>)>>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut tx = self.pool.begin().await.map_err(|e| map_sqlx(NAME, e))?;
+        // Due schedules whose current slot no other worker holds under a
+        // live lease (finished slots are picked too: the caller moves such
+        // a schedule on). Rows another transaction has locked are skipped,
+        // so concurrent workers take different schedules.
+        let picked: Vec<(Uuid, Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT s.id, s.organization_id, s.next_run_at FROM scheduled_reports s \
+             WHERE s.is_active AND s.next_run_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM schedule_runs r \
+                 WHERE r.scheduled_report_id = s.id AND r.slot = s.next_run_at \
+                 AND r.status = 'running' AND r.lease_expires_at > $1 AND r.worker <> $2) \
+             ORDER BY s.next_run_at, s.id LIMIT $3 FOR UPDATE OF s SKIP LOCKED",
+        )
+        .bind(now)
+        .bind(worker)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| map_sqlx(NAME, e))?;
+        // Claim while the schedule rows are locked, so no other caller
+        // picks them before the claims are visible. The same statement as
+        // `claim_run`: a new run, a renewal of ours, or a takeover of an
+        // expired lease; a finished run is left alone.
+        for (id, org, slot) in &picked {
+            sqlx::query(
+                "INSERT INTO schedule_runs (organization_id, scheduled_report_id, slot, status, \
+                 worker, lease_expires_at, attempts, report_id, error, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'running', $4, $6, 1, NULL, NULL, $5, $5) \
+                 ON CONFLICT (scheduled_report_id, slot) DO UPDATE SET \
+                   attempts = CASE WHEN schedule_runs.worker = excluded.worker \
+                              THEN schedule_runs.attempts ELSE schedule_runs.attempts + 1 END, \
+                   worker = excluded.worker, lease_expires_at = excluded.lease_expires_at, \
+                   updated_at = excluded.updated_at \
+                 WHERE schedule_runs.status = 'running' \
+                   AND (schedule_runs.worker = excluded.worker \
+                        OR schedule_runs.lease_expires_at <= $5)",
+            )
+            .bind(org)
+            .bind(id)
+            .bind(slot)
+            .bind(worker)
+            .bind(now)
+            .bind(lease_until)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map_sqlx(NAME, e))?;
+        }
+        tx.commit().await.map_err(|e| map_sqlx(NAME, e))?;
+        Ok(Some(picked))
+    }
+
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
@@ -210,91 +268,6 @@ impl SqlStore<PgDb> {
     /// [`Error::InvalidState`] before anything is changed.
     pub async fn migrate(&self) -> Result<()> {
         migrate(self.pool()).await
-    }
-
-    /// Claim the current slot (`nextRunAt`) of up to `limit` due schedules
-    /// for `worker`, across organizations, in one transaction.
-    ///
-    /// Due schedules are picked with `SELECT ... FOR UPDATE SKIP LOCKED`,
-    /// skipping slots that already ran or that another worker holds under a
-    /// live lease, so N workers calling this at once take disjoint sets
-    /// instead of queueing on the same rows. Each pick is then claimed with
-    /// [`claim_run`](ScheduleStore::claim_run) semantics (a slot whose lease
-    /// expired is taken over, attempts + 1). Returns the schedules with
-    /// their claimed runs, earliest `nextRunAt` first; empty when nothing
-    /// is due.
-    pub async fn claim_due_runs(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<(ScheduledReport, ScheduleRun)>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let ids: Vec<(Uuid, Uuid, DateTime<Utc>)> = {
-            let mut tx = self.pool().begin().await.map_err(|e| map_sqlx(NAME, e))?;
-            let picked: Vec<(Uuid, Uuid, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT s.id, s.organization_id, s.next_run_at FROM scheduled_reports s \
-                 WHERE s.is_active AND s.next_run_at <= $1 \
-                 AND NOT EXISTS (SELECT 1 FROM schedule_runs r \
-                     WHERE r.scheduled_report_id = s.id AND r.slot = s.next_run_at \
-                     AND (r.status <> 'running' OR (r.lease_expires_at > $1 AND r.worker <> $2))) \
-                 ORDER BY s.next_run_at, s.id LIMIT $3 FOR UPDATE OF s SKIP LOCKED",
-            )
-            .bind(now)
-            .bind(worker)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| map_sqlx(NAME, e))?;
-            // Claim while the schedule rows are locked, so no other
-            // `claim_due_runs` picks them before the claims are visible.
-            let mut claimed = Vec::with_capacity(picked.len());
-            for (id, org, slot) in picked {
-                let n = sqlx::query(
-                    "INSERT INTO schedule_runs (organization_id, scheduled_report_id, slot, status, \
-                     worker, lease_expires_at, attempts, report_id, error, created_at, updated_at) \
-                     VALUES ($1, $2, $3, 'running', $4, $6, 1, NULL, NULL, $5, $5) \
-                     ON CONFLICT (scheduled_report_id, slot) DO UPDATE SET \
-                       attempts = CASE WHEN schedule_runs.worker = excluded.worker \
-                                  THEN schedule_runs.attempts ELSE schedule_runs.attempts + 1 END, \
-                       worker = excluded.worker, lease_expires_at = excluded.lease_expires_at, \
-                       updated_at = excluded.updated_at \
-                     WHERE schedule_runs.status = 'running' \
-                       AND (schedule_runs.worker = excluded.worker \
-                            OR schedule_runs.lease_expires_at <= $5)",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(slot)
-                .bind(worker)
-                .bind(now)
-                .bind(lease_until)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| map_sqlx(NAME, e))?
-                .rows_affected();
-                if n > 0 {
-                    claimed.push((id, org, slot));
-                }
-            }
-            tx.commit().await.map_err(|e| map_sqlx(NAME, e))?;
-            claimed
-        };
-        let mut out = Vec::with_capacity(ids.len());
-        for (id, org, slot) in ids {
-            let (org, id) = (org.into(), id.into());
-            let schedule = self.get_schedule(org, id).await?;
-            // Renewing our own claim reads the run back.
-            match self
-                .claim_run(org, id, slot, worker, now, lease_until)
-                .await?
-            {
-                ClaimOutcome::Claimed(run) => out.push((schedule, run)),
-                ClaimOutcome::Busy(_) | ClaimOutcome::Done(_) => {}
-            }
-        }
-        Ok(out)
     }
 }
 

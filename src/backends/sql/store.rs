@@ -25,8 +25,8 @@ use crate::model::{
     ScheduledReport, ScheduledReportId, TemplateId, UserId,
 };
 use crate::ports::{
-    ChargebackStore, ClaimOutcome, DigestStore, GeneratedReportStore, ReportCursor,
-    ReportListQuery, ReportPage, RunOutcome, ScheduleStore, TemplateStore,
+    claim_due_in_order, ChargebackStore, ClaimOutcome, DigestStore, GeneratedReportStore,
+    ReportCursor, ReportListQuery, ReportPage, RunOutcome, ScheduleStore, TemplateStore,
 };
 use crate::{Error, Result};
 
@@ -491,6 +491,42 @@ impl<D: Db> ScheduleStore for SqlStore<D> {
             .into_iter()
             .map(schedule_from)
             .collect()
+    }
+
+    async fn claim_due_runs(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(ScheduledReport, ClaimOutcome)>> {
+        let Some(picked) = self
+            .db
+            .claim_due_locked(worker, now, lease_until, limit)
+            .await?
+        else {
+            return claim_due_in_order(self, worker, now, lease_until, limit).await;
+        };
+        let mut out = Vec::with_capacity(picked.len());
+        for (id, org, slot) in picked {
+            let (org, id) = (OrganizationId(org), ScheduledReportId(id));
+            let schedule = match self.get_schedule(org, id).await {
+                Ok(s) => s,
+                Err(Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            // Claimed by the pick already: this renews our own claim and
+            // reads the run back, or finds the slot done.
+            match self
+                .claim_run(org, id, slot, worker, now, lease_until)
+                .await
+            {
+                Ok(ClaimOutcome::Busy(_)) | Err(Error::NotFound { .. }) => {}
+                Ok(claim) => out.push((schedule, claim)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 
     async fn claim_run(

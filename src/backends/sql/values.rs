@@ -87,6 +87,23 @@ pub trait Db: super::sealed::Sealed + Clone + Debug + Send + Sync + 'static {
     /// The backend's name in errors (`postgres`, `sqlite`).
     #[doc(hidden)]
     fn name(&self) -> &'static str;
+    /// Pick the current slots of up to `limit` due schedules that no other
+    /// worker holds under a live lease, locking the picked schedule rows so
+    /// concurrent callers take disjoint sets, and claim them for `worker`
+    /// (slots that already ran are picked but not claimed). Returns
+    /// `(schedule id, organization id, slot)` of every pick, or `None` when
+    /// the database cannot lock rows this way (then the portable
+    /// in-order claim is used).
+    #[doc(hidden)]
+    async fn claim_due_locked(
+        &self,
+        _worker: &str,
+        _now: DateTime<Utc>,
+        _lease_until: DateTime<Utc>,
+        _limit: usize,
+    ) -> Result<Option<Vec<(Uuid, Uuid, DateTime<Utc>)>>> {
+        Ok(None)
+    }
 }
 
 // ---------------------------------------------------------------------------
