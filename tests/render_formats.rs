@@ -444,6 +444,26 @@ mod pdf {
     }
 
     #[test]
+    fn pdf_pie_legend_is_text() {
+        let mut doc = sample_document();
+        doc.chart_types = vec![ChartType::Pie];
+        let out = PdfRenderer::new().render(&doc).unwrap();
+        let path = write_tmp("pie.pdf", &out.artifact.bytes);
+        let text = pdftotext(&path);
+        let b = &doc.breakdowns[0];
+        assert!(b.items.len() >= 2);
+        for item in b.items.iter().take(12) {
+            // Label, amount and share on one legend line.
+            let line = text
+                .lines()
+                .find(|l| l.contains(&item.label) && l.contains(&format!("{:.1}%", item.share)))
+                .unwrap_or_else(|| panic!("legend line for {} missing in\n{text}", item.label));
+            assert!(line.contains(&doc.currency.format(item.cost)), "{line}");
+        }
+        assert_eq!(pdfinfo_pages(&path), out.page_count.unwrap());
+    }
+
+    #[test]
     fn pdf_is_deterministic_and_letter_is_configurable() {
         let doc = sample_document();
         let r = PdfRenderer::new();

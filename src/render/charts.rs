@@ -311,9 +311,36 @@ fn shades(color: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// One entry of a pie chart's legend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegendEntry {
+    /// The slice's colour, `#RRGGBB`.
+    pub color: String,
+    /// The label, as given (not truncated or escaped).
+    pub label: String,
+    /// Share of the total in percent (0 when the total is 0).
+    pub percent: f64,
+}
+
 /// A pie chart of `(label, value)` with a legend. Values that are negative or
 /// not finite count as 0; all-zero data draws an empty ring and "No data".
 pub fn pie_chart(items: &[(String, f64)], style: &ChartStyle) -> String {
+    pie(items, style, true).0
+}
+
+/// The slices of [`pie_chart`] alone, in a square SVG, and the legend as
+/// data, for a renderer that sets the legend as text of its own (the PDF,
+/// where text inside an SVG image becomes outlines that cannot be searched
+/// or copied). At most 12 legend entries, as in [`pie_chart`].
+pub fn pie_chart_parts(items: &[(String, f64)], style: &ChartStyle) -> (String, Vec<LegendEntry>) {
+    let square = ChartStyle {
+        width: style.height,
+        ..style.clone()
+    };
+    pie(items, &square, false)
+}
+
+fn pie(items: &[(String, f64)], style: &ChartStyle, legend: bool) -> (String, Vec<LegendEntry>) {
     let mut s = open(style, "Pie chart");
     let (cx, cy) = (style.height / 2.0, style.height / 2.0);
     let r = style.height / 2.0 - 10.0;
@@ -329,12 +356,26 @@ pub fn pie_chart(items: &[(String, f64)], style: &ChartStyle) -> String {
         .collect();
     let total: f64 = vals.iter().sum();
     let colors = shades(&style.color, items.len().min(12));
+    let entries: Vec<LegendEntry> = items
+        .iter()
+        .enumerate()
+        .take(12)
+        .map(|(k, (label, _))| LegendEntry {
+            color: colors.get(k).cloned().unwrap_or_default(),
+            label: label.clone(),
+            percent: if total > 0.0 {
+                vals.get(k).copied().unwrap_or(0.0) / total * 100.0
+            } else {
+                0.0
+            },
+        })
+        .collect();
     if total <= 0.0 {
         let _ = write!(
             s,
             "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\" fill=\"none\" stroke=\"#E5E7EB\" stroke-width=\"2\"/><text x=\"{cx}\" y=\"{cy}\" font-size=\"13\" fill=\"#6B7280\" text-anchor=\"middle\">No data</text></svg>"
         );
-        return s;
+        return (s, Vec::new());
     }
     let mut angle = -std::f64::consts::FRAC_PI_2;
     for (k, v) in vals.iter().enumerate() {
@@ -360,23 +401,24 @@ pub fn pie_chart(items: &[(String, f64)], style: &ChartStyle) -> String {
         );
         angle = a2;
     }
-    // Legend: at most 12 entries.
-    let lx = style.height + 20.0;
-    for (k, (label, _)) in items.iter().enumerate().take(12) {
-        let y = 20.0 + k as f64 * 19.0;
-        let pct = vals.get(k).copied().unwrap_or(0.0) / total * 100.0;
-        let color = colors.get(k).cloned().unwrap_or_default();
-        let _ = write!(
-            s,
-            "<rect x=\"{lx}\" y=\"{ry:.1}\" width=\"11\" height=\"11\" rx=\"2\" fill=\"{color}\"/><text x=\"{tx}\" y=\"{ty:.1}\" font-size=\"11\" fill=\"#111827\">{l} ({pct:.1}%)</text>",
-            ry = y - 9.5,
-            tx = lx + 17.0,
-            ty = y,
-            l = escape(&truncate(label, 40)),
-        );
+    if legend {
+        let lx = style.height + 20.0;
+        for (k, e) in entries.iter().enumerate() {
+            let y = 20.0 + k as f64 * 19.0;
+            let _ = write!(
+                s,
+                "<rect x=\"{lx}\" y=\"{ry:.1}\" width=\"11\" height=\"11\" rx=\"2\" fill=\"{color}\"/><text x=\"{tx}\" y=\"{ty:.1}\" font-size=\"11\" fill=\"#111827\">{l} ({pct:.1}%)</text>",
+                ry = y - 9.5,
+                tx = lx + 17.0,
+                ty = y,
+                color = e.color,
+                l = escape(&truncate(&e.label, 40)),
+                pct = e.percent,
+            );
+        }
     }
     s.push_str("</svg>");
-    s
+    (s, entries)
 }
 
 #[cfg(test)]

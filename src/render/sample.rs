@@ -152,15 +152,26 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
         breakdowns.truncate(1);
     }
 
+    // Combinations that together make up about 80% of the total, each
+    // with its true share of it.
+    let slots = Decimal::from(u64::try_from(rows.max(1)).unwrap_or(1) * 40);
     let top_costs = (0..rows)
-        .map(|i| TopCost {
-            keys: vec![
-                (Dimension::Team, teams.get(i % teams.len()).cloned()),
-                (Dimension::Model, models.get(i % models.len()).cloned()),
-            ],
-            cost: rng.money(50, 900),
-            requests: 1000 + rng.next() % 9000,
-            share: Decimal::new(i64::try_from(rng.next() % 80).unwrap_or(0) + 5, 1),
+        .map(|i| {
+            let cost = (total * Decimal::from(5 + rng.next() % 56) / slots).round_dp(2);
+            let share = if total.is_zero() {
+                Decimal::ZERO
+            } else {
+                (cost * Decimal::ONE_HUNDRED / total).round_dp(1)
+            };
+            TopCost {
+                keys: vec![
+                    (Dimension::Team, teams.get(i % teams.len()).cloned()),
+                    (Dimension::Model, models.get(i % models.len()).cloned()),
+                ],
+                cost,
+                requests: 1000 + rng.next() % 9000,
+                share,
+            }
         })
         .collect::<Vec<_>>();
     let mut top_costs = top_costs;

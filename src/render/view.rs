@@ -82,6 +82,19 @@ pub struct Bar {
     pub ratio: f64,
 }
 
+/// An entry of a pie chart's legend, set as text next to the slices.
+#[derive(Clone, Debug, Serialize)]
+pub struct LegendItem {
+    /// Slice colour, `#RRGGBB`.
+    pub color: String,
+    /// Label (clipped to 40 characters).
+    pub label: String,
+    /// Formatted amount.
+    pub value: String,
+    /// Share of the total, e.g. `42.1%`.
+    pub share: String,
+}
+
 /// A section ready for display.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -112,8 +125,14 @@ pub enum SectionView {
         /// Whether to show the table (when there are no bars: the bars
         /// already show every label and amount).
         show_table: bool,
-        /// Pie chart SVG (empty unless the template asks for a pie).
+        /// Pie chart SVG with its legend drawn in (empty unless the
+        /// template asks for a pie).
         pie_svg: String,
+        /// The pie's slices alone (square SVG), for renderers that set
+        /// [`pie_legend`](SectionView::Breakdown::pie_legend) as text.
+        pie_slices_svg: String,
+        /// The pie's legend (empty without a pie).
+        pie_legend: Vec<LegendItem>,
         /// Table.
         table: Table,
     },
@@ -522,24 +541,37 @@ impl ReportView {
                         } else {
                             Vec::new()
                         };
-                        let pie_svg = if svg_charts && wants(ChartType::Pie) {
+                        let (pie_svg, pie_slices_svg, pie_legend) = if svg_charts
+                            && wants(ChartType::Pie)
+                        {
                             let items: Vec<(String, f64)> = b
                                 .items
                                 .iter()
                                 .map(|i| (i.label.clone(), to_f64(i.cost)))
                                 .collect();
-                            super::charts::pie_chart(
-                                &items,
-                                &super::charts::ChartStyle::new(&primary, cur),
-                            )
+                            let style = super::charts::ChartStyle::new(&primary, cur);
+                            let (slices, legend) = super::charts::pie_chart_parts(&items, &style);
+                            let legend = legend
+                                .into_iter()
+                                .zip(&b.items)
+                                .map(|(e, i)| LegendItem {
+                                    color: e.color,
+                                    label: super::charts::truncate(&i.label, 40),
+                                    value: money(i.cost),
+                                    share: percent(i.share),
+                                })
+                                .collect();
+                            (super::charts::pie_chart(&items, &style), slices, legend)
                         } else {
-                            String::new()
+                            (String::new(), String::new(), Vec::new())
                         };
                         sections.push(SectionView::Breakdown {
                             title: breakdown_title(&b.dimension),
                             show_table: bars.is_empty(),
                             bars,
                             pie_svg,
+                            pie_slices_svg,
+                            pie_legend,
                             table: Table {
                                 header: vec![
                                     b.dimension.label(),
