@@ -50,6 +50,23 @@ pub trait CostSource: Send + Sync + 'static {
     /// organization the source knows nothing about has no rows.
     async fn aggregate(&self, org: OrganizationId, query: &CostQuery) -> Result<Vec<CostBucket>>;
 
+    /// Several aggregates of one organization at once: the answer to
+    /// `queries[i]` is `result[i]`, exactly what
+    /// [`aggregate`](Self::aggregate) would give for it.
+    ///
+    /// A report asks for many groupings of the same rows (by provider, by
+    /// model, by team, by day, ...). The default runs the queries
+    /// concurrently, one [`aggregate`](Self::aggregate) each; a source that
+    /// can answer queries over the same range and filters in one pass
+    /// overrides it (PostgreSQL: one scan with `GROUPING SETS`).
+    async fn aggregate_many(
+        &self,
+        org: OrganizationId,
+        queries: &[CostQuery],
+    ) -> Result<Vec<Vec<CostBucket>>> {
+        futures::future::try_join_all(queries.iter().map(|q| self.aggregate(org, q))).await
+    }
+
     /// The currency amounts are in when rows do not say (default USD).
     fn default_currency(&self) -> Currency {
         Currency::USD

@@ -20,7 +20,7 @@ use crate::model::{
     Breakdown, CostBucket, CostQuery, Currency, DateRange, Dimension, EfficiencyRow, Granularity,
     OrganizationId, ReportDocument, ReportFormat, ReportSection, TopCost, REPORT_SCHEMA_VERSION,
 };
-use crate::Result;
+use crate::{Error, Result};
 
 /// How many rows the top-costs and efficiency sections show.
 const TOP_ROWS: usize = 15;
@@ -129,12 +129,21 @@ impl Engine {
             );
         }
 
-        let results = futures::future::try_join_all(
-            plan.queries
-                .iter()
-                .map(|(_, q)| self.costs.aggregate(org, q)),
-        )
-        .await?;
+        // One call: a SQL source answers the queries over the same rows
+        // with one statement.
+        let queries: Vec<CostQuery> = plan.queries.iter().map(|(_, q)| q.clone()).collect();
+        let results = self.costs.aggregate_many(org, &queries).await?;
+        if results.len() != queries.len() {
+            return Err(Error::backend(
+                "cost source",
+                false,
+                format!(
+                    "aggregate_many answered {} of {} queries",
+                    results.len(),
+                    queries.len()
+                ),
+            ));
+        }
         let mut data: HashMap<String, Vec<CostBucket>> = plan
             .queries
             .into_iter()

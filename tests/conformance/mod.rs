@@ -1717,6 +1717,77 @@ pub async fn cost_source_suite(make: CostSourceFactory) {
         src.aggregate(org, &too_long).await,
         Err(Error::Invalid { .. })
     ));
+
+    aggregate_many_matches_aggregate(src, org).await;
+    assert!(matches!(
+        src.aggregate_many(org, &[CostQuery::total(october()), too_long])
+            .await,
+        Err(Error::Invalid { .. })
+    ));
+}
+
+fn sorted(mut buckets: Vec<CostBucket>) -> Vec<CostBucket> {
+    buckets.sort_by(|a, b| {
+        (a.period_start, &a.keys, a.currency.code()).cmp(&(
+            b.period_start,
+            &b.keys,
+            b.currency.code(),
+        ))
+    });
+    buckets
+}
+
+/// `aggregate_many` answers each query exactly as `aggregate` does, however
+/// the queries share ranges, filters, dimensions and granularities.
+async fn aggregate_many_matches_aggregate(src: &dyn CostSource, org: OrganizationId) {
+    let oct = october();
+    let week = DateRange::new(day("2026-10-01"), day("2026-10-07")).unwrap();
+    let search = ReportFilters {
+        teams: vec!["search".into()],
+        ..Default::default()
+    };
+    let queries = vec![
+        CostQuery::total(oct),
+        CostQuery::total(oct).group_by([Dimension::Provider]),
+        CostQuery::total(oct).group_by([Dimension::Model]),
+        CostQuery::total(oct).group_by([Dimension::ModelFamily]),
+        CostQuery::total(oct).group_by([Dimension::Team]),
+        // The same grouping twice, and the same dimensions in another order.
+        CostQuery::total(oct).group_by([Dimension::Team]),
+        CostQuery::total(oct).group_by([Dimension::Team, Dimension::Model]),
+        CostQuery::total(oct).group_by([Dimension::Model, Dimension::Team]),
+        CostQuery::total(oct).group_by([Dimension::Tag("env".into())]),
+        CostQuery::total(oct).group_by([Dimension::Tag("missing".into()), Dimension::User]),
+        CostQuery::total(oct).bucketed(Granularity::Day),
+        CostQuery::total(oct).bucketed(Granularity::Week),
+        CostQuery::total(oct).bucketed(Granularity::Hour),
+        CostQuery::total(oct)
+            .bucketed(Granularity::Day)
+            .group_by([Dimension::Provider, Dimension::Feature]),
+        CostQuery::total(oct).group_by([Dimension::Project, Dimension::CostCenter]),
+        // Another range and other filters.
+        CostQuery::total(week).group_by([Dimension::Provider]),
+        CostQuery::total(week),
+        CostQuery::total(oct)
+            .filtered(search.clone())
+            .group_by([Dimension::Model]),
+        CostQuery::total(oct)
+            .filtered(search)
+            .bucketed(Granularity::Month),
+        // Only totals in a group.
+        CostQuery::total(DateRange::day(day("2026-10-01"))),
+        CostQuery::total(DateRange::day(day("2026-10-01"))),
+        // Alone in its group.
+        CostQuery::total(DateRange::day(day("2026-10-31"))).group_by([Dimension::Team]),
+    ];
+    let many = src.aggregate_many(org, &queries).await.unwrap();
+    assert_eq!(many.len(), queries.len());
+    for (i, (query, got)) in queries.iter().zip(many).enumerate() {
+        let one = src.aggregate(org, query).await.unwrap();
+        assert!(!one.is_empty(), "query {i} finds rows");
+        assert_eq!(sorted(got), sorted(one), "query {i}: {query:?}");
+    }
+    assert!(src.aggregate_many(org, &[]).await.unwrap().is_empty());
 }
 
 fn sums_by_period(buckets: &[CostBucket]) -> BTreeMap<NaiveDate, Decimal> {

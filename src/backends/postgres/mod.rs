@@ -134,15 +134,36 @@ impl Db for PgDb {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| map_sqlx(NAME, e))?;
-        rows.iter()
-            .map(|row| {
-                kinds
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| get(row, i, *k).map_err(|e| map_sqlx(NAME, e)))
-                    .collect()
-            })
-            .collect()
+        read_rows(&rows, kinds)
+    }
+
+    async fn fetch_tuned(
+        &self,
+        settings: &[(String, String)],
+        sql: &str,
+        args: Vec<Val>,
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Val>>> {
+        if settings.is_empty() {
+            return self.fetch(sql, args, kinds).await;
+        }
+        // `set_config(.., true)` lasts until the end of the transaction, so
+        // the settings never leak to the next user of the connection.
+        let mut tx = self.pool.begin().await.map_err(|e| map_sqlx(NAME, e))?;
+        for (name, value) in settings {
+            sqlx::query("SELECT set_config($1, $2, true)")
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map_sqlx(NAME, e))?;
+        }
+        let rows = query(sql, args)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| map_sqlx(NAME, e))?;
+        tx.commit().await.map_err(|e| map_sqlx(NAME, e))?;
+        read_rows(&rows, kinds)
     }
 
     async fn exec_batch(&self, stmts: Vec<(String, Vec<Val>)>) -> Result<u64> {
@@ -225,6 +246,18 @@ impl Db for PgDb {
     fn name(&self) -> &'static str {
         NAME
     }
+}
+
+fn read_rows(rows: &[PgRow], kinds: &[Kind]) -> Result<Vec<Vec<Val>>> {
+    rows.iter()
+        .map(|row| {
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(i, k)| get(row, i, *k).map_err(|e| map_sqlx(NAME, e)))
+                .collect()
+        })
+        .collect()
 }
 
 /// The [`ReportStore`](crate::ports::ReportStore) on PostgreSQL. Cloning

@@ -200,6 +200,7 @@ pub struct SqlCostSource<D: Db> {
     q: Quoted,
     scale: u32,
     currency: Currency,
+    settings: Vec<(String, String)>,
 }
 
 impl<D: Db> SqlCostSource<D> {
@@ -208,11 +209,32 @@ impl<D: Db> SqlCostSource<D> {
             return Err(Error::invalid("costScale", "must be at most 18"));
         }
         Ok(SqlCostSource {
-            db,
             q: table.quoted()?,
             scale: table.cost_scale,
             currency: Currency::USD,
+            settings: match db.dialect() {
+                // Enough for the hash tables of a report's aggregates over
+                // millions of rows; the planner otherwise often sorts to disk.
+                Dialect::Postgres => vec![("work_mem".into(), "64MB".into())],
+                Dialect::Sqlite => Vec::new(),
+            },
+            db,
         })
+    }
+
+    /// The same source with these PostgreSQL run-time settings applied to
+    /// each aggregate query, and to it only (`set_config(name, value, true)`
+    /// in the query's transaction). The default is `work_mem = 64MB`; pass
+    /// an empty list to use the server's settings. Ignored by SQLite.
+    pub fn with_settings<N: Into<String>, V: Into<String>>(
+        mut self,
+        settings: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        self.settings = settings
+            .into_iter()
+            .map(|(n, v)| (n.into(), v.into()))
+            .collect();
+        self
     }
 
     /// The same source with another default currency (for rows without one).
@@ -523,44 +545,53 @@ struct Acc {
 
 type Key = (Option<NaiveDateTime>, Vec<Option<String>>, Currency);
 
-#[async_trait]
-impl<D: Db> CostSource for SqlCostSource<D> {
-    async fn aggregate(&self, org: OrganizationId, query: &CostQuery) -> Result<Vec<CostBucket>> {
-        validate_query(query)?;
-        let (sql, args, kinds) = self.build(org, query);
-        let rows = self.db.fetch(&sql, args, &kinds).await?;
-        let mut groups: HashMap<Key, Acc> = HashMap::new();
-        for cols in rows {
-            let mut row = Row::new(cols);
-            let period = match query.granularity {
-                Some(_) => row.opt_naive_ts()?,
-                None => None,
-            };
-            let mut keys = Vec::with_capacity(query.group_by.len());
-            for dim in &query.group_by {
-                let v = row.opt_text()?;
-                keys.push(match dim {
-                    Dimension::ModelFamily => v.map(|m| model_family(&m).to_owned()),
-                    _ => v,
-                });
-            }
-            let currency = match row.opt_text()? {
-                Some(code) => Currency::parse(&code)
-                    .map_err(|e| super::values::corrupt(format!("currency {code:?}: {e}")))?,
-                None => self.currency,
-            };
-            let cost = self.cost_of(&mut row)?;
-            let acc = groups.entry((period, keys, currency)).or_default();
-            acc.cost = acc
-                .cost
-                .checked_add(cost)
-                .ok_or_else(|| Error::invalid("cost", "the sum overflows"))?;
-            acc.requests = acc.requests.saturating_add(row.u64()?);
-            acc.input_tokens = acc.input_tokens.saturating_add(row.u64()?);
-            acc.output_tokens = acc.output_tokens.saturating_add(row.u64()?);
-            acc.cached_requests = acc.cached_requests.saturating_add(row.u64()?);
-        }
-        let mut out: Vec<CostBucket> = groups
+/// The buckets of one query, summed from grouped rows.
+#[derive(Default)]
+struct Buckets(HashMap<Key, Acc>);
+
+impl Buckets {
+    /// Add one grouped row: its bucket start, its values of the query's
+    /// dimensions (model names still to fold into families), its currency
+    /// code, then the sums as `row` continues (cost and the four counts).
+    fn add<D: Db>(
+        &mut self,
+        src: &SqlCostSource<D>,
+        query: &CostQuery,
+        period: Option<NaiveDateTime>,
+        values: Vec<Option<String>>,
+        currency: Option<&str>,
+        sums: &mut Row,
+    ) -> Result<()> {
+        let keys = query
+            .group_by
+            .iter()
+            .zip(values)
+            .map(|(dim, v)| match dim {
+                Dimension::ModelFamily => v.map(|m| model_family(&m).to_owned()),
+                _ => v,
+            })
+            .collect();
+        let currency = match currency {
+            Some(code) => Currency::parse(code)
+                .map_err(|e| super::values::corrupt(format!("currency {code:?}: {e}")))?,
+            None => src.currency,
+        };
+        let cost = src.cost_of(sums)?;
+        let acc = self.0.entry((period, keys, currency)).or_default();
+        acc.cost = acc
+            .cost
+            .checked_add(cost)
+            .ok_or_else(|| Error::invalid("cost", "the sum overflows"))?;
+        acc.requests = acc.requests.saturating_add(sums.u64()?);
+        acc.input_tokens = acc.input_tokens.saturating_add(sums.u64()?);
+        acc.output_tokens = acc.output_tokens.saturating_add(sums.u64()?);
+        acc.cached_requests = acc.cached_requests.saturating_add(sums.u64()?);
+        Ok(())
+    }
+
+    fn finish(self) -> Vec<CostBucket> {
+        let mut out: Vec<CostBucket> = self
+            .0
             .into_iter()
             .map(|((period_start, keys, currency), a)| CostBucket {
                 period_start,
@@ -580,6 +611,287 @@ impl<D: Db> CostSource for SqlCostSource<D> {
                 b.currency.code(),
             ))
         });
+        out
+    }
+}
+
+/// What a grouping expression of [`SqlCostSource::aggregate_sets`] stands
+/// for: queries needing the same one share its column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Source {
+    Bucket(Granularity),
+    /// The column of a dimension (model and model family share one).
+    Column(&'static str),
+    Tag(String),
+}
+
+/// A grouping expression a query needs.
+#[derive(Clone, Copy)]
+enum Want<'a> {
+    Bucket(Granularity),
+    Dim(&'a Dimension),
+}
+
+fn source_of(dim: &Dimension) -> Source {
+    Source::Column(match dim {
+        Dimension::Provider => "provider",
+        Dimension::Model | Dimension::ModelFamily => "model",
+        Dimension::Team => "team",
+        Dimension::Project => "project",
+        Dimension::CostCenter => "cost_center",
+        Dimension::Feature => "feature",
+        Dimension::User => "user",
+        Dimension::Tag(key) => return Source::Tag(key.clone()),
+    })
+}
+
+impl<D: Db> SqlCostSource<D> {
+    /// Queries sharing one range and filters, answered by one statement:
+    /// the rows are grouped once by every expression any query needs (in
+    /// a sub-select), and that small result is grouped by each query's
+    /// expressions with `GROUPING SETS`; `GROUPING(...)` tells the sets
+    /// apart. PostgreSQL only.
+    async fn aggregate_sets(
+        &self,
+        org: OrganizationId,
+        queries: &[&CostQuery],
+    ) -> Result<Vec<Vec<CostBucket>>> {
+        let q = &self.q;
+        let (range, filters) = (queries[0].range, &queries[0].filters);
+        let mut args = vec![uuid(org.0), Val::Date(range.start), Val::Date(range.end)];
+        // The grouping expressions, each once, and which of them each query uses.
+        let mut sources: Vec<Source> = Vec::new();
+        let mut exprs: Vec<String> = Vec::new();
+        let mut kinds: Vec<Kind> = Vec::new();
+        let mut uses: Vec<(Option<usize>, Vec<usize>)> = Vec::with_capacity(queries.len());
+        for query in queries {
+            let wanted = query
+                .granularity
+                .map(Want::Bucket)
+                .into_iter()
+                .chain(query.group_by.iter().map(Want::Dim));
+            let mut at = Vec::new();
+            for want in wanted {
+                let source = match want {
+                    Want::Bucket(g) => Source::Bucket(g),
+                    Want::Dim(dim) => source_of(dim),
+                };
+                let i = match sources.iter().position(|s| *s == source) {
+                    Some(i) => i,
+                    None => {
+                        let (expr, kind) = match want {
+                            Want::Bucket(g) => (self.bucket_expr(g), Kind::NaiveTs),
+                            Want::Dim(dim) => (self.dim_expr(dim, &mut args), Kind::Text),
+                        };
+                        sources.push(source);
+                        exprs.push(expr);
+                        kinds.push(kind);
+                        sources.len() - 1
+                    }
+                };
+                at.push(i);
+            }
+            let bucket = query.granularity.map(|_| at[0]);
+            let dims = at[usize::from(query.granularity.is_some())..].to_vec();
+            uses.push((bucket, dims));
+        }
+        let k = exprs.len();
+        if k == 0 || k > 31 {
+            // Only totals (nothing to tell sets apart by), or more
+            // expressions than GROUPING() takes: one query each.
+            let mut out = Vec::with_capacity(queries.len());
+            for query in queries {
+                out.push(self.aggregate(org, query).await?);
+            }
+            return Ok(out);
+        }
+        // Each distinct set of expressions once (two queries may group alike).
+        let mut sets: Vec<Vec<usize>> = Vec::new();
+        let mut set_of_query = Vec::with_capacity(queries.len());
+        for (bucket, dims) in &uses {
+            let mut set: Vec<usize> = bucket.iter().chain(dims).copied().collect();
+            set.sort_unstable();
+            set.dedup();
+            let i = match sets.iter().position(|s| *s == set) {
+                Some(i) => i,
+                None => {
+                    sets.push(set);
+                    sets.len() - 1
+                }
+            };
+            set_of_query.push(i);
+        }
+        // GROUPING(g0, ..., gk-1) has bit k-1-i set when gi is not grouped.
+        let mask_of = |set: &[usize]| -> i64 {
+            (0..k)
+                .filter(|i| !set.contains(i))
+                .map(|i| 1_i64 << (k - 1 - i))
+                .sum()
+        };
+        let masks: Vec<i64> = sets.iter().map(|s| mask_of(s)).collect();
+
+        let cur = match &q.currency {
+            Some(c) => format!("NULLIF({c}, '')"),
+            None => self.null_text(),
+        };
+        let mut inner: Vec<String> = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{e} AS g{i}"))
+            .collect();
+        inner.push(format!("{cur} AS cur"));
+        inner.push(format!("SUM({}) AS c", q.cost));
+        for (name, col) in [
+            ("r", &q.requests),
+            ("i", &q.input_tokens),
+            ("o", &q.output_tokens),
+            ("k", &q.cached_requests),
+        ] {
+            inner.push(format!("{} AS {name}", self.sum_expr(col)));
+        }
+        let mut sql = format!(
+            "WITH f AS (SELECT {} FROM {} WHERE {} = $1 AND {d} >= $2 AND {d} <= $3",
+            inner.join(", "),
+            q.table,
+            q.org,
+            d = q.date
+        );
+        sql.push_str(&self.filter(&q.team, &filters.teams, &mut args));
+        sql.push_str(&self.filter(&q.project, &filters.projects, &mut args));
+        sql.push_str(&self.filter(&q.cost_center, &filters.cost_centers, &mut args));
+        sql.push_str(&self.filter(&q.provider, &filters.providers, &mut args));
+        sql.push_str(&self.filter(&q.model, &filters.models, &mut args));
+        let positions: Vec<String> = (1..=k + 1).map(|i| i.to_string()).collect();
+        let gs: Vec<String> = (0..k).map(|i| format!("g{i}")).collect();
+        let grouping_sets: Vec<String> = sets
+            .iter()
+            .map(|set| {
+                let mut cols: Vec<String> = set.iter().map(|i| format!("g{i}")).collect();
+                cols.push("cur".into());
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        sql.push_str(&format!(
+            " GROUP BY {}) SELECT {}, cur, GROUPING({}), CAST(SUM(c) AS NUMERIC), \
+             CAST(SUM(r) AS NUMERIC), CAST(SUM(i) AS NUMERIC), CAST(SUM(o) AS NUMERIC), \
+             CAST(SUM(k) AS NUMERIC) FROM f GROUP BY GROUPING SETS ({})",
+            positions.join(", "),
+            gs.join(", "),
+            gs.join(", "),
+            grouping_sets.join(", ")
+        ));
+        kinds.push(Kind::Text);
+        kinds.push(Kind::I32);
+        kinds.extend([Kind::Dec; 5]);
+
+        let rows = self
+            .db
+            .fetch_tuned(&self.settings, &sql, args, &kinds)
+            .await?;
+        let mut answers: Vec<Buckets> = queries.iter().map(|_| Buckets::default()).collect();
+        for cols in rows {
+            let mut row = Row::new(cols);
+            let mut stamps: Vec<Option<NaiveDateTime>> = vec![None; k];
+            let mut texts: Vec<Option<String>> = vec![None; k];
+            for (i, kind) in kinds[..k].iter().enumerate() {
+                match kind {
+                    Kind::NaiveTs => stamps[i] = row.opt_naive_ts()?,
+                    _ => texts[i] = row.opt_text()?,
+                }
+            }
+            let currency = row.opt_text()?;
+            let mask = row.opt_i64()?.unwrap_or(0);
+            let Some(set) = masks.iter().position(|m| *m == mask) else {
+                return Err(super::values::corrupt(format!(
+                    "grouping set {mask} was not asked for"
+                )));
+            };
+            // Every query of this set reads the same sums.
+            let sums = row;
+            for (qi, query) in queries.iter().enumerate() {
+                if set_of_query[qi] != set {
+                    continue;
+                }
+                let (bucket, dims) = &uses[qi];
+                let period = bucket.and_then(|b| stamps[b]);
+                let values = dims.iter().map(|&d| texts[d].clone()).collect();
+                let mut sums = sums.clone();
+                answers[qi].add(self, query, period, values, currency.as_deref(), &mut sums)?;
+            }
+        }
+        Ok(answers.into_iter().map(Buckets::finish).collect())
+    }
+}
+
+#[async_trait]
+impl<D: Db> CostSource for SqlCostSource<D> {
+    async fn aggregate(&self, org: OrganizationId, query: &CostQuery) -> Result<Vec<CostBucket>> {
+        validate_query(query)?;
+        let (sql, args, kinds) = self.build(org, query);
+        let rows = self
+            .db
+            .fetch_tuned(&self.settings, &sql, args, &kinds)
+            .await?;
+        let mut buckets = Buckets::default();
+        for cols in rows {
+            let mut row = Row::new(cols);
+            let period = match query.granularity {
+                Some(_) => row.opt_naive_ts()?,
+                None => None,
+            };
+            let mut values = Vec::with_capacity(query.group_by.len());
+            for _ in &query.group_by {
+                values.push(row.opt_text()?);
+            }
+            let currency = row.opt_text()?;
+            buckets.add(self, query, period, values, currency.as_deref(), &mut row)?;
+        }
+        Ok(buckets.finish())
+    }
+
+    /// On PostgreSQL, queries over the same range and filters are answered
+    /// by one statement (see the type's docs); on SQLite, which has no
+    /// `GROUPING SETS`, one query each.
+    async fn aggregate_many(
+        &self,
+        org: OrganizationId,
+        queries: &[CostQuery],
+    ) -> Result<Vec<Vec<CostBucket>>> {
+        for (i, query) in queries.iter().enumerate() {
+            validate_query(query).map_err(|e| e.in_field(&format!("queries[{i}]")))?;
+        }
+        // Queries over the same rows, in order of first appearance.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, query) in queries.iter().enumerate() {
+            let same = |g: &&mut Vec<usize>| {
+                let first = &queries[g[0]];
+                first.range == query.range && first.filters == query.filters
+            };
+            match groups.iter_mut().find(same) {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        let answers = futures::future::try_join_all(groups.iter().map(|g| async move {
+            let many = g.len() > 1 && self.dialect() == Dialect::Postgres;
+            if many {
+                let qs: Vec<&CostQuery> = g.iter().map(|&i| &queries[i]).collect();
+                self.aggregate_sets(org, &qs).await
+            } else {
+                let mut out = Vec::with_capacity(g.len());
+                for &i in g {
+                    out.push(self.aggregate(org, &queries[i]).await?);
+                }
+                Ok(out)
+            }
+        }))
+        .await?;
+        let mut out: Vec<Vec<CostBucket>> = vec![Vec::new(); queries.len()];
+        for (g, buckets) in groups.iter().zip(answers) {
+            for (&i, b) in g.iter().zip(buckets) {
+                out[i] = b;
+            }
+        }
         Ok(out)
     }
 

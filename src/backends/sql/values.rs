@@ -78,6 +78,21 @@ pub trait Db: super::sealed::Sealed + Clone + Debug + Send + Sync + 'static {
     /// Run a query, reading each row's columns as `kinds`.
     #[doc(hidden)]
     async fn fetch(&self, sql: &str, args: Vec<Val>, kinds: &[Kind]) -> Result<Vec<Vec<Val>>>;
+    /// [`fetch`](Self::fetch) with run-time settings (`work_mem`, ...) that
+    /// apply to this query only (PostgreSQL: `set_config(name, value,
+    /// true)` in the query's transaction). Databases without such settings
+    /// ignore them.
+    #[doc(hidden)]
+    async fn fetch_tuned(
+        &self,
+        settings: &[(String, String)],
+        sql: &str,
+        args: Vec<Val>,
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Val>>> {
+        let _ = settings;
+        self.fetch(sql, args, kinds).await
+    }
     /// Run statements in one transaction, all or none; the total of rows changed.
     #[doc(hidden)]
     async fn exec_batch(&self, stmts: Vec<(String, Vec<Val>)>) -> Result<u64>;
@@ -212,6 +227,7 @@ pub(crate) fn corrupt(msg: impl Into<String>) -> Error {
 // Reading rows
 
 /// Reads the columns of one row in order.
+#[derive(Clone)]
 pub(crate) struct Row {
     cols: std::vec::IntoIter<Val>,
 }
