@@ -158,6 +158,9 @@ async fn worker(store: PostgresStore, name: String, work: StdDuration, skip_lock
             done += 1;
         }
         if !claimed_any {
+            if std::env::var_os("BENCH_DEBUG").is_some() {
+                eprintln!("{name}: {done}");
+            }
             return done;
         }
     }

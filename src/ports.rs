@@ -165,9 +165,11 @@ pub trait ScheduleStore: Send + Sync + 'static {
     /// Returns each picked schedule with [`ClaimOutcome::Claimed`], or with
     /// [`ClaimOutcome::Done`] when its current slot already ran but the
     /// schedule was not moved on (a worker stopped between finishing the run
-    /// and updating the schedule), so the caller can repair it. Slots held by
-    /// another worker under a live lease are left out, never returned as
-    /// [`ClaimOutcome::Busy`]; so are schedules deleted meanwhile.
+    /// and updating the schedule), so the caller can repair it. Left out,
+    /// never returned as [`ClaimOutcome::Busy`]: slots another worker holds
+    /// under a live lease; slots finished less than a lease length
+    /// (`lease_until - now`) ago, whose worker is presumably moving the
+    /// schedule on right now; schedules deleted meanwhile.
     ///
     /// The default reads [`due_schedules`](Self::due_schedules) and claims
     /// them in order, which is correct for any backend but makes concurrent
@@ -238,11 +240,18 @@ pub async fn claim_due_in_order<S: ScheduleStore + ?Sized>(
             .await
         {
             Ok(ClaimOutcome::Busy(_)) | Err(crate::Error::NotFound { .. }) => {}
+            Ok(ClaimOutcome::Done(run)) if run.updated_at > fresh_after(now, lease_until) => {}
             Ok(claim) => out.push((s, claim)),
             Err(e) => return Err(e),
         }
     }
     Ok(out)
+}
+
+/// A slot finished after this instant is left to the worker that finished
+/// it (see [`ScheduleStore::claim_due_runs`]): one lease length before `now`.
+pub fn fresh_after(now: DateTime<Utc>, lease_until: DateTime<Utc>) -> DateTime<Utc> {
+    now - (lease_until - now).max(chrono::Duration::zero())
 }
 
 /// Filter and page of [`GeneratedReportStore::list_reports`].

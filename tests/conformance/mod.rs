@@ -449,16 +449,19 @@ pub async fn schedule_runs(store: &dyn ReportStore) {
 }
 
 /// `claim_due_runs`: earliest first, at most `limit`, slots held by another
-/// worker left out, finished-but-not-moved-on slots returned as `Done`, our
-/// own claims renewed, expired claims taken over.
+/// worker left out, slots finished but not moved on returned as `Done` once
+/// a lease length has passed (left to their worker before), our own claims
+/// renewed, expired claims taken over.
 pub async fn claim_due_runs(store: &dyn ReportStore) {
     let org = OrganizationId::new();
     let now = t0() + Duration::minutes(1);
-    let lease = now + Duration::minutes(10);
+    let lease_len = Duration::minutes(10);
+    let lease = now + lease_len;
     let mut due = Vec::new();
-    for i in 0..4 {
+    // due[0..4] fall due a minute apart; due[4] is the last.
+    for i in 0..5 {
         let mut s = schedule(org, &format!("due {i}"), t0());
-        s.next_run_at = Some(t0() - Duration::minutes(4 - i));
+        s.next_run_at = Some(t0() - Duration::minutes(4) + Duration::minutes(i));
         store.create_schedule(org, &s).await.unwrap();
         due.push(s);
     }
@@ -471,24 +474,37 @@ pub async fn claim_due_runs(store: &dyn ReportStore) {
     let slot = |i: usize| due[i].next_run_at.unwrap();
     let ids =
         |v: &[(ScheduledReport, ClaimOutcome)]| v.iter().map(|(s, _)| s.id).collect::<Vec<_>>();
-
-    // due[0] is held by another worker; due[1] ran but was not moved on.
-    for i in [0, 1] {
-        assert!(matches!(
-            store
-                .claim_run(org, due[i].id, slot(i), "other", now, lease)
-                .await
-                .unwrap(),
-            ClaimOutcome::Claimed(_)
-        ));
-    }
     let ok = RunOutcome {
         status: RunStatus::Success,
         report_id: Some(ReportId::new()),
         error: None,
     };
+
+    // due[0] is held by another worker. due[1] ran 20 minutes ago and was
+    // not moved on (its worker died); due[4] ran just now and its worker
+    // is moving it on.
+    let claim = |i: usize, at: DateTime<Utc>| {
+        store.claim_run(org, due[i].id, slot(i), "other", at, at + lease_len)
+    };
+    assert!(matches!(
+        claim(0, now).await.unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    let long_ago = now - Duration::minutes(20);
+    assert!(matches!(
+        claim(1, long_ago).await.unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
     store
-        .finish_run(org, due[1].id, slot(1), "other", &ok, now)
+        .finish_run(org, due[1].id, slot(1), "other", &ok, long_ago)
+        .await
+        .unwrap();
+    assert!(matches!(
+        claim(4, now).await.unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    store
+        .finish_run(org, due[4].id, slot(4), "other", &ok, now)
         .await
         .unwrap();
 
@@ -518,17 +534,21 @@ pub async fn claim_due_runs(store: &dyn ReportStore) {
     assert!(
         matches!(&got[2].1, ClaimOutcome::Claimed(r) if r.attempts == 1 && r.lease_expires_at == renewed)
     );
-    // Another worker finds only the finished slot.
+    // Another worker finds only the slot finished long ago.
     let got = store.claim_due_runs("w2", now, lease, 10).await.unwrap();
     assert_eq!(ids(&got), vec![due[1].id]);
 
-    // Once every lease has run out, a worker takes the open slots over.
+    // Once every lease has run out, a worker takes the open slots over, and
+    // due[4], finished more than a lease ago by now, is up for repair too.
     let after = renewed + Duration::seconds(1);
     let got = store
-        .claim_due_runs("w2", after, after + Duration::minutes(10), 10)
+        .claim_due_runs("w2", after, after + lease_len, 10)
         .await
         .unwrap();
-    assert_eq!(ids(&got), vec![due[0].id, due[1].id, due[2].id, due[3].id]);
+    assert_eq!(
+        ids(&got),
+        vec![due[0].id, due[1].id, due[2].id, due[3].id, due[4].id]
+    );
     for i in [0, 2, 3] {
         assert!(
             matches!(&got[i].1, ClaimOutcome::Claimed(r) if r.worker == "w2" && r.attempts == 2),
@@ -536,12 +556,15 @@ pub async fn claim_due_runs(store: &dyn ReportStore) {
             got[i].1
         );
     }
-    // Moving the done schedule on takes it out of the due set.
-    let mut moved = due[1].clone();
-    moved.next_run_at = Some(slot(1) + Duration::days(7));
-    store.update_schedule(org, &moved).await.unwrap();
+    assert!(matches!(&got[4].1, ClaimOutcome::Done(_)));
+    // Moving the done schedules on takes them out of the due set.
+    for i in [1, 4] {
+        let mut moved = due[i].clone();
+        moved.next_run_at = Some(slot(i) + Duration::days(7));
+        store.update_schedule(org, &moved).await.unwrap();
+    }
     let got = store
-        .claim_due_runs("w2", after, after + Duration::minutes(10), 10)
+        .claim_due_runs("w2", after, after + lease_len, 10)
         .await
         .unwrap();
     assert_eq!(ids(&got), vec![due[0].id, due[2].id, due[3].id]);

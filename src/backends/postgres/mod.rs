@@ -190,20 +190,23 @@ impl Db for PgDb {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut tx = self.pool.begin().await.map_err(|e| map_sqlx(NAME, e))?;
         // Due schedules whose current slot no other worker holds under a
-        // live lease (finished slots are picked too: the caller moves such
-        // a schedule on). Rows another transaction has locked are skipped,
-        // so concurrent workers take different schedules.
+        // live lease and that did not just finish (slots finished longer
+        // ago are picked: the caller moves such a schedule on). Rows
+        // another transaction has locked are skipped, so concurrent workers
+        // take different schedules.
         let picked: Vec<(Uuid, Uuid, DateTime<Utc>)> = sqlx::query_as(
             "SELECT s.id, s.organization_id, s.next_run_at FROM scheduled_reports s \
              WHERE s.is_active AND s.next_run_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM schedule_runs r \
                  WHERE r.scheduled_report_id = s.id AND r.slot = s.next_run_at \
-                 AND r.status = 'running' AND r.lease_expires_at > $1 AND r.worker <> $2) \
+                 AND ((r.status = 'running' AND r.lease_expires_at > $1 AND r.worker <> $2) \
+                      OR (r.status <> 'running' AND r.updated_at > $4))) \
              ORDER BY s.next_run_at, s.id LIMIT $3 FOR UPDATE OF s SKIP LOCKED",
         )
         .bind(now)
         .bind(worker)
         .bind(limit)
+        .bind(crate::ports::fresh_after(now, lease_until))
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| map_sqlx(NAME, e))?;

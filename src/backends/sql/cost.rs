@@ -213,9 +213,17 @@ impl<D: Db> SqlCostSource<D> {
             scale: table.cost_scale,
             currency: Currency::USD,
             settings: match db.dialect() {
-                // Enough for the hash tables of a report's aggregates over
-                // millions of rows; the planner otherwise often sorts to disk.
-                Dialect::Postgres => vec![("work_mem".into(), "64MB".into())],
+                Dialect::Postgres => vec![
+                    // Enough for the hash tables of a report's aggregates
+                    // over millions of rows; the planner otherwise often
+                    // sorts to disk.
+                    ("work_mem".into(), "64MB".into()),
+                    // Plan each aggregate for its organization and range:
+                    // a prepared statement's generic plan guesses the
+                    // selectivity and often scans the index row by row
+                    // instead of the table in parallel.
+                    ("plan_cache_mode".into(), "force_custom_plan".into()),
+                ],
                 Dialect::Sqlite => Vec::new(),
             },
             db,
@@ -224,8 +232,9 @@ impl<D: Db> SqlCostSource<D> {
 
     /// The same source with these PostgreSQL run-time settings applied to
     /// each aggregate query, and to it only (`set_config(name, value, true)`
-    /// in the query's transaction). The default is `work_mem = 64MB`; pass
-    /// an empty list to use the server's settings. Ignored by SQLite.
+    /// in the query's transaction). The default is `work_mem = 64MB` and
+    /// `plan_cache_mode = force_custom_plan`; pass an empty list to use the
+    /// server's settings. Ignored by SQLite.
     pub fn with_settings<N: Into<String>, V: Into<String>>(
         mut self,
         settings: impl IntoIterator<Item = (N, V)>,

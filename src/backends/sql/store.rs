@@ -25,8 +25,9 @@ use crate::model::{
     ScheduledReport, ScheduledReportId, TemplateId, UserId,
 };
 use crate::ports::{
-    claim_due_in_order, ChargebackStore, ClaimOutcome, DigestStore, GeneratedReportStore,
-    ReportCursor, ReportListQuery, ReportPage, RunOutcome, ScheduleStore, TemplateStore,
+    claim_due_in_order, fresh_after, ChargebackStore, ClaimOutcome, DigestStore,
+    GeneratedReportStore, ReportCursor, ReportListQuery, ReportPage, RunOutcome, ScheduleStore,
+    TemplateStore,
 };
 use crate::{Error, Result};
 
@@ -500,30 +501,47 @@ impl<D: Db> ScheduleStore for SqlStore<D> {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(ScheduledReport, ClaimOutcome)>> {
-        let Some(picked) = self
-            .db
-            .claim_due_locked(worker, now, lease_until, limit)
-            .await?
-        else {
-            return claim_due_in_order(self, worker, now, lease_until, limit).await;
-        };
-        let mut out = Vec::with_capacity(picked.len());
-        for (id, org, slot) in picked {
-            let (org, id) = (OrganizationId(org), ScheduledReportId(id));
-            let schedule = match self.get_schedule(org, id).await {
-                Ok(s) => s,
-                Err(Error::NotFound { .. }) => continue,
-                Err(e) => return Err(e),
+        let mut out: Vec<(ScheduledReport, ClaimOutcome)> = Vec::new();
+        // A pick can lose a race: its snapshot predates a claim another
+        // worker committed just before. Pick again (with a fresh snapshot)
+        // rather than report "nothing due" while schedules are due.
+        for _ in 0..8 {
+            if out.len() >= limit {
+                break;
+            }
+            let Some(picked) = self
+                .db
+                .claim_due_locked(worker, now, lease_until, limit - out.len())
+                .await?
+            else {
+                return claim_due_in_order(self, worker, now, lease_until, limit).await;
             };
-            // Claimed by the pick already: this renews our own claim and
-            // reads the run back, or finds the slot done.
-            match self
-                .claim_run(org, id, slot, worker, now, lease_until)
-                .await
-            {
-                Ok(ClaimOutcome::Busy(_)) | Err(Error::NotFound { .. }) => {}
-                Ok(claim) => out.push((schedule, claim)),
-                Err(e) => return Err(e),
+            if picked.is_empty() {
+                break;
+            }
+            for (id, org, slot) in picked {
+                let (org, id) = (OrganizationId(org), ScheduledReportId(id));
+                if out.iter().any(|(s, _)| s.id == id) {
+                    continue;
+                }
+                let schedule = match self.get_schedule(org, id).await {
+                    Ok(s) => s,
+                    Err(Error::NotFound { .. }) => continue,
+                    Err(e) => return Err(e),
+                };
+                // Claimed by the pick already: this renews our own claim
+                // and reads the run back, or finds the slot done.
+                match self
+                    .claim_run(org, id, slot, worker, now, lease_until)
+                    .await
+                {
+                    Ok(ClaimOutcome::Busy(_)) | Err(Error::NotFound { .. }) => {}
+                    // Finished since the pick: its worker moves it on.
+                    Ok(ClaimOutcome::Done(run))
+                        if run.updated_at > fresh_after(now, lease_until) => {}
+                    Ok(claim) => out.push((schedule, claim)),
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(out)
