@@ -50,6 +50,31 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `d` as its `Display` would write it (plain digits, `-` when negative,
+/// exactly `scale` decimals), without going through `fmt`: the detail
+/// export writes one per row.
+fn push_decimal(out: &mut String, d: Decimal) {
+    let scale = d.scale() as usize;
+    let m = d.mantissa();
+    let mut b = itoa::Buffer::new();
+    let digits = b.format(m.unsigned_abs());
+    if m < 0 {
+        out.push('-');
+    }
+    if scale == 0 {
+        out.push_str(digits);
+    } else if digits.len() > scale {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    } else {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', scale - digits.len()));
+        out.push_str(digits);
+    }
+}
+
 fn err(e: impl std::fmt::Display) -> Error {
     Error::Render {
         format: "csv",
@@ -75,13 +100,12 @@ impl Out {
     }
     fn num(&mut self, d: Decimal) -> Result<()> {
         self.scratch.clear();
-        let _ = write!(self.scratch, "{d}");
+        push_decimal(&mut self.scratch, d);
         self.w.write_field(self.scratch.as_bytes()).map_err(err)
     }
     fn int(&mut self, n: u64) -> Result<()> {
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{n}");
-        self.w.write_field(self.scratch.as_bytes()).map_err(err)
+        let mut b = itoa::Buffer::new();
+        self.w.write_field(b.format(n).as_bytes()).map_err(err)
     }
     fn raw(&mut self, s: &str) -> Result<()> {
         self.w.write_field(s.as_bytes()).map_err(err)
@@ -171,12 +195,17 @@ fn write_detail(out: &mut Out, doc: &ReportDocument) -> Result<()> {
     }
     out.end()?;
     let dims = doc.detail_dimensions.len();
+    // Rows come grouped by day: format each date once.
+    let mut day: Option<(chrono::NaiveDate, String)> = None;
     for b in &doc.detail {
         match b.period_start {
             Some(p) => {
-                out.scratch.clear();
-                let _ = write!(out.scratch, "{}", p.date());
-                out.w.write_field(out.scratch.as_bytes()).map_err(err)?;
+                let date = p.date();
+                if day.as_ref().is_none_or(|(d, _)| *d != date) {
+                    day = Some((date, date.to_string()));
+                }
+                let text = day.as_ref().map_or("", |(_, t)| t.as_str());
+                out.w.write_field(text.as_bytes()).map_err(err)?;
             }
             None => out.raw("")?,
         }
@@ -455,5 +484,49 @@ impl Renderer for CsvRenderer {
             },
             page_count: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for s in [
+            "0",
+            "-0",
+            "0.00",
+            "-0.001",
+            "1",
+            "-1",
+            "12.5",
+            "0.05",
+            "1234567.891011",
+            "-98765.4321",
+            "0.0000000000000000000000000001",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "7.9228162514264337593543950335",
+        ] {
+            let d: Decimal = s.parse().unwrap();
+            let mut out = String::new();
+            super::push_decimal(&mut out, d);
+            assert_eq!(out, d.to_string(), "{s}");
+        }
+        let mut out = String::new();
+        super::push_decimal(&mut out, Decimal::new(-5, 3));
+        assert_eq!(out, "-0.005");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_decimal_is_written_as_display_writes_it(m in proptest::num::i128::ANY, scale in 0u32..=28) {
+            let m = m % 79_228_162_514_264_337_593_543_950_335_i128;
+            let d = Decimal::from_i128_with_scale(m, scale);
+            let mut out = String::new();
+            super::push_decimal(&mut out, d);
+            proptest::prop_assert_eq!(out, d.to_string());
+        }
     }
 }
