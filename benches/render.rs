@@ -1,5 +1,6 @@
 //! Rendering benchmarks: the executive report (3+ pages, 2 charts, tables of
-//! 30 rows) as PDF (warm process) and HTML, a 20-page team report as PDF, and
+//! 30 rows) as PDF in a warm process (the same document again, and a stream
+//! of different ones) and HTML, a 20-page team report as PDF, and
 //! the CSV detail export (throughput in bytes).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -21,6 +22,20 @@ fn bench(c: &mut Criterion) {
         g.sample_size(20);
         g.bench_function("executive_warm", |b| {
             b.iter(|| pdf.render_pdf(black_box(&exec)).map(|(b, _)| b.len()))
+        });
+        // A stream of different reports, as a scheduler renders them: eight
+        // executive documents with different numbers, in turn, so typst's
+        // memoized layout of one is evicted before it comes round again.
+        let stream: Vec<_> = (0..8)
+            .map(|seed| sample_document_with(ReportType::Executive, 30, 100 + seed))
+            .collect();
+        let mut next = 0;
+        g.bench_function("executive_new_data", |b| {
+            b.iter(|| {
+                next = (next + 1) % stream.len();
+                pdf.render_pdf(black_box(&stream[next]))
+                    .map(|(b, _)| b.len())
+            })
         });
         let team = sample_document_with(ReportType::Team, 220, 7);
         if let Ok((_, pages)) = pdf.render_pdf(&team) {

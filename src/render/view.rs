@@ -69,6 +69,25 @@ pub struct Table {
     pub rows: Vec<Row>,
     /// Optional total row.
     pub total: Option<Row>,
+    /// Column widths and row heights measured by the PDF renderer (`None`
+    /// elsewhere, and when it cannot measure every cell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fit: Option<TableFit>,
+}
+
+/// How a table fits the page, measured from the font (see [`Table::fit`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TableFit {
+    /// Width of each column in points; 0 for a text column that shares
+    /// what the numeric ones leave.
+    pub widths: Vec<f64>,
+    /// Whether every cell fits on one line, so rows can have a fixed
+    /// height (`header_row` for the header, `row` for the others).
+    pub one_line: bool,
+    /// Height of the header row in points.
+    pub header_row: f64,
+    /// Height of the other rows in points.
+    pub row: f64,
 }
 
 /// A bar of a horizontal bar chart.
@@ -348,6 +367,22 @@ fn to_f64(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
 }
 
+impl SectionView {
+    /// The section's table, if it has one.
+    pub fn table_mut(&mut self) -> Option<&mut Table> {
+        match self {
+            SectionView::Trend { table, .. }
+            | SectionView::Breakdown { table, .. }
+            | SectionView::Anomalies { table, .. }
+            | SectionView::TopCosts { table, .. }
+            | SectionView::Efficiency { table, .. } => Some(table),
+            SectionView::Summary { .. }
+            | SectionView::Forecast { .. }
+            | SectionView::Recommendations { .. } => None,
+        }
+    }
+}
+
 impl ReportView {
     /// Build the view of `doc`. `svg_charts` says whether to draw trend and
     /// pie charts as SVG (PDF and HTML do, e-mail does not).
@@ -505,6 +540,7 @@ impl ReportView {
                         chart,
                         svg,
                         table: Table {
+                            fit: None,
                             header: vec!["Period".into(), "Cost".into(), "Requests".into()],
                             numeric: vec![false, true, true],
                             rows: points
@@ -573,6 +609,7 @@ impl ReportView {
                             pie_slices_svg,
                             pie_legend,
                             table: Table {
+                                fit: None,
                                 header: vec![
                                     b.dimension.label(),
                                     "Cost".into(),
@@ -613,6 +650,7 @@ impl ReportView {
                 ReportSection::Anomalies => sections.push(SectionView::Anomalies {
                     title: "Anomalies".into(),
                     table: Table {
+                        fit: None,
                         header: vec![
                             "Date".into(),
                             "Dimension".into(),
@@ -693,6 +731,7 @@ impl ReportView {
                 ReportSection::TopCosts => sections.push(SectionView::TopCosts {
                     title: "Top costs".into(),
                     table: Table {
+                        fit: None,
                         header: vec![
                             "#".into(),
                             "Combination".into(),
@@ -734,6 +773,7 @@ impl ReportView {
                 ReportSection::Efficiency => sections.push(SectionView::Efficiency {
                     title: "Efficiency by model".into(),
                     table: Table {
+                        fit: None,
                         header: vec![
                             "Model".into(),
                             "Cost / request".into(),

@@ -12,6 +12,7 @@
 //! `generatedAt` and its `/ID` is derived from the report data, so the same
 //! document gives byte-identical files (which an archive can checksum).
 
+mod fit;
 mod world;
 
 use std::sync::Arc;
@@ -51,6 +52,16 @@ impl PaperSize {
         match self {
             PaperSize::A4 => "a4",
             PaperSize::UsLetter => "us-letter",
+        }
+    }
+
+    /// Width between the embedded template's margins (16 mm each side), in
+    /// points.
+    fn content_width(self) -> f64 {
+        let margins = 2.0 * 16.0 / 25.4 * 72.0;
+        match self {
+            PaperSize::A4 => 210.0 / 25.4 * 72.0 - margins,
+            PaperSize::UsLetter => 8.5 * 72.0 - margins,
         }
     }
 }
@@ -122,7 +133,13 @@ impl PdfRenderer {
 
     fn compile(&self, doc: &ReportDocument) -> Result<(Vec<u8>, u32)> {
         let ids = world::ids().ok_or_else(|| render_err("cannot create typst file ids"))?;
-        let view = ReportView::build(doc, true);
+        let mut view = ReportView::build(doc, true);
+        if let Some(faces) = fit::Faces::get() {
+            let content_width = self.paper.content_width();
+            for table in view.sections.iter_mut().filter_map(|s| s.table_mut()) {
+                table.fit = fit::fit(faces, table, content_width);
+            }
+        }
         let logo = doc.branding.logo.as_ref().map(|l| match l.format {
             LogoFormat::Png => (ids.logo_png, "/logo.png", l.data.clone()),
             LogoFormat::Svg => (ids.logo_svg, "/logo.svg", l.data.clone()),

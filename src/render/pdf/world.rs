@@ -13,7 +13,8 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
-const INTER: [&[u8]; 3] = [
+/// Inter Regular, SemiBold and Bold.
+pub(super) const INTER: [&[u8]; 3] = [
     include_bytes!("../../../assets/fonts/Inter-Regular.otf"),
     include_bytes!("../../../assets/fonts/Inter-SemiBold.otf"),
     include_bytes!("../../../assets/fonts/Inter-Bold.otf"),
