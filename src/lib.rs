@@ -36,7 +36,7 @@
 //! | `html` | HTML pages and e-mail (minijinja) | yes |
 //! | `xlsx` | Excel workbooks | no |
 //! | `sqlite` | SQLite store and cost source (sqlx) | no |
-//! | `postgres` | PostgreSQL store and cost source (sqlx) | no |
+//! | `postgres` | PostgreSQL store and cost source (sqlx): due runs claimed with `FOR UPDATE SKIP LOCKED` across engines, a report's aggregates answered by one `GROUPING SETS` statement | no |
 //! | `smtp` | `backends::smtp`: e-mail delivery (lettre, rustls) | no |
 //! | `slack` | `backends::slack`: Slack delivery (reqwest, rustls), with `backends::http` | no |
 //! | `webhook` | `backends::webhook`: Standard Webhooks signing and `verify`, with `backends::http` | no |

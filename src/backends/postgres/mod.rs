@@ -271,7 +271,7 @@ pub type PostgresStore = SqlStore<PgDb>;
 pub type PostgresCostSource = SqlCostSource<PgDb>;
 
 /// Connect a pool to `url` (`postgres://user@host:port/db`). Connection
-/// failures are retryable [`Error::Backend`]s.
+/// failures are retryable [`Error::Backend`](crate::Error::Backend)s.
 pub async fn connect(url: &str) -> Result<PgPool> {
     let opts = PgConnectOptions::from_str(url).map_err(|e| map_sqlx(NAME, e))?;
     PgPoolOptions::new()
@@ -301,7 +301,7 @@ impl SqlStore<PgDb> {
     /// applied yet. Idempotent, and safe when several workers call it at
     /// once (the migrator takes an advisory lock). A database already at a
     /// newer schema version than this build knows is refused with
-    /// [`Error::InvalidState`] before anything is changed.
+    /// [`Error::InvalidState`](crate::Error::InvalidState) before anything is changed.
     pub async fn migrate(&self) -> Result<()> {
         migrate(self.pool()).await
     }

@@ -17,7 +17,7 @@
 //! `YYYY-MM-DD`, money exact decimal text, JSON columns validated text
 //! (`CHECK (json_valid(...))`). The usage table keeps cost as an integer of
 //! nano-units so that `SUM` stays exact (see
-//! [`UsageTable`](crate::backends::sql::UsageTable)).
+//! [`UsageTable`]).
 //!
 //! ```no_run
 //! # async fn run() -> tokentra_reports::Result<()> {
