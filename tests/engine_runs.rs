@@ -640,3 +640,85 @@ async fn digests_go_out_at_the_users_local_time_once() {
     );
     assert_ne!(sent[0].idempotency_key, sent[1].idempotency_key);
 }
+
+/// A cost source that never answers queries filtered on team `hang` (it
+/// says so once it is asked), and answers the rest.
+struct Hangs(MemoryCostSource, Arc<tokio::sync::Notify>);
+
+#[async_trait::async_trait]
+impl tokentra_reports::ports::CostSource for Hangs {
+    async fn aggregate(
+        &self,
+        org: OrganizationId,
+        query: &CostQuery,
+    ) -> tokentra_reports::Result<Vec<CostBucket>> {
+        if query.filters.teams.iter().any(|t| t == "hang") {
+            self.1.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.0.aggregate(org, query).await
+    }
+}
+
+/// `run_due` claims one schedule at a time: while it works on one, the
+/// other due schedules stay free for other engines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_due_holds_one_claim_at_a_time() {
+    let org = OrganizationId::new();
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(utc(2026, 11, 1, 12, 0));
+    let asked = Arc::new(tokio::sync::Notify::new());
+    let engine = Engine::builder()
+        .cost_source(Arc::new(Hangs(demo_costs(org), asked.clone())))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .deliverer(Arc::new(RecordingDeliverer::new()))
+        .config(EngineConfig {
+            worker_id: "a".into(),
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    // Due in this order: two fine ones, the hanging one, three fine ones.
+    let mut all = Vec::new();
+    for (i, (time, team)) in [
+        ("06:00", None),
+        ("06:30", None),
+        ("07:00", Some("hang")),
+        ("08:00", None),
+        ("08:30", None),
+        ("09:00", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut input = weekly_paris(&format!("s{i}"));
+        input.schedule_config.time = TimeOfDay::parse(time).unwrap();
+        input.filters.teams = team.map(|t| vec![t.to_string()]).unwrap_or_default();
+        all.push(engine.create_schedule(org, input, None).await.unwrap());
+    }
+    clock.set(utc(2026, 11, 2, 12, 0));
+    let job = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_due().await }
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(30), asked.notified())
+        .await
+        .expect("the hanging schedule is reached");
+    let mut running = Vec::new();
+    let mut unclaimed = 0;
+    for s in &all {
+        match store.list_runs(org, s.id).await.unwrap().first() {
+            Some(r) if r.status == RunStatus::Running => running.push(s.name.clone()),
+            Some(r) => assert_eq!(r.status, RunStatus::Success, "{}", s.name),
+            None => unclaimed += 1,
+        }
+    }
+    assert_eq!(
+        running,
+        vec!["s2".to_string()],
+        "only the slot being worked on is held"
+    );
+    assert_eq!(unclaimed, 3, "the rest are free for other engines");
+    job.abort();
+}

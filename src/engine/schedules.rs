@@ -237,17 +237,33 @@ impl Engine {
         let mut stats = RunDueStats::default();
         let now = self.clock.now();
         let worker = self.config.worker_id.as_str();
-        // Schedules handled by this call. One that is still due afterwards
-        // (a store error left our claim open) is not run twice in a call;
-        // asking for one more than those keeps the others coming.
+        // Schedules handled by this call. One the store hands back is still
+        // due (a store error left our claim open) and is not run twice in a
+        // call; asking for one more than those claims exactly one new
+        // schedule at a time, so other engines share the rest.
         let mut handled = HashSet::new();
+        let mut again = 0;
         while handled.len() < MAX_PER_CALL {
+            let limit = again + 1;
             let batch = self
                 .store
-                .claim_due_runs(worker, now, now + self.config.lease, handled.len() + 1)
+                .claim_due_runs(worker, now, now + self.config.lease, limit)
                 .await?;
-            let Some((schedule, _)) = batch.into_iter().find(|(s, _)| !handled.contains(&s.id))
-            else {
+            let returned = batch.len();
+            again = 0;
+            let mut fresh = None;
+            for (s, _) in batch {
+                if handled.contains(&s.id) {
+                    again += 1;
+                } else if fresh.is_none() {
+                    fresh = Some(s);
+                }
+            }
+            let Some(schedule) = fresh else {
+                if returned == limit {
+                    // Only handled ones, and maybe more due behind them.
+                    continue;
+                }
                 break;
             };
             handled.insert(schedule.id);
