@@ -16,6 +16,8 @@
 //!   statement, as the engine asks) and as five separate queries.
 //!
 //! Everything happens in a schema created for the run and dropped after.
+//! With `BENCH_DEBUG` set, each worker prints how many slots it ran, to
+//! see how evenly the work is shared.
 
 use std::str::FromStr;
 use std::time::{Duration as StdDuration, Instant};
