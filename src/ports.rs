@@ -235,17 +235,31 @@ pub async fn claim_due_in_order<S: ScheduleStore + ?Sized>(
         let Some(slot) = s.next_run_at else {
             continue;
         };
-        match store
+        let attempt = store
             .claim_run(s.organization_id, s.id, slot, worker, now, lease_until)
-            .await
-        {
-            Ok(ClaimOutcome::Busy(_)) | Err(crate::Error::NotFound { .. }) => {}
-            Ok(ClaimOutcome::Done(run)) if run.updated_at > fresh_after(now, lease_until) => {}
-            Ok(claim) => out.push((s, claim)),
-            Err(e) => return Err(e),
+            .await;
+        if let Some(claim) = due_claim(attempt, now, lease_until)? {
+            out.push((s, claim));
         }
     }
     Ok(out)
+}
+
+/// Of a `claim_run` on a picked due schedule, what
+/// [`ScheduleStore::claim_due_runs`] returns: the claim, or nothing for a
+/// slot another worker holds, a slot finished less than a lease length ago
+/// (its worker is moving the schedule on), or a schedule deleted meanwhile.
+pub fn due_claim(
+    attempt: Result<ClaimOutcome>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<ClaimOutcome>> {
+    match attempt {
+        Ok(ClaimOutcome::Busy(_)) | Err(crate::Error::NotFound { .. }) => Ok(None),
+        Ok(ClaimOutcome::Done(run)) if run.updated_at > fresh_after(now, lease_until) => Ok(None),
+        Ok(claim) => Ok(Some(claim)),
+        Err(e) => Err(e),
+    }
 }
 
 /// A slot finished after this instant is left to the worker that finished

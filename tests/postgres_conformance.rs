@@ -181,6 +181,32 @@ async fn run_slot(
     created
 }
 
+/// The single number `sql` answers.
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+/// After `n` due slots ran: `n` reports, one per (schedule, slot), and `n`
+/// runs that succeeded at their first attempt.
+async fn assert_each_slot_ran_once(pool: &PgPool, n: i64) {
+    assert_eq!(
+        count(pool, "SELECT COUNT(*) FROM generated_reports").await,
+        n
+    );
+    let distinct = count(
+        pool,
+        "SELECT COUNT(DISTINCT (scheduled_report_id, schedule_slot)) FROM generated_reports",
+    )
+    .await;
+    assert_eq!(distinct, n, "each slot once");
+    let first_attempt = count(
+        pool,
+        "SELECT COUNT(*) FROM schedule_runs WHERE status = 'success' AND attempts = 1",
+    )
+    .await;
+    assert_eq!(first_attempt, n);
+}
+
 /// A worker loop at the store level: due_schedules, claim_run, then the
 /// slot's work, until a pass claims nothing (nothing due, or every due slot
 /// held by a live claim of another worker). The engine's `run_due` does the
@@ -238,25 +264,7 @@ async fn four_workers_on_four_pools_run_400_slots_exactly_once() {
         created += h.await.unwrap();
     }
     assert_eq!(created, 400, "every slot's report created once");
-    let reports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM generated_reports")
-        .fetch_one(seed.pool())
-        .await
-        .unwrap();
-    assert_eq!(reports, 400);
-    let slots: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT (scheduled_report_id, schedule_slot)) FROM generated_reports",
-    )
-    .fetch_one(seed.pool())
-    .await
-    .unwrap();
-    assert_eq!(slots, 400, "each slot once");
-    let runs: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM schedule_runs WHERE status = 'success' AND attempts = 1",
-    )
-    .fetch_one(seed.pool())
-    .await
-    .unwrap();
-    assert_eq!(runs, 400);
+    assert_each_slot_ran_once(seed.pool(), 400).await;
     assert!(seed.due_schedules(now, 10).await.unwrap().is_empty());
     schema.drop().await;
 }
@@ -405,26 +413,13 @@ async fn four_engines_run_due_over_400_schedules_each_slot_once() {
         ran.push(st.ran);
     }
     assert_eq!(ran.iter().sum::<usize>(), 400, "{ran:?}");
-    let reports: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM generated_reports WHERE status = 'completed'")
-            .fetch_one(seed.pool())
-            .await
-            .unwrap();
-    assert_eq!(reports, 400);
-    let distinct: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT (scheduled_report_id, schedule_slot)) FROM generated_reports",
+    let completed = count(
+        seed.pool(),
+        "SELECT COUNT(*) FROM generated_reports WHERE status = 'completed'",
     )
-    .fetch_one(seed.pool())
-    .await
-    .unwrap();
-    assert_eq!(distinct, 400, "each slot once");
-    let runs: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM schedule_runs WHERE status = 'success' AND attempts = 1",
-    )
-    .fetch_one(seed.pool())
-    .await
-    .unwrap();
-    assert_eq!(runs, 400);
+    .await;
+    assert_eq!(completed, 400);
+    assert_each_slot_ran_once(seed.pool(), 400).await;
     assert_eq!(deliverer.sent().len(), 400, "each report delivered once");
     // Nothing is due any more.
     assert_eq!(admin.run_due().await.unwrap().ran, 0);
@@ -478,11 +473,10 @@ async fn claim_due_runs_with_skip_locked_splits_the_work() {
         per_worker.push(h.await.unwrap());
     }
     assert_eq!(per_worker.iter().sum::<usize>(), 400, "{per_worker:?}");
-    let reports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM generated_reports")
-        .fetch_one(seed.pool())
-        .await
-        .unwrap();
-    assert_eq!(reports, 400);
+    assert_eq!(
+        count(seed.pool(), "SELECT COUNT(*) FROM generated_reports").await,
+        400
+    );
     schema.drop().await;
 }
 

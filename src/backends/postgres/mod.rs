@@ -211,32 +211,21 @@ impl Db for PgDb {
         .await
         .map_err(|e| map_sqlx(NAME, e))?;
         // Claim while the schedule rows are locked, so no other caller
-        // picks them before the claims are visible. The same statement as
-        // `claim_run`: a new run, a renewal of ours, or a takeover of an
-        // expired lease; a finished run is left alone.
+        // picks them before the claims are visible: `claim_run`'s statement
+        // (a new run, a renewal of ours, or a takeover of an expired lease;
+        // a finished run is left alone).
+        let claim = crate::backends::sql::claim_run_sql();
         for (id, org, slot) in &picked {
-            sqlx::query(
-                "INSERT INTO schedule_runs (organization_id, scheduled_report_id, slot, status, \
-                 worker, lease_expires_at, attempts, report_id, error, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'running', $4, $6, 1, NULL, NULL, $5, $5) \
-                 ON CONFLICT (scheduled_report_id, slot) DO UPDATE SET \
-                   attempts = CASE WHEN schedule_runs.worker = excluded.worker \
-                              THEN schedule_runs.attempts ELSE schedule_runs.attempts + 1 END, \
-                   worker = excluded.worker, lease_expires_at = excluded.lease_expires_at, \
-                   updated_at = excluded.updated_at \
-                 WHERE schedule_runs.status = 'running' \
-                   AND (schedule_runs.worker = excluded.worker \
-                        OR schedule_runs.lease_expires_at <= $5)",
-            )
-            .bind(org)
-            .bind(id)
-            .bind(slot)
-            .bind(worker)
-            .bind(now)
-            .bind(lease_until)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| map_sqlx(NAME, e))?;
+            sqlx::query(&claim)
+                .bind(id)
+                .bind(org)
+                .bind(slot)
+                .bind(worker)
+                .bind(now)
+                .bind(lease_until)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map_sqlx(NAME, e))?;
         }
         tx.commit().await.map_err(|e| map_sqlx(NAME, e))?;
         Ok(Some(picked))

@@ -12,6 +12,7 @@ use super::values::{count64, opt_text, text, ts, uuid, Db, Dialect, Kind, Row, V
 use crate::core::aggregate::validate_query;
 use crate::model::{
     model_family, CostBucket, CostQuery, CostRow, Currency, Dimension, Granularity, OrganizationId,
+    ReportFilters,
 };
 use crate::ports::CostSource;
 use crate::{Error, Result};
@@ -367,6 +368,24 @@ impl<D: Db> SqlCostSource<D> {
         }
     }
 
+    /// ` FROM <table> WHERE <org> = $1 AND <date> BETWEEN $2 AND $3` and
+    /// the conditions of `filters` (their values appended to `args`).
+    fn rows_clause(&self, filters: &ReportFilters, args: &mut Vec<Val>) -> String {
+        let q = &self.q;
+        let mut sql = format!(
+            " FROM {} WHERE {} = $1 AND {d} >= $2 AND {d} <= $3",
+            q.table,
+            q.org,
+            d = q.date
+        );
+        sql.push_str(&self.filter(&q.team, &filters.teams, args));
+        sql.push_str(&self.filter(&q.project, &filters.projects, args));
+        sql.push_str(&self.filter(&q.cost_center, &filters.cost_centers, args));
+        sql.push_str(&self.filter(&q.provider, &filters.providers, args));
+        sql.push_str(&self.filter(&q.model, &filters.models, args));
+        sql
+    }
+
     /// The SQL and arguments of an aggregate query, and the column kinds of
     /// its result. Exposed for tests and `EXPLAIN`.
     fn build(&self, org: OrganizationId, query: &CostQuery) -> (String, Vec<Val>, Vec<Kind>) {
@@ -411,18 +430,10 @@ impl<D: Db> SqlCostSource<D> {
             kinds.push(sum_kind);
         }
         let mut sql = format!(
-            "SELECT {} FROM {} WHERE {} = $1 AND {d} >= $2 AND {d} <= $3",
+            "SELECT {}{}",
             select.join(", "),
-            q.table,
-            q.org,
-            d = q.date
+            self.rows_clause(&query.filters, &mut args)
         );
-        let f = &query.filters;
-        sql.push_str(&self.filter(&q.team, &f.teams, &mut args));
-        sql.push_str(&self.filter(&q.project, &f.projects, &mut args));
-        sql.push_str(&self.filter(&q.cost_center, &f.cost_centers, &mut args));
-        sql.push_str(&self.filter(&q.provider, &f.providers, &mut args));
-        sql.push_str(&self.filter(&q.model, &f.models, &mut args));
         let positions: Vec<String> = (1..=group_n).map(|i| i.to_string()).collect();
         sql.push_str(&format!(" GROUP BY {}", positions.join(", ")));
         (sql, args, kinds)
@@ -759,17 +770,10 @@ impl<D: Db> SqlCostSource<D> {
             inner.push(format!("{} AS {name}", self.sum_expr(col)));
         }
         let mut sql = format!(
-            "WITH f AS (SELECT {} FROM {} WHERE {} = $1 AND {d} >= $2 AND {d} <= $3",
+            "WITH f AS (SELECT {}{}",
             inner.join(", "),
-            q.table,
-            q.org,
-            d = q.date
+            self.rows_clause(filters, &mut args)
         );
-        sql.push_str(&self.filter(&q.team, &filters.teams, &mut args));
-        sql.push_str(&self.filter(&q.project, &filters.projects, &mut args));
-        sql.push_str(&self.filter(&q.cost_center, &filters.cost_centers, &mut args));
-        sql.push_str(&self.filter(&q.provider, &filters.providers, &mut args));
-        sql.push_str(&self.filter(&q.model, &filters.models, &mut args));
         let positions: Vec<String> = (1..=k + 1).map(|i| i.to_string()).collect();
         let gs: Vec<String> = (0..k).map(|i| format!("g{i}")).collect();
         let grouping_sets: Vec<String> = sets

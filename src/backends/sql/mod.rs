@@ -13,6 +13,8 @@ mod store;
 pub(crate) mod values;
 
 pub use cost::{SqlCostSource, UsageTable};
+#[cfg(feature = "postgres")]
+pub(crate) use store::claim_run_sql;
 pub use store::SqlStore;
 pub use values::Db;
 #[doc(hidden)]

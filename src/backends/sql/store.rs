@@ -25,7 +25,7 @@ use crate::model::{
     ScheduledReport, ScheduledReportId, TemplateId, UserId,
 };
 use crate::ports::{
-    claim_due_in_order, fresh_after, ChargebackStore, ClaimOutcome, DigestStore,
+    claim_due_in_order, due_claim, ChargebackStore, ClaimOutcome, DigestStore,
     GeneratedReportStore, ReportCursor, ReportListQuery, ReportPage, RunOutcome, ScheduleStore,
     TemplateStore,
 };
@@ -413,6 +413,30 @@ impl<D: Db> SqlStore<D> {
     }
 }
 
+/// The claim of `claim_run`, one atomic statement: create the run, or take
+/// it over when it is still running and either ours or its lease expired.
+/// The database locks the conflicting row, so two claims never both win.
+/// Binds: `$1` schedule id, `$2` organization id, `$3` slot, `$4` worker,
+/// `$5` now, `$6` lease end; returns the run when claimed.
+pub(crate) fn claim_run_sql() -> String {
+    format!(
+        "INSERT INTO schedule_runs ({cols}) \
+         SELECT organization_id, id, $3, 'running', $4, $6, 1, NULL, NULL, $5, $5 \
+         FROM scheduled_reports WHERE id = $1 AND organization_id = $2 \
+         ON CONFLICT (scheduled_report_id, slot) DO UPDATE SET \
+           attempts = CASE WHEN schedule_runs.worker = excluded.worker \
+                      THEN schedule_runs.attempts ELSE schedule_runs.attempts + 1 END, \
+           worker = excluded.worker, \
+           lease_expires_at = excluded.lease_expires_at, \
+           updated_at = excluded.updated_at \
+         WHERE schedule_runs.status = 'running' \
+           AND (schedule_runs.worker = excluded.worker OR schedule_runs.lease_expires_at <= $5) \
+         RETURNING {ret}",
+        cols = RUNS.select(),
+        ret = RUNS.select(),
+    )
+}
+
 #[async_trait]
 impl<D: Db> ScheduleStore for SqlStore<D> {
     async fn create_schedule(&self, org: OrganizationId, s: &ScheduledReport) -> Result<()> {
@@ -531,16 +555,11 @@ impl<D: Db> ScheduleStore for SqlStore<D> {
                 };
                 // Claimed by the pick already: this renews our own claim
                 // and reads the run back, or finds the slot done.
-                match self
+                let attempt = self
                     .claim_run(org, id, slot, worker, now, lease_until)
-                    .await
-                {
-                    Ok(ClaimOutcome::Busy(_)) | Err(Error::NotFound { .. }) => {}
-                    // Finished since the pick: its worker moves it on.
-                    Ok(ClaimOutcome::Done(run))
-                        if run.updated_at > fresh_after(now, lease_until) => {}
-                    Ok(claim) => out.push((schedule, claim)),
-                    Err(e) => return Err(e),
+                    .await;
+                if let Some(claim) = due_claim(attempt, now, lease_until)? {
+                    out.push((schedule, claim));
                 }
             }
         }
@@ -556,25 +575,7 @@ impl<D: Db> ScheduleStore for SqlStore<D> {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<ClaimOutcome> {
-        // One atomic statement: create the run, or take it over when it is
-        // still running and either ours or its lease expired. The database
-        // locks the conflicting row, so two claims never both win.
-        let sql = format!(
-            "INSERT INTO schedule_runs ({cols}) \
-             SELECT organization_id, id, $3, 'running', $4, $6, 1, NULL, NULL, $5, $5 \
-             FROM scheduled_reports WHERE id = $1 AND organization_id = $2 \
-             ON CONFLICT (scheduled_report_id, slot) DO UPDATE SET \
-               attempts = CASE WHEN schedule_runs.worker = excluded.worker \
-                          THEN schedule_runs.attempts ELSE schedule_runs.attempts + 1 END, \
-               worker = excluded.worker, \
-               lease_expires_at = excluded.lease_expires_at, \
-               updated_at = excluded.updated_at \
-             WHERE schedule_runs.status = 'running' \
-               AND (schedule_runs.worker = excluded.worker OR schedule_runs.lease_expires_at <= $5) \
-             RETURNING {ret}",
-            cols = RUNS.select(),
-            ret = RUNS.select(),
-        );
+        let sql = claim_run_sql();
         for _ in 0..3 {
             let args = vec![
                 uuid(schedule.0),
