@@ -109,7 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     name: format!("Weekly executive #{} ({zone})", i + 1),
                     description: None,
                     template_id: None,
-                    report_type: ReportType::Executive,
+                    report_type: Some(ReportType::Executive),
                     frequency: Frequency::Weekly,
                     schedule_config: ScheduleConfig {
                         time: TimeOfDay::parse("08:00")?,

@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     name: name.into(),
                     description: None,
                     template_id: None,
-                    report_type: ReportType::Executive,
+                    report_type: Some(ReportType::Executive),
                     frequency,
                     schedule_config: ScheduleConfig {
                         time: TimeOfDay::parse(time)?,

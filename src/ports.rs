@@ -386,8 +386,9 @@ pub trait DigestStore: Send + Sync + 'static {
     ) -> Result<()>;
     /// Delete the user's preferences. `NotFound` when none.
     async fn delete_digest_preferences(&self, org: OrganizationId, user: UserId) -> Result<()>;
-    /// Across organizations (background job): every preferences row whose
-    /// frequency is not `none`, ordered by organization then user.
+    /// Across organizations (background job): every active preferences row
+    /// (`isActive`) whose frequency is not `none`, ordered by organization
+    /// then user.
     async fn digest_candidates(&self) -> Result<Vec<EmailDigestPreferences>>;
     /// Set `lastSentAt` to `slot` only if the stored value is still
     /// `expected` (compare-and-set, so two workers never both record one

@@ -74,14 +74,14 @@ fn issue_json_row_and_record_shape() {
         v,
         json!({
             "allocations": {
-                "platform": {"totalCost": "1.23", "breakdown": {
-                    "byProvider": {"openai": "1.23"}, "byModel": {"gpt-4o": "1.23"}}},
-                "search": {"totalCost": "11.11", "breakdown": {
-                    "byProvider": {"openai": "11.11"}, "byModel": {"gpt-4o": "11.11"}}}
+                "platform": {"totalCost": num("1.23"), "breakdown": {
+                    "byProvider": {"openai": num("1.23")}, "byModel": {"gpt-4o": num("1.23")}}},
+                "search": {"totalCost": num("11.11"), "breakdown": {
+                    "byProvider": {"openai": num("11.11")}, "byModel": {"gpt-4o": num("11.11")}}}
             },
-            "totalCost": "13.34",
-            "allocatedCost": "12.34",
-            "unallocatedCost": "1.00",
+            "totalCost": num("13.34"),
+            "allocatedCost": num("12.34"),
+            "unallocatedCost": num("1.00"),
             "currency": "USD"
         })
     );
@@ -407,4 +407,9 @@ proptest! {
         prop_assert_eq!(ten.unallocated, base.unallocated.scaled(Decimal::TEN));
         prop_assert_eq!(ten.total, base.total.scaled(Decimal::TEN));
     }
+}
+
+/// A JSON number with exactly this text (money is written as exact decimals).
+fn num(text: &str) -> serde_json::Value {
+    serde_json::Value::Number(text.parse().unwrap())
 }

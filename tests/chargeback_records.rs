@@ -140,11 +140,13 @@ async fn generating_stores_one_record_and_a_second_time_conflicts() {
     // The record's JSON is the specification's: allocation fields flattened.
     let v = serde_json::to_value(&stored).unwrap();
     assert_eq!(v["status"], "approved");
-    assert_eq!(v["totalCost"], "18.01");
+    assert_eq!(v["totalCost"].to_string(), "18.01");
     assert_eq!(
-        v["allocations"]["ads"]["breakdown"]["byProvider"]["anthropic"],
+        v["allocations"]["ads"]["breakdown"]["byProvider"]["anthropic"].to_string(),
         "5.00"
     );
+    assert!(v["configId"].is_string());
+    assert!(v["orgId"].is_string());
 }
 
 #[tokio::test]

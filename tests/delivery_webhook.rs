@@ -133,9 +133,9 @@ async fn sends_a_signed_standard_webhook_with_the_report_payload() {
                 "period": {"start": "2026-10-01", "end": "2026-10-31"},
                 "currency": "USD",
                 "summaryData": {
-                    "totalCost": "1234.5",
+                    "totalCost": num("1234.5"),
                     "totalRequests": 15230,
-                    "costChange": "12.34",
+                    "costChange": num("12.34"),
                     "topProvider": "openai",
                     "topModel": "gpt-4o",
                     "anomalyCount": 2
@@ -436,4 +436,9 @@ fn secrets_never_appear_in_debug_output() {
 fn unsigned_configuration_is_refused() {
     let err = WebhookDeliverer::new(WebhookConfig::default()).unwrap_err();
     assert_eq!(err.field(), Some("secrets"));
+}
+
+/// A JSON number with exactly this text (money is written as exact decimals).
+fn num(text: &str) -> serde_json::Value {
+    serde_json::Value::Number(text.parse().unwrap())
 }

@@ -79,6 +79,9 @@ async fn completed_report(f: &Fixture, recipients: Vec<ReportRecipient>) -> Gene
         recipients,
         distribution_status: vec![],
         distributed_at: None,
+        file_path: String::new(),
+        download_url: None,
+        download_expires_at: None,
         generation_time_ms: Some(40),
         error_message: None,
         expires_at: now + Duration::days(90),
@@ -133,7 +136,7 @@ async fn templates_system_first_then_by_name_and_system_ones_are_read_only() {
         .await
         .unwrap();
     let names: Vec<_> = e
-        .list_templates(f.org)
+        .list_templates(f.org, None)
         .await
         .unwrap()
         .into_iter()
@@ -148,6 +151,7 @@ async fn templates_system_first_then_by_name_and_system_ones_are_read_only() {
             "Project Report",
             "Anomaly Report",
             "Forecast Report",
+            "Custom Report",
             "Usage Digest",
             "Alpha",
             "Zed"
@@ -155,9 +159,22 @@ async fn templates_system_first_then_by_name_and_system_ones_are_read_only() {
     );
     // Another org sees only the system templates.
     assert_eq!(
-        e.list_templates(OrganizationId::new()).await.unwrap().len(),
-        7
+        e.list_templates(OrganizationId::new(), None)
+            .await
+            .unwrap()
+            .len(),
+        ReportType::ALL.len()
     );
+    // Filtered by type: the system one first, then the organization's.
+    let team: Vec<_> = e
+        .list_templates(f.org, Some(ReportType::Team))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.report_type, t.is_system))
+        .collect();
+    assert!(team.iter().all(|(rt, _)| *rt == ReportType::Team));
+    assert_eq!(team.first(), Some(&(ReportType::Team, true)));
 
     // Resolution: by id, else the org default, else the system one.
     assert_eq!(
@@ -255,7 +272,7 @@ async fn templates_system_first_then_by_name_and_system_ones_are_read_only() {
         )
         .await
         .unwrap_err();
-    assert_eq!(err.field(), Some("reportType"));
+    assert_eq!(err.field(), Some("type"));
     let mut bad = TemplateInput {
         name: "x".into(),
         report_type: Some(ReportType::Team),

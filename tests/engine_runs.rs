@@ -102,7 +102,7 @@ fn weekly_paris(name: &str) -> ScheduleInput {
         name: name.into(),
         description: None,
         template_id: None,
-        report_type: ReportType::Executive,
+        report_type: Some(ReportType::Executive),
         frequency: Frequency::Weekly,
         schedule_config: ScheduleConfig {
             time: TimeOfDay::parse("08:00").unwrap(),
@@ -148,23 +148,18 @@ async fn generate_records_the_whole_lifecycle() {
     assert_eq!(r.file_size, Some(art.bytes.len() as u64));
     let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
     assert_eq!(doc.summary_data, summary);
-    // The executive template's sections, each filled.
+    // The executive template's sections (the specification's), each filled.
     assert_eq!(
         doc.sections,
         vec![
             ReportSection::Summary,
             ReportSection::Trend,
             ReportSection::Breakdown,
-            ReportSection::Forecast,
-            ReportSection::Anomalies,
             ReportSection::Recommendations
         ]
     );
     let dims: Vec<_> = doc.breakdowns.iter().map(|b| b.dimension.clone()).collect();
-    assert_eq!(
-        dims,
-        vec![Dimension::Provider, Dimension::Model, Dimension::Team]
-    );
+    assert_eq!(dims, vec![Dimension::Provider, Dimension::ModelFamily]);
     for b in &doc.breakdowns {
         let sum: rust_decimal::Decimal = b.items.iter().map(|i| i.cost).sum();
         assert_eq!(
@@ -177,7 +172,9 @@ async fn generate_records_the_whole_lifecycle() {
     assert_eq!(doc.trend.as_ref().unwrap().points.len(), 31);
     let comparison = doc.summary.as_ref().unwrap().comparison.clone().unwrap();
     assert_eq!(comparison.range.start.to_string(), "2026-08-31");
-    assert!(doc.forecast.is_some());
+    // No forecast section in the specification's executive template.
+    assert!(doc.forecast.is_none());
+    assert_eq!(doc.metrics.len(), 4);
     // Delivered to the request's recipient.
     assert_eq!(f.deliverer.sent().len(), 1);
     assert!(r.distributed_at.is_some());
@@ -429,7 +426,7 @@ async fn run_due_runs_each_slot_once_even_with_two_engines() {
     assert_eq!(f.deliverer.sent().len(), 1);
     let s = f.engine.store().get_schedule(f.org, s.id).await.unwrap();
     assert_eq!(s.run_count, 1);
-    assert_eq!(s.last_status, Some(RunStatus::Success));
+    assert_eq!(s.last_status, Some(ReportStatus::Completed));
     assert_eq!(s.last_run_at, Some(utc(2026, 11, 2, 7, 0)));
     assert_eq!(s.next_run_at, Some(utc(2026, 11, 9, 7, 0)));
 }
@@ -503,7 +500,7 @@ async fn failing_schedules_keep_their_cadence_and_pause_after_n_failures() {
     let st = f.engine.run_due().await.unwrap();
     assert_eq!((st.ran, st.failed, st.paused), (1, 1, 0));
     let s1 = f.engine.store().get_schedule(f.org, s.id).await.unwrap();
-    assert_eq!(s1.last_status, Some(RunStatus::Failed));
+    assert_eq!(s1.last_status, Some(ReportStatus::Failed));
     assert!(s1.last_error.as_deref().unwrap().contains("disk on fire"));
     assert_eq!(s1.next_run_at, Some(utc(2026, 11, 9, 7, 0)));
     assert!(s1.is_active);
@@ -595,7 +592,7 @@ async fn digests_go_out_at_the_users_local_time_once() {
     p.team_filter = vec!["search".into()];
     let p = f.engine.upsert_digest_preferences(f.org, p).await.unwrap();
     let mut bad = p.clone();
-    bad.email = "nope".into();
+    bad.email = Some("nope".into());
     assert_eq!(
         f.engine
             .upsert_digest_preferences(f.org, bad)

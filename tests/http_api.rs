@@ -46,7 +46,7 @@ impl Server {
             .clock(Arc::new(clock.clone()))
             .config(EngineConfig {
                 links: Some(
-                    LinkSigner::new(format!("{base}/api/reports/download"), vec![vec![9; 32]])
+                    LinkSigner::new(format!("{base}/api/v1/reports/download"), vec![vec![9; 32]])
                         .unwrap(),
                 ),
                 ..Default::default()
@@ -57,7 +57,7 @@ impl Server {
         let mut records = Vec::new();
         for name in ["Teams", "Projects"] {
             let c: ChargebackConfiguration = serde_json::from_value(json!({
-                "id": ChargebackConfigId::new(), "organizationId": org_a, "name": name,
+                "id": ChargebackConfigId::new(), "orgId": org_a, "name": name,
                 "allocationBasis": "team", "requiresApproval": true, "approvers": [approver],
                 "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"
             }))
@@ -146,11 +146,11 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
 
     // Auth: no token, a bad token, and a client-supplied org header that is ignored.
     assert_eq!(
-        s.call(Method::GET, "/api/templates", None, None).await.0,
+        s.call(Method::GET, "/api/v1/templates", None, None).await.0,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        s.call(Method::GET, "/api/templates", Some("nope"), None)
+        s.call(Method::GET, "/api/v1/templates", Some("nope"), None)
             .await
             .0,
         StatusCode::UNAUTHORIZED
@@ -158,58 +158,165 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
 
     // Templates.
     let (st, templates) = s
-        .call(Method::GET, "/api/templates", Some("token-a"), None)
+        .call(Method::GET, "/api/v1/templates", Some("token-a"), None)
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(templates[0]["name"], "Executive Summary");
-
-    // Generate.
-    let (st, res) = s
-        .call(
-            Method::POST,
-            "/api/reports/generate",
-            Some("token-a"),
-            Some(json!({"reportType": "executive", "dateRange": {"start": "2026-10-01", "end": "2026-10-31"}, "format": "json"})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{res}");
-    assert_eq!(res["status"], "completed");
-    assert_eq!(res["summary"]["totalCost"], "13690.41");
-    let id = res["reportId"].as_str().unwrap().to_string();
-    // Validation errors are 400 with the field.
-    let (st, err) = s
-        .call(Method::POST, "/api/reports/generate", Some("token-a"), Some(json!({"reportType": "team", "dateRange": {"start": "2026-10-02", "end": "2026-10-01"}})))
-        .await;
-    assert!(
-        st == StatusCode::BAD_REQUEST || st == StatusCode::UNPROCESSABLE_ENTITY,
-        "{st} {err}"
-    );
-
-    // List and get; another org sees nothing.
-    let (st, list) = s
-        .call(Method::GET, "/api/reports?limit=10", Some("token-a"), None)
-        .await;
-    assert_eq!(st, StatusCode::OK);
-    // The generated report and the two chargeback reports of the seeded records.
-    assert_eq!(list["reports"].as_array().unwrap().len(), 3);
-    let (_, list_b) = s
-        .call(Method::GET, "/api/reports", Some("token-b"), None)
-        .await;
-    assert_eq!(list_b["reports"].as_array().unwrap().len(), 0);
-    let (st, one) = s
+    assert_eq!(templates["data"][0]["name"], "Executive Summary");
+    assert_eq!(templates["data"][0]["type"], "executive");
+    let (st, only) = s
         .call(
             Method::GET,
-            &format!("/api/reports/{id}"),
+            "/api/v1/templates?type=chargeback",
             Some("token-a"),
             None,
         )
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(one["id"], id.as_str());
+    let only = only["data"].as_array().unwrap();
+    assert!(!only.is_empty());
+    assert!(only.iter().all(|t| t["type"] == "chargeback"));
+
+    // Generate with the specification's own request body and route.
+    let (st, res) = s
+        .call(
+            Method::POST,
+            "/api/v1/reports",
+            Some("token-a"),
+            Some(serde_json::from_str(
+                r#"{"type":"executive","dateRange":{"start":"2026-10-01","end":"2026-10-31"},"format":"json"}"#,
+            ).unwrap()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{res}");
+    let res = &res["data"];
+    assert_eq!(res["status"], "completed");
+    assert!(res["downloadUrl"]
+        .as_str()
+        .unwrap()
+        .contains("/api/v1/reports/download?token="));
+    assert_eq!(res["summary"]["totalCost"].to_string(), "13690.41");
+    let id = res["reportId"].as_str().unwrap().to_string();
+    // Validation errors are 400 with the field, as JSON.
+    let (st, err) = s
+        .call(
+            Method::POST,
+            "/api/v1/reports",
+            Some("token-a"),
+            Some(
+                json!({"type": "team", "dateRange": {"start": "2026-10-02", "end": "2026-10-01"}}),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["field"], "dateRange");
+    let (st, err) = s
+        .call(
+            Method::POST,
+            "/api/v1/reports",
+            Some("token-a"),
+            Some(json!({"type": "weekly-ish", "format": "json"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["field"], "type");
+    // axum's own rejections are JSON too: a body that is not JSON, a
+    // malformed id, an unknown route, a wrong method.
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/reports", s.base))
+        .bearer_auth("token-a")
+        .header("content-type", "text/plain")
+        .body("type=executive")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["field"], "body");
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/reports", s.base))
+        .bearer_auth("token-a")
+        .header("content-type", "application/json")
+        .body("{\"type\": \"executive\",")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.json::<Value>().await.unwrap()["error"].is_string());
+    let (st, err) = s
+        .call(
+            Method::GET,
+            "/api/v1/reports/not-a-uuid",
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["field"], "id");
+    let (st, err) = s
+        .call(Method::GET, "/api/v1/nowhere", Some("token-a"), None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(err["error"].is_string());
+    let (st, err) = s
+        .call(Method::PATCH, "/api/v1/reports", Some("token-a"), None)
+        .await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(err["error"].is_string());
+    // The specification's x-org-id header does not choose the organization.
+    let org_a = templates["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|t| t["orgId"].as_str().map(str::to_owned));
+    let resp = s
+        .client
+        .get(format!("{}/api/v1/reports", s.base))
+        .bearer_auth("token-b")
+        .header("x-org-id", org_a.unwrap_or_default())
+        .send()
+        .await
+        .unwrap();
+    let listed: Value = resp.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 0);
+
+    // List and get; another org sees nothing.
+    let (st, list) = s
+        .call(
+            Method::GET,
+            "/api/v1/reports?limit=10",
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    // The generated report and the two chargeback reports of the seeded records.
+    assert_eq!(list["data"].as_array().unwrap().len(), 3);
+    let (_, list_b) = s
+        .call(Method::GET, "/api/v1/reports", Some("token-b"), None)
+        .await;
+    assert_eq!(list_b["data"].as_array().unwrap().len(), 0);
+    let (st, one) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/{id}"),
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(one["data"]["id"], id.as_str());
+    assert_eq!(one["data"]["type"], "executive");
+    assert_eq!(one["data"]["dateRangeStart"], "2026-10-01");
+    assert!(one["data"]["filePath"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/{id}.json")));
     assert_eq!(
         s.call(
             Method::GET,
-            &format!("/api/reports/{id}"),
+            &format!("/api/v1/reports/{id}"),
             Some("token-b"),
             None
         )
@@ -222,13 +329,13 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     let (st, link) = s
         .call(
             Method::POST,
-            &format!("/api/reports/{id}/download-url?ttl_seconds=600"),
+            &format!("/api/v1/reports/{id}/download-url?ttl_seconds=600"),
             Some("token-a"),
             None,
         )
         .await;
     assert_eq!(st, StatusCode::OK);
-    let url = link["url"].as_str().unwrap().to_string();
+    let url = link["data"]["url"].as_str().unwrap().to_string();
     let resp = s.client.get(&url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "application/json");
@@ -237,7 +344,7 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
         .unwrap()
         .starts_with("attachment; filename="));
     let doc: Value = resp.json().await.unwrap();
-    assert_eq!(doc["summaryData"]["totalCost"], "13690.41");
+    assert_eq!(doc["summaryData"]["totalCost"].to_string(), "13690.41");
     // Tampered: one character of the signature changed.
     let mut tampered = url.clone();
     let last = tampered.pop().unwrap();
@@ -255,36 +362,52 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     let (_, one) = s
         .call(
             Method::GET,
-            &format!("/api/reports/{id}"),
+            &format!("/api/v1/reports/{id}"),
             Some("token-a"),
             None,
         )
         .await;
-    assert_eq!(one["downloadCount"], 1);
+    assert_eq!(one["data"]["downloadCount"], 1);
 
     // Scheduled reports CRUD.
     let sched = json!({
-        "name": "Weekly exec", "reportType": "executive", "frequency": "weekly",
+        "name": "Weekly exec", "type": "executive", "frequency": "weekly",
         "scheduleConfig": {"time": "08:00", "timezone": "Europe/Paris", "dayOfWeek": 1},
-        "recipients": [{"type": "email", "address": "cfo@example.com"}], "format": "json"
+        "recipients": [{"type": "email", "address": "cfo@example.com"}, {"type": "webhook", "url": "https://hooks.example.com/x"}], "format": "json"
     });
     let (st, created) = s
         .call(
             Method::POST,
-            "/api/reports/scheduled",
+            "/api/v1/reports/scheduled",
             Some("token-a"),
             Some(sched.clone()),
         )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{created}");
+    let created = &created["data"];
     let sid = created["id"].as_str().unwrap().to_string();
     assert_eq!(created["nextRunAt"], "2026-11-09T07:00:00Z");
+    assert_eq!(
+        created["recipients"][1]["url"],
+        "https://hooks.example.com/x"
+    );
+    // Run it now, outside its cadence: a report, nextRunAt unchanged, runCount 1.
+    let (st, ran) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/reports/scheduled/{sid}/run"),
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{ran}");
+    assert_eq!(ran["data"]["status"], "completed");
     let mut bad = sched.clone();
     bad["scheduleConfig"]["dayOfWeek"] = json!(9);
     let (st, err) = s
         .call(
             Method::POST,
-            "/api/reports/scheduled",
+            "/api/v1/reports/scheduled",
             Some("token-a"),
             Some(bad),
         )
@@ -296,17 +419,20 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     let (st, updated) = s
         .call(
             Method::PUT,
-            &format!("/api/reports/scheduled/{sid}"),
+            &format!("/api/v1/reports/scheduled/{sid}"),
             Some("token-a"),
             Some(upd.clone()),
         )
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(updated["name"], "Weekly exec (renamed)");
+    assert_eq!(updated["data"]["name"], "Weekly exec (renamed)");
+    assert_eq!(updated["data"]["nextRunAt"], "2026-11-09T07:00:00Z");
+    assert_eq!(updated["data"]["runCount"], 1);
+    assert_eq!(updated["data"]["lastStatus"], "completed");
     assert_eq!(
         s.call(
             Method::PUT,
-            &format!("/api/reports/scheduled/{sid}"),
+            &format!("/api/v1/reports/scheduled/{sid}"),
             Some("token-b"),
             Some(upd)
         )
@@ -315,13 +441,18 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
         StatusCode::NOT_FOUND
     );
     let (_, list) = s
-        .call(Method::GET, "/api/reports/scheduled", Some("token-a"), None)
+        .call(
+            Method::GET,
+            "/api/v1/reports/scheduled",
+            Some("token-a"),
+            None,
+        )
         .await;
-    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
     assert_eq!(
         s.call(
             Method::DELETE,
-            &format!("/api/reports/scheduled/{sid}"),
+            &format!("/api/v1/reports/scheduled/{sid}"),
             Some("token-b"),
             None
         )
@@ -332,7 +463,7 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     assert_eq!(
         s.call(
             Method::DELETE,
-            &format!("/api/reports/scheduled/{sid}"),
+            &format!("/api/v1/reports/scheduled/{sid}"),
             Some("token-a"),
             None
         )
@@ -345,13 +476,17 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     let (st, prefs) = s
         .call(
             Method::GET,
-            "/api/digest-preferences",
+            "/api/v1/digest-preferences",
             Some("token-a"),
             None,
         )
         .await;
     assert_eq!(st, StatusCode::OK);
+    let prefs = &prefs["data"];
     assert_eq!(prefs["digestTime"], "09:00");
+    assert_eq!(prefs["frequency"], "daily");
+    assert_eq!(prefs["includeForecast"], false);
+    assert_eq!(prefs["isActive"], true);
     assert_eq!(prefs["timezone"], "UTC");
     let mut p = prefs.clone();
     p["timezone"] = json!("Asia/Kolkata");
@@ -359,48 +494,51 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     let (st, saved) = s
         .call(
             Method::PUT,
-            "/api/digest-preferences",
+            "/api/v1/digest-preferences",
             Some("token-a"),
             Some(p.clone()),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{saved}");
-    assert_eq!(saved["timezone"], "Asia/Kolkata");
-    assert_eq!(saved["userId"], prefs["userId"]);
+    assert_eq!(saved["data"]["timezone"], "Asia/Kolkata");
+    assert_eq!(saved["data"]["userId"], prefs["userId"]);
     p["timezone"] = json!("Mars/Base");
     let (st, err) = s
         .call(
             Method::PUT,
-            "/api/digest-preferences",
+            "/api/v1/digest-preferences",
             Some("token-a"),
             Some(p),
         )
         .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["field"], "timezone");
 
     // Chargeback approval: only approvers, only once; rejection needs a reason.
     let (st, recs) = s
         .call(
             Method::GET,
-            "/api/chargeback/records",
+            "/api/v1/chargeback/records",
             Some("token-a"),
             None,
         )
         .await;
     assert_eq!(st, StatusCode::OK);
+    let recs = &recs["data"];
     assert_eq!(recs.as_array().unwrap().len(), 2);
     assert_eq!(recs[0]["status"], "pending_approval");
+    assert!(recs[0]["configId"].is_string());
     let (_, none) = s
         .call(
             Method::GET,
-            "/api/chargeback/records",
+            "/api/v1/chargeback/records",
             Some("token-b"),
             None,
         )
         .await;
-    assert_eq!(none.as_array().unwrap().len(), 0);
+    assert_eq!(none["data"].as_array().unwrap().len(), 0);
     let [r1, r2] = s.records.clone();
-    let approve = format!("/api/chargeback/records/{r1}/approve");
+    let approve = format!("/api/v1/chargeback/records/{r1}/approve");
     assert_eq!(
         s.call(Method::POST, &approve, Some("token-a2"), None)
             .await
@@ -415,14 +553,14 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     );
     let (st, approved) = s.call(Method::POST, &approve, Some("token-a"), None).await;
     assert_eq!(st, StatusCode::OK, "{approved}");
-    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["data"]["status"], "approved");
     assert_eq!(
         s.call(Method::POST, &approve, Some("token-a"), None)
             .await
             .0,
         StatusCode::CONFLICT
     );
-    let reject = format!("/api/chargeback/records/{r2}/reject");
+    let reject = format!("/api/v1/chargeback/records/{r2}/reject");
     let (st, err) = s
         .call(
             Method::POST,
@@ -441,14 +579,14 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{rejected}");
-    assert_eq!(rejected["status"], "rejected");
-    assert_eq!(rejected["rejectionReason"], "numbers look off");
+    assert_eq!(rejected["data"]["status"], "rejected");
+    assert_eq!(rejected["data"]["rejectionReason"], "numbers look off");
 
     // Delete a report; another org cannot.
     assert_eq!(
         s.call(
             Method::DELETE,
-            &format!("/api/reports/{id}"),
+            &format!("/api/v1/reports/{id}"),
             Some("token-b"),
             None
         )
@@ -459,7 +597,7 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     assert_eq!(
         s.call(
             Method::DELETE,
-            &format!("/api/reports/{id}"),
+            &format!("/api/v1/reports/{id}"),
             Some("token-a"),
             None
         )
@@ -470,7 +608,7 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     assert_eq!(
         s.call(
             Method::GET,
-            &format!("/api/reports/{id}"),
+            &format!("/api/v1/reports/{id}"),
             Some("token-a"),
             None
         )

@@ -173,7 +173,7 @@ async fn run_slot(
     next.last_run_at = Some(slot);
     next.next_run_at = Some(slot + Duration::days(7));
     next.run_count += 1;
-    next.last_status = Some(RunStatus::Success);
+    next.last_status = Some(ReportStatus::Completed);
     store
         .update_schedule(s.organization_id, &next)
         .await
@@ -378,7 +378,7 @@ async fn four_engines_run_due_over_400_schedules_each_slot_once() {
                     name: format!("weekly {i}"),
                     description: None,
                     template_id: None,
-                    report_type: ReportType::Executive,
+                    report_type: Some(ReportType::Executive),
                     frequency: Frequency::Weekly,
                     schedule_config: ScheduleConfig {
                         timezone: Timezone::parse(["Europe/Paris", "America/New_York"][i % 2])

@@ -41,7 +41,7 @@ async fn worker_runs_jobs_until_shutdown() {
                 name: "Daily".into(),
                 description: None,
                 template_id: None,
-                report_type: ReportType::Executive,
+                report_type: Some(ReportType::Executive),
                 frequency: Frequency::Daily,
                 schedule_config: ScheduleConfig::default(),
                 filters: ReportFilters::default(),

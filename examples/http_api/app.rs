@@ -1,25 +1,35 @@
 //! The HTTP API of the original specification, on axum, over an [`Engine`].
 //!
-//! Authentication: every `/api` route needs `Authorization: Bearer <token>`;
-//! the host maps tokens to (organization, user). The organization never
-//! comes from a client-supplied header or body. The download route is
-//! authenticated by its signed token instead.
+//! Routes are the specification's, under `/api/v1`: `GET /api/v1/reports`
+//! (the archive, newest first) and `POST /api/v1/reports` (generate, with the
+//! specification's `GenerateReportRequest` body), then templates, schedules,
+//! digest preferences and chargeback records. Every answer is JSON: a
+//! success is `{ "data": ... }`, an error is `{ "error": ..., "field": ... }`
+//! with the status it deserves, axum's own body, path and query rejections
+//! and unknown routes included.
+//!
+//! Authentication: every route needs `Authorization: Bearer <token>`; the
+//! host maps tokens to (organization, user). The organization never comes
+//! from a client-supplied header (the specification's `x-org-id`) or body.
+//! The download route is authenticated by its signed token instead.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tokentra_reports::engine::schedules::ScheduleInput;
 use tokentra_reports::engine::Engine;
 use tokentra_reports::model::{
-    ChargebackRecordId, EmailDigestPreferences, GenerateReportRequest, OrganizationId, ReportId,
-    ScheduledReportId, UserId,
+    from_json, ChargebackRecordId, EmailDigestPreferences, GenerateReportRequest, OrganizationId,
+    ReportId, ReportType, ScheduledReportId, UserId,
 };
 use tokentra_reports::ports::{ReportCursor, ReportListQuery};
 use tokentra_reports::Error;
@@ -53,6 +63,12 @@ impl From<Error> for ApiError {
     }
 }
 
+impl ApiError {
+    fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
+        ApiError(Error::invalid(field, reason.to_string()))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
@@ -65,8 +81,79 @@ impl IntoResponse for ApiError {
             _ if self.0.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let body = serde_json::json!({ "error": self.0.to_string(), "field": self.0.field() });
-        (status, Json(body)).into_response()
+        error_body(status, &self.0.to_string(), self.0.field())
+    }
+}
+
+/// `{ "error": ..., "field": ... }` with `status`.
+fn error_body(status: StatusCode, error: &str, field: Option<&str>) -> Response {
+    let body = serde_json::json!({ "error": error, "field": field });
+    (status, Json(body)).into_response()
+}
+
+/// `{ "data": ... }`, the specification's envelope.
+fn data<T: serde::Serialize>(value: T) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "data": value }))
+}
+
+/// A JSON body read with the crate's [`from_json`], so a bad value is a 400
+/// naming its JSON path (`recipients[0].type`) and every rejection (wrong
+/// content type, unreadable or oversized body) is JSON too.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        if !json_type {
+            return Err(ApiError::bad_request(
+                "body",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request("body", e.body_text()))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| ApiError::bad_request("body", "the body is not UTF-8"))?;
+        Ok(ApiJson(from_json(text)?))
+    }
+}
+
+/// A path parameter whose rejection (a malformed id) is a JSON 400 naming it.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::bad_request("id", e.body_text()))
+    }
+}
+
+/// Query parameters whose rejection is a JSON 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::bad_request("query", e.body_text()))
     }
 }
 
@@ -87,7 +174,7 @@ impl FromRequestParts<AppState> for Principal {
             None => Err((
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],
-                Json(serde_json::json!({"error": "a valid bearer token is required"})),
+                Json(serde_json::json!({"error": "a valid bearer token is required", "field": "authorization"})),
             )
                 .into_response()),
         }
@@ -99,42 +186,76 @@ type ApiResult<T> = Result<T, ApiError>;
 /// The router.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/templates", get(list_templates))
-        .route("/api/reports", get(list_reports))
-        .route("/api/reports/generate", post(generate))
-        .route("/api/reports/download", get(download))
-        .route("/api/reports/{id}", get(get_report).delete(delete_report))
-        .route("/api/reports/{id}/download-url", post(download_url))
+        .route("/api/v1/reports", get(list_reports).post(generate))
+        .route("/api/v1/reports/generate", post(generate))
+        .route("/api/v1/reports/download", get(download))
         .route(
-            "/api/reports/scheduled",
+            "/api/v1/reports/scheduled",
             get(list_schedules).post(create_schedule),
         )
         .route(
-            "/api/reports/scheduled/{id}",
+            "/api/v1/reports/scheduled/{id}",
             put(update_schedule).delete(delete_schedule),
         )
-        .route("/api/digest-preferences", get(get_digest).put(put_digest))
-        .route("/api/chargeback/records", get(list_chargeback_records))
-        .route("/api/chargeback/records/{id}/approve", post(approve_record))
-        .route("/api/chargeback/records/{id}/reject", post(reject_record))
+        .route("/api/v1/reports/scheduled/{id}/run", post(run_schedule))
+        .route(
+            "/api/v1/reports/{id}",
+            get(get_report).delete(delete_report),
+        )
+        .route("/api/v1/reports/{id}/download-url", post(download_url))
+        .route("/api/v1/templates", get(list_templates))
+        .route(
+            "/api/v1/digest-preferences",
+            get(get_digest).put(put_digest),
+        )
+        .route("/api/v1/chargeback/records", get(list_chargeback_records))
+        .route(
+            "/api/v1/chargeback/records/{id}/approve",
+            post(approve_record),
+        )
+        .route(
+            "/api/v1/chargeback/records/{id}/reject",
+            post(reject_record),
+        )
+        .fallback(|| async { error_body(StatusCode::NOT_FOUND, "no such route", None) })
+        .method_not_allowed_fallback(|| async {
+            error_body(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this route",
+                None,
+            )
+        })
         .with_state(state)
 }
 
-async fn list_templates(State(s): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.engine.list_templates(p.org).await?))
+#[derive(Deserialize)]
+struct TemplateParams {
+    #[serde(rename = "type")]
+    report_type: Option<ReportType>,
+}
+
+async fn list_templates(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<TemplateParams>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(data(s.engine.list_templates(p.org, q.report_type).await?))
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ListParams {
     limit: Option<usize>,
     before_created_at: Option<chrono::DateTime<chrono::Utc>>,
     before_id: Option<ReportId>,
 }
 
+/// The archive, newest first: `{ "data": [report...], "nextCursor": ... }`
+/// (`limit` defaults to the specification's 20).
 async fn list_reports(
     State(s): State<AppState>,
     p: Principal,
-    Query(q): Query<ListParams>,
+    ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
     let cursor = match (q.before_created_at, q.before_id) {
         (Some(created_at), Some(id)) => Some(ReportCursor { created_at, id }),
@@ -145,39 +266,39 @@ async fn list_reports(
         .list_reports(
             p.org,
             &ReportListQuery {
-                limit: q.limit.unwrap_or(50),
+                limit: q.limit.unwrap_or(20).clamp(1, 200),
                 cursor,
                 ..Default::default()
             },
         )
         .await?;
     Ok(Json(serde_json::json!({
-        "reports": page.reports,
+        "data": page.reports,
         "nextCursor": page.next_cursor.map(|c| serde_json::json!({"beforeCreatedAt": c.created_at, "beforeId": c.id})),
     })))
 }
 
+/// The specification's `POST /api/v1/reports`: `{ "data": ReportGenerationResult }`.
 async fn generate(
     State(s): State<AppState>,
     p: Principal,
-    Json(req): Json<GenerateReportRequest>,
+    ApiJson(req): ApiJson<GenerateReportRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let result = s.engine.generate(p.org, req, Some(p.user)).await?;
-    Ok((StatusCode::CREATED, Json(result)))
+    Ok(data(s.engine.generate(p.org, req, Some(p.user)).await?))
 }
 
 async fn get_report(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<ReportId>,
+    ApiPath(id): ApiPath<ReportId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.engine.get_report(p.org, id).await?))
+    Ok(data(s.engine.get_report(p.org, id).await?))
 }
 
 async fn delete_report(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<ReportId>,
+    ApiPath(id): ApiPath<ReportId>,
 ) -> ApiResult<impl IntoResponse> {
     s.engine.delete_report(p.org, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -191,12 +312,12 @@ struct TtlParams {
 async fn download_url(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<ReportId>,
-    Query(q): Query<TtlParams>,
+    ApiPath(id): ApiPath<ReportId>,
+    ApiQuery(q): ApiQuery<TtlParams>,
 ) -> ApiResult<impl IntoResponse> {
     let ttl = chrono::Duration::seconds(q.ttl_seconds.unwrap_or(3600).clamp(1, 7 * 86_400));
     let url = s.engine.download_url(p.org, id, ttl).await?;
-    Ok(Json(serde_json::json!({ "url": url })))
+    Ok(data(serde_json::json!({ "url": url })))
 }
 
 #[derive(Deserialize)]
@@ -206,7 +327,7 @@ struct DownloadParams {
 
 async fn download(
     State(s): State<AppState>,
-    Query(q): Query<DownloadParams>,
+    ApiQuery(q): ApiQuery<DownloadParams>,
 ) -> ApiResult<Response> {
     let d = s.engine.verify_download(&q.token).await?;
     let mut headers = HeaderMap::new();
@@ -230,38 +351,49 @@ async fn download(
 }
 
 async fn list_schedules(State(s): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.engine.list_schedules(p.org).await?))
+    Ok(data(s.engine.list_schedules(p.org).await?))
 }
 
 async fn create_schedule(
     State(s): State<AppState>,
     p: Principal,
-    Json(input): Json<ScheduleInput>,
+    ApiJson(input): ApiJson<ScheduleInput>,
 ) -> ApiResult<impl IntoResponse> {
     let created = s.engine.create_schedule(p.org, input, Some(p.user)).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((StatusCode::CREATED, data(created)))
 }
 
 async fn update_schedule(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<ScheduledReportId>,
-    Json(input): Json<ScheduleInput>,
+    ApiPath(id): ApiPath<ScheduledReportId>,
+    ApiJson(input): ApiJson<ScheduleInput>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.engine.update_schedule(p.org, id, input).await?))
+    Ok(data(s.engine.update_schedule(p.org, id, input).await?))
 }
 
 async fn delete_schedule(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<ScheduledReportId>,
+    ApiPath(id): ApiPath<ScheduledReportId>,
 ) -> ApiResult<impl IntoResponse> {
     s.engine.delete_schedule(p.org, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The specification's `runScheduledReport(id)`: run now, outside the cadence.
+async fn run_schedule(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<ScheduledReportId>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(data(
+        s.engine.run_schedule_now(p.org, id, Some(p.user)).await?,
+    ))
+}
+
 async fn get_digest(State(s): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
+    Ok(data(
         s.engine.digest_preferences(p.org, p.user, p.email).await?,
     ))
 }
@@ -269,12 +401,12 @@ async fn get_digest(State(s): State<AppState>, p: Principal) -> ApiResult<impl I
 async fn put_digest(
     State(s): State<AppState>,
     p: Principal,
-    Json(mut prefs): Json<EmailDigestPreferences>,
+    ApiJson(mut prefs): ApiJson<EmailDigestPreferences>,
 ) -> ApiResult<impl IntoResponse> {
     // The user and organization come from the token, never from the body.
     prefs.user_id = p.user;
     prefs.organization_id = p.org;
-    Ok(Json(
+    Ok(data(
         s.engine.upsert_digest_preferences(p.org, prefs).await?,
     ))
 }
@@ -283,7 +415,7 @@ async fn list_chargeback_records(
     State(s): State<AppState>,
     p: Principal,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
+    Ok(data(
         s.engine
             .store()
             .list_chargeback_records(p.org, None)
@@ -294,9 +426,9 @@ async fn list_chargeback_records(
 async fn approve_record(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<ChargebackRecordId>,
+    ApiPath(id): ApiPath<ChargebackRecordId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
+    Ok(data(
         s.engine
             .approve_chargeback_record(p.org, id, p.user)
             .await?,
@@ -311,10 +443,10 @@ struct RejectBody {
 async fn reject_record(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<ChargebackRecordId>,
-    Json(body): Json<RejectBody>,
+    ApiPath(id): ApiPath<ChargebackRecordId>,
+    ApiJson(body): ApiJson<RejectBody>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
+    Ok(data(
         s.engine
             .reject_chargeback_record(p.org, id, p.user, &body.reason)
             .await?,

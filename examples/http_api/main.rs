@@ -3,10 +3,11 @@
 //!
 //! ```sh
 //! cargo run --example http_api
-//! curl -H 'Authorization: Bearer demo-token' localhost:3000/api/templates
+//! curl -H 'Authorization: Bearer demo-token' 'localhost:3000/api/v1/templates?type=executive'
 //! curl -X POST -H 'Authorization: Bearer demo-token' -H 'Content-Type: application/json' \
-//!      -d '{"reportType":"executive","datePreset":"last_month","format":"json"}' \
-//!      localhost:3000/api/reports/generate
+//!      -d '{"type":"executive","dateRange":{"start":"2026-10-01","end":"2026-10-31"},"format":"json"}' \
+//!      localhost:3000/api/v1/reports
+//! curl -H 'Authorization: Bearer demo-token' 'localhost:3000/api/v1/reports?limit=20'
 //! ```
 
 mod app;
@@ -39,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .clock(Arc::new(SystemClock))
         .config(EngineConfig {
             links: Some(LinkSigner::new(
-                format!("http://127.0.0.1:{port}/api/reports/download"),
+                format!("http://127.0.0.1:{port}/api/v1/reports/download"),
                 vec![key.into_bytes()],
             )?),
             ..Default::default()

@@ -43,16 +43,21 @@ use crate::model::{
 };
 use crate::{Error, Result};
 
-/// The calendar month or quarter (by `frequency`) that contains `date`.
+/// The day, week (Monday to Sunday), calendar month or quarter (by
+/// `frequency`) that contains `date`.
 pub fn chargeback_period(frequency: ChargebackFrequency, date: NaiveDate) -> DateRange {
-    let first_month = match frequency {
-        ChargebackFrequency::Monthly => date.month(),
-        ChargebackFrequency::Quarterly => (date.month() - 1) / 3 * 3 + 1,
-    };
     let months = match frequency {
+        ChargebackFrequency::Daily => return DateRange::day(date),
+        ChargebackFrequency::Weekly => {
+            let back = i64::from(date.weekday().num_days_from_monday());
+            let start = date - chrono::Duration::days(back);
+            let end = start + chrono::Duration::days(6);
+            return DateRange { start, end };
+        }
         ChargebackFrequency::Monthly => 1,
         ChargebackFrequency::Quarterly => 3,
     };
+    let first_month = (date.month() - 1) / months * months + 1;
     let start = NaiveDate::from_ymd_opt(date.year(), first_month, 1).unwrap_or(date);
     let end = start
         .checked_add_months(Months::new(months))
@@ -62,8 +67,9 @@ pub fn chargeback_period(frequency: ChargebackFrequency, date: NaiveDate) -> Dat
 }
 
 /// The period that closed with `today`: when `today` is the first day of a
-/// month (monthly) or of a quarter (quarterly: 1 January, April, July,
-/// October), the whole previous month or quarter; otherwise `None`.
+/// period (every day for daily, a Monday for weekly, the 1st for monthly, 1
+/// January, April, July or October for quarterly), the whole previous
+/// period; otherwise `None`.
 pub fn closed_period(frequency: ChargebackFrequency, today: NaiveDate) -> Option<DateRange> {
     if chargeback_period(frequency, today).start != today {
         return None;

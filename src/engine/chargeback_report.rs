@@ -10,7 +10,7 @@ use super::generate::{Origin, ResolvedReport};
 use super::Engine;
 use crate::model::{
     ChargebackRecord, ChargebackRecordId, ChargebackStatus, GenerateReportRequest, OrganizationId,
-    ReportFormat, ReportId, ReportRecipient, ReportSection, ReportStatus, ReportType,
+    ReportFormat, ReportId, ReportSection, ReportStatus, ReportType,
 };
 use crate::{Error, Result};
 
@@ -51,11 +51,7 @@ impl Engine {
             )),
             date_range: Some(period),
             format,
-            recipients: config
-                .distribution_list
-                .iter()
-                .map(|a| ReportRecipient::email(a.clone()))
-                .collect(),
+            recipients: config.distribution_list.clone(),
             ..Default::default()
         };
         let mut resolved: ResolvedReport =

@@ -14,9 +14,8 @@ use super::Engine;
 use crate::core::period::previous_period;
 use crate::core::schedule::{digest_due, DigestDue};
 use crate::model::{
-    DateRange, DigestFrequency, EmailDigestPreferences, OrganizationId, RecipientKind,
-    ReportDocument, ReportFilters, ReportFormat, ReportRecipient, ReportSection, ReportType,
-    UserId,
+    DateRange, DigestFrequency, EmailDigestPreferences, OrganizationId, ReportDocument,
+    ReportFilters, ReportFormat, ReportSection, ReportType, UserId,
 };
 use crate::ports::{Delivery, DeliveryKind};
 use crate::{Error, Result};
@@ -61,6 +60,10 @@ impl Engine {
     ) -> Result<EmailDigestPreferences> {
         prefs.organization_id = org;
         prefs.updated_at = self.clock.now();
+        // The specification's JSON has no timestamps: a row without one is new now.
+        if prefs.created_at == crate::model::epoch() {
+            prefs.created_at = prefs.updated_at;
+        }
         prefs.validate()?;
         if let Some((f, c)) = crate::core::schedule::digest_schedule(&prefs)? {
             crate::core::schedule::next_run(f, &c, prefs.updated_at)?;
@@ -74,7 +77,9 @@ impl Engine {
         let now = self.clock.now();
         let mut due = Vec::new();
         for prefs in self.store.digest_candidates().await? {
-            if prefs.frequency == DigestFrequency::None {
+            // The store answers only active users; a host's own store may
+            // not, so an inactive user is skipped here too.
+            if prefs.frequency == DigestFrequency::None || !prefs.is_active {
                 continue;
             }
             // A row that no longer validates is skipped, not fatal for others.
@@ -125,7 +130,7 @@ impl Engine {
                 ..Default::default()
             },
             format: ReportFormat::Html,
-            recipients: vec![ReportRecipient::email(prefs.email.clone())],
+            recipients: vec![prefs.recipient()],
             chargeback: None,
             allocation_dimension: None,
             config,
@@ -152,11 +157,7 @@ impl Engine {
                 Err(e) => return Err(e),
             };
             let (subject, html, text) = digest_message(&doc);
-            let recipient = ReportRecipient {
-                kind: RecipientKind::Email,
-                address: prefs.email.clone(),
-                name: None,
-            };
+            let recipient = prefs.recipient();
             let delivery = Delivery {
                 idempotency_key: digest_key(org, prefs.user_id, due.slot),
                 organization_id: org,
@@ -224,6 +225,12 @@ fn digest_message(doc: &ReportDocument) -> (String, Option<String>, String) {
     );
     if let Some(ch) = s.cost_change {
         text.push_str(&format!("Change vs previous period: {}%\n", ch.round_dp(1)));
+    }
+    if let Some(p) = &s.top_provider {
+        text.push_str(&format!("Top provider: {p}\n"));
+    }
+    if let Some(m) = &s.top_model {
+        text.push_str(&format!("Top model: {m}\n"));
     }
     for b in &doc.breakdowns {
         text.push_str(&format!("\nTop {}:\n", b.dimension.label().to_lowercase()));

@@ -37,6 +37,21 @@ pub fn idempotency_key(report: ReportId, recipient: &ReportRecipient) -> String 
 }
 
 impl Engine {
+    /// A signed download link valid for the engine's link lifetime, at most
+    /// until `expires_at` (when the archive deletes the file), with its
+    /// expiry; `None` without a link signer or when the report has expired.
+    pub(crate) fn signed_link(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<(String, chrono::DateTime<chrono::Utc>)> {
+        let signer = self.config.links.as_ref()?;
+        let now = self.clock.now();
+        let ttl = self.config.link_ttl.min(expires_at - now);
+        (ttl > chrono::Duration::zero()).then(|| (signer.url(org, id, now, ttl), now + ttl))
+    }
+
     /// Send a completed report to its recipients that have not had it yet,
     /// recording each recipient's status; `distributedAt` is set once every
     /// recipient has it. Running it again retries only the failed or pending
@@ -73,14 +88,9 @@ impl Engine {
             )));
         }
         let artifact = self.store.get_artifact(org, id).await?;
-        let download_url = match &self.config.links {
-            Some(signer) => {
-                let now = self.clock.now();
-                let ttl = self.config.link_ttl.min(report.expires_at - now);
-                (ttl > chrono::Duration::zero()).then(|| signer.url(org, id, now, ttl))
-            }
-            None => None,
-        };
+        let download_url = self
+            .signed_link(org, id, report.expires_at)
+            .map(|(url, _)| url);
         let mut outcome = DistributionOutcome::default();
         for recipient in &report.recipients {
             let previous = report
@@ -108,6 +118,22 @@ impl Engine {
                 download_url: download_url.clone(),
                 document: document.map(|d| Box::new(d.clone())),
             };
+            // Recorded before the attempt (the specification's `pending`), so
+            // a crash mid-send leaves a visible, retryable state.
+            self.store
+                .set_distribution_status(
+                    org,
+                    id,
+                    &DistributionStatus {
+                        recipient: recipient.clone(),
+                        status: DeliveryState::Pending,
+                        attempts,
+                        sent_at: None,
+                        error: previous.and_then(|d| d.error.clone()),
+                        idempotency_key: key.clone(),
+                    },
+                )
+                .await?;
             let result = if deliverer.supports(recipient.kind) {
                 deliverer.deliver(&delivery).await
             } else {

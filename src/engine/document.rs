@@ -280,6 +280,7 @@ impl Engine {
             currency,
             branding: r.template.branding.clone(),
             sections: r.config.sections.clone(),
+            metrics: r.config.metrics.clone(),
             include_charts: r.config.include_charts,
             chart_types: r.config.chart_types.clone(),
             summary_data,

@@ -47,7 +47,10 @@ pub struct ResolvedReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Origin {
     pub(crate) user: Option<UserId>,
-    pub(crate) schedule: Option<(ScheduledReportId, DateTime<Utc>)>,
+    /// The schedule the report is generated for, and the slot when it is a
+    /// scheduled run ((schedule, slot) is unique); `None` for a run started
+    /// by hand (`run_schedule_now`).
+    pub(crate) schedule: Option<(ScheduledReportId, Option<DateTime<Utc>>)>,
 }
 
 impl Engine {
@@ -169,7 +172,7 @@ impl Engine {
             organization_id: org,
             template_id: Some(resolved.template.id),
             scheduled_report_id: origin.schedule.map(|(id, _)| id),
-            schedule_slot: origin.schedule.map(|(_, slot)| slot),
+            schedule_slot: origin.schedule.and_then(|(_, slot)| slot),
             name: resolved.name.clone(),
             report_type: resolved.template.report_type,
             format: resolved.format,
@@ -177,6 +180,7 @@ impl Engine {
             comparison_range: resolved.comparison_range,
             filters: resolved.filters.clone(),
             status: ReportStatus::Pending,
+            file_path: String::new(),
             file_size: None,
             page_count: None,
             checksum: None,
@@ -184,6 +188,8 @@ impl Engine {
             recipients: resolved.recipients.clone(),
             distribution_status: Vec::new(),
             distributed_at: None,
+            download_url: None,
+            download_expires_at: None,
             generation_time_ms: None,
             error_message: None,
             expires_at: started + self.config.report_expiry,
@@ -211,6 +217,11 @@ impl Engine {
             Ok((doc, rendered)) => {
                 let bytes = &rendered.artifact.bytes;
                 report.status = ReportStatus::Completed;
+                report.file_path = GeneratedReport::storage_path(org, report.id, report.format);
+                if let Some((url, expires)) = self.signed_link(org, report.id, report.expires_at) {
+                    report.download_url = Some(url);
+                    report.download_expires_at = Some(expires);
+                }
                 report.file_size = Some(bytes.len() as u64);
                 report.page_count = rendered.page_count;
                 report.checksum = Some(hex_sha256(bytes));
@@ -221,6 +232,7 @@ impl Engine {
                     ReportGenerationResult {
                         report_id: report.id,
                         status: report.status,
+                        download_url: report.download_url.clone(),
                         summary: report.summary_data.clone(),
                         file_size: report.file_size,
                         page_count: report.page_count,
@@ -240,6 +252,7 @@ impl Engine {
                     ReportGenerationResult {
                         report_id: report.id,
                         status: report.status,
+                        download_url: None,
                         summary: None,
                         file_size: None,
                         page_count: None,

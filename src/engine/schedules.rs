@@ -53,11 +53,12 @@ pub struct ScheduleInput {
     /// Description.
     #[serde(default)]
     pub description: Option<String>,
-    /// Template (else the organization's default for `reportType`).
+    /// Template (else the organization's default for `type`).
     #[serde(default)]
     pub template_id: Option<TemplateId>,
-    /// Kind of report.
-    pub report_type: ReportType,
+    /// Kind of report; `None` takes the template's. JSON `type` (alias `reportType`).
+    #[serde(default, rename = "type", alias = "reportType")]
+    pub report_type: Option<ReportType>,
     /// How often.
     pub frequency: Frequency,
     /// When.
@@ -135,7 +136,7 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        self.check_schedule(org, &s).await?;
+        s.report_type = Some(self.check_schedule(org, &s).await?);
         s.next_run_at = Some(next_run(s.frequency, &s.schedule_config, now)?);
         self.store.create_schedule(org, &s).await?;
         Ok(s)
@@ -165,7 +166,7 @@ impl Engine {
         }
         s.is_active = input.is_active;
         s.updated_at = now;
-        self.check_schedule(org, &s).await?;
+        s.report_type = Some(self.check_schedule(org, &s).await?);
         s.next_run_at = Some(next_run(s.frequency, &s.schedule_config, now)?);
         self.store.update_schedule(org, &s).await?;
         Ok(s)
@@ -198,16 +199,78 @@ impl Engine {
         self.store.delete_schedule(org, id).await
     }
 
+    /// Run a scheduled report now, outside its cadence (the specification's
+    /// `runScheduledReport(id)`): the report of the last complete period
+    /// before now (as a slot now would have), sent to the schedule's
+    /// recipients. `nextRunAt` does not move; `runCount`, `lastRunAt`,
+    /// `lastStatus` and `lastError` record the run. The report carries the
+    /// schedule's id and no slot, so it never takes the place of a
+    /// scheduled run.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown schedule (or another organization's);
+    /// [`Error::Invalid`] when its template is gone. A failed generation is
+    /// `Ok` with status `failed`, recorded on the schedule.
+    pub async fn run_schedule_now(
+        &self,
+        org: OrganizationId,
+        id: ScheduledReportId,
+        user: Option<UserId>,
+    ) -> Result<crate::model::ReportGenerationResult> {
+        let s = self.store.get_schedule(org, id).await?;
+        let now = self.clock.now();
+        let period = report_period(s.frequency, &s.schedule_config, now)?;
+        let request = GenerateReportRequest {
+            template_id: s.template_id,
+            report_type: s.report_type,
+            name: Some(format!(
+                "{} {}",
+                s.name,
+                super::generate::period_label(period)
+            )),
+            date_range: Some(period),
+            date_preset: None,
+            filters: s.filters.clone(),
+            format: s.format,
+            recipients: s.recipients.clone(),
+        };
+        let template = self.template_for(org, s.template_id, s.report_type).await?;
+        let resolved = self.resolve_with(template, &request, now.date_naive())?;
+        let origin = Origin {
+            user,
+            schedule: Some((s.id, None)),
+        };
+        let (result, doc) = self.generate_resolved(org, &resolved, origin, None).await?;
+        if result.status == ReportStatus::Completed
+            && !resolved.recipients.is_empty()
+            && self.deliverer.is_some()
+        {
+            // Per-recipient failures are recorded on the report.
+            self.distribute_with(org, result.report_id, doc.as_ref())
+                .await?;
+        }
+        let mut latest = self.store.get_schedule(org, id).await?;
+        latest.last_run_at = Some(now);
+        latest.last_status = Some(result.status);
+        latest.last_error = result.error.clone();
+        latest.run_count = latest.run_count.saturating_add(1);
+        latest.updated_at = self.clock.now();
+        self.store.update_schedule(org, &latest).await?;
+        Ok(result)
+    }
+
     /// The organization's schedules, newest first.
     pub async fn list_schedules(&self, org: OrganizationId) -> Result<Vec<ScheduledReport>> {
         self.store.list_schedules(org).await
     }
 
-    async fn check_schedule(&self, org: OrganizationId, s: &ScheduledReport) -> Result<()> {
+    /// Validate a schedule and return its report type (the template's when
+    /// the schedule names none).
+    async fn check_schedule(&self, org: OrganizationId, s: &ScheduledReport) -> Result<ReportType> {
         s.validate()?;
         self.renderer(s.format)?;
         let t = self
-            .template_for(org, s.template_id, Some(s.report_type))
+            .template_for(org, s.template_id, s.report_type)
             .await
             .map_err(|e| match e {
                 Error::NotFound { .. } => Error::invalid(
@@ -219,8 +282,7 @@ impl Engine {
                 ),
                 other => other,
             })?;
-        debug_assert_eq!(t.report_type, s.report_type);
-        Ok(())
+        Ok(t.report_type)
     }
 
     /// Background job: run every due slot of every active schedule (all
@@ -364,7 +426,7 @@ impl Engine {
             let period = report_period(s.frequency, &s.schedule_config, slot)?;
             let request = GenerateReportRequest {
                 template_id: s.template_id,
-                report_type: Some(s.report_type),
+                report_type: s.report_type,
                 name: Some(format!(
                     "{} {}",
                     s.name,
@@ -376,15 +438,13 @@ impl Engine {
                 format: s.format,
                 recipients: s.recipients.clone(),
             };
-            let template = self
-                .template_for(org, s.template_id, Some(s.report_type))
-                .await?;
+            let template = self.template_for(org, s.template_id, s.report_type).await?;
             self.resolve_with(template, &request, now.date_naive())
         }
         .await;
         let origin = Origin {
             user: None,
-            schedule: Some((s.id, slot)),
+            schedule: Some((s.id, Some(slot))),
         };
         let generated = match resolved {
             Ok(resolved) => match self.generate_resolved(org, &resolved, origin, None).await {
@@ -397,6 +457,7 @@ impl Engine {
                         crate::model::ReportGenerationResult {
                             report_id: r.id,
                             status: r.status,
+                            download_url: None,
                             summary: r.summary_data.clone(),
                             file_size: r.file_size,
                             page_count: r.page_count,
@@ -479,7 +540,7 @@ impl Engine {
         let mut paused = false;
         if let Some((status, error)) = outcome {
             s.last_run_at = Some(slot);
-            s.last_status = Some(status);
+            s.last_status = status.report_status().or(s.last_status);
             s.last_error = error.clone();
             s.run_count = s.run_count.saturating_add(1);
             if status == RunStatus::Failed {

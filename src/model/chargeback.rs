@@ -8,9 +8,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ChargebackConfigId, ChargebackRecordId, Currency, Dimension, OrganizationId, ReportId, UserId,
+    ChargebackConfigId, ChargebackRecordId, Currency, Dimension, OrganizationId, ReportId,
+    ReportRecipient, UserId,
 };
-use crate::model::validate::{email, non_empty_name, Validator};
+use crate::model::validate::{non_empty_name, Validator};
 use crate::Result;
 
 /// The dimension whose values are the allocation keys.
@@ -28,10 +29,15 @@ pub enum AllocationBasis {
     Custom,
 }
 
-/// How often chargeback records are produced.
+/// How often chargeback records are produced (the specification's
+/// `reportFrequency`, a `ReportFrequency`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargebackFrequency {
+    /// One record per day, produced the next day.
+    Daily,
+    /// One record per week, Monday to Sunday, produced on the Monday after.
+    Weekly,
     /// One record per calendar month, produced on the 1st for the month before.
     #[default]
     Monthly,
@@ -127,17 +133,23 @@ impl AllocationRule {
 }
 
 /// A chargeback configuration: basis, rules, period, approval, distribution.
+///
+/// JSON is the specification's `ChargebackConfiguration` (`orgId`, no
+/// timestamps: `createdAt`/`updatedAt` are extra keys, read as the epoch
+/// when absent). `distributionList` holds recipients of any kind; a plain
+/// e-mail string (this crate's earlier shape) reads as an `email` recipient.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargebackConfiguration {
     /// Id.
     pub id: ChargebackConfigId,
-    /// Owner.
+    /// Owner. JSON `orgId` (alias `organizationId`).
+    #[serde(rename = "orgId", alias = "organizationId")]
     pub organization_id: OrganizationId,
     /// Name.
     pub name: String,
     /// Description.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Dimension whose values are the keys.
     #[serde(default)]
@@ -146,7 +158,7 @@ pub struct ChargebackConfiguration {
     /// a row's allocation key is then its value in the row's `tags` map under
     /// this key (surrounding whitespace of the key is ignored). Required for
     /// `custom` (else `customTagKey` is invalid), ignored for other bases.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_tag_key: Option<String>,
     /// Rules, at most one per source.
     #[serde(default)]
@@ -166,22 +178,53 @@ pub struct ChargebackConfiguration {
     /// Users who may approve or reject.
     #[serde(default)]
     pub approvers: Vec<UserId>,
-    /// Send the chargeback report to `distributionList` when final.
-    #[serde(default)]
+    /// Send the chargeback report to `distributionList` once approved
+    /// (default `true`, as in the specification).
+    #[serde(default = "crate::model::yes")]
     pub auto_distribute: bool,
-    /// E-mail addresses.
-    #[serde(default)]
-    pub distribution_list: Vec<String>,
+    /// Who receives the chargeback report (any recipient kind).
+    #[serde(default, deserialize_with = "recipients_or_addresses")]
+    pub distribution_list: Vec<ReportRecipient>,
     /// Whether the periodic job produces records.
     #[serde(default = "crate::model::yes")]
     pub is_active: bool,
     /// Author.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<UserId>,
-    /// Creation time.
+    /// Creation time (the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Last change (the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// A stored `distributionList` (recipients, or e-mail strings as this crate
+/// wrote them before), for stores that read the column alone.
+#[doc(hidden)]
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct DistributionListJson(
+    #[serde(deserialize_with = "recipients_or_addresses")] pub Vec<ReportRecipient>,
+);
+
+fn recipients_or_addresses<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<ReportRecipient>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Entry {
+        Address(String),
+        Recipient(ReportRecipient),
+    }
+    Ok(Option::<Vec<Entry>>::deserialize(d)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| match e {
+            Entry::Address(a) => ReportRecipient::email(a),
+            Entry::Recipient(r) => r,
+        })
+        .collect())
 }
 
 fn default_breakdown() -> Vec<Dimension> {
@@ -231,8 +274,8 @@ impl ChargebackConfiguration {
         if self.requires_approval && self.approvers.is_empty() {
             v.fail("approvers", "approval is required but nobody may approve");
         }
-        for (i, a) in self.distribution_list.iter().enumerate() {
-            v.check(email(&format!("distributionList[{i}]"), a));
+        for (i, r) in self.distribution_list.iter().enumerate() {
+            v.check_in(&format!("distributionList[{i}]"), r.validate());
         }
         v.finish()
     }
@@ -272,8 +315,13 @@ pub struct Allocation {
     pub allocated_cost: Decimal,
     /// Cost of untagged rows no rule moved.
     pub unallocated_cost: Decimal,
-    /// Currency of every amount.
+    /// Currency of every amount (an extra key; USD when absent).
+    #[serde(default)]
     pub currency: Currency,
+}
+
+fn draft() -> ChargebackStatus {
+    ChargebackStatus::Draft
 }
 
 /// Approval state of a chargeback record.
@@ -307,9 +355,11 @@ impl ChargebackStatus {
 pub struct ChargebackRecord {
     /// Id.
     pub id: ChargebackRecordId,
-    /// Owner.
+    /// Owner. JSON `orgId` (alias `organizationId`).
+    #[serde(rename = "orgId", alias = "organizationId")]
     pub organization_id: OrganizationId,
-    /// Configuration it was computed with.
+    /// Configuration it was computed with. JSON `configId` (alias `configurationId`).
+    #[serde(rename = "configId", alias = "configurationId")]
     pub configuration_id: ChargebackConfigId,
     /// First day of the period.
     pub period_start: NaiveDate,
@@ -318,26 +368,29 @@ pub struct ChargebackRecord {
     /// The allocation.
     #[serde(flatten)]
     pub allocation: Allocation,
-    /// Approval state.
+    /// Approval state (`draft` when the JSON has none, as the specification's table).
+    #[serde(default = "draft")]
     pub status: ChargebackStatus,
     /// Who approved.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<UserId>,
     /// When.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_at: Option<DateTime<Utc>>,
-    /// Who rejected.
-    #[serde(default)]
+    /// Who rejected (an extra key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected_by: Option<UserId>,
     /// Why.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
     /// The chargeback report generated with the record.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_id: Option<ReportId>,
-    /// Creation time.
+    /// Creation time (the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Last change (an extra key; the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -441,6 +494,7 @@ mod tests {
             "id": "6f1c1f8e-3f5a-4d0e-9a57-5b1f0c6a3e11",
             "organizationId": "6f1c1f8e-3f5a-4d0e-9a57-5b1f0c6a3e12",
             "name": "By cost center",
+            "distributionList": ["finance@example.com"],
             "allocationBasis": "cost_center",
             "allocationRules": [{"source": "", "split": [{"target": "CC-1", "weight": 2}, {"target": "CC-2", "weight": "1"}]}],
             "createdAt": "2026-01-01T00:00:00Z",
@@ -455,8 +509,17 @@ mod tests {
             vec![Dimension::Provider, Dimension::Model]
         );
         let v = serde_json::to_value(&c).unwrap();
-        assert_eq!(v["allocationRules"][0]["split"][0]["weight"], "2");
+        assert_eq!(
+            v["allocationRules"][0]["split"][0]["weight"],
+            serde_json::json!(2)
+        );
         assert_eq!(v["reportFrequency"], "monthly");
+        assert_eq!(v["orgId"], "6f1c1f8e-3f5a-4d0e-9a57-5b1f0c6a3e12");
+        assert!(c.auto_distribute);
+        assert_eq!(
+            v["distributionList"],
+            serde_json::json!([{"type": "email", "address": "finance@example.com"}])
+        );
         assert_eq!(
             serde_json::to_value(ChargebackStatus::PendingApproval).unwrap(),
             "pending_approval"

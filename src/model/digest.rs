@@ -7,32 +7,41 @@ use super::{DigestPreferencesId, OrganizationId, TimeOfDay, Timezone, UserId};
 use crate::model::validate::{email, Validator};
 use crate::Result;
 
-/// How often a user gets a digest.
+/// How often a user gets a digest (default daily, as in the specification).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DigestFrequency {
     /// Every day at `digestTime`.
+    #[default]
     Daily,
     /// Every week on `dayOfWeek` at `digestTime`.
-    #[default]
     Weekly,
     /// Never.
     None,
 }
 
-/// A user's digest preferences. Defaults follow the specification: weekly,
-/// 09:00 UTC on Monday, every section included, no filters.
+/// A user's digest preferences.
+///
+/// JSON is the specification's `EmailDigestPreferences`. Defaults are the
+/// specification's (its SQL table's): daily, 09:00, UTC, `dayOfWeek` 1
+/// (Monday), summary, anomalies, team breakdown and recommendations on,
+/// forecast off, active, no filters. An inactive user (`isActive: false`)
+/// gets no digest. `email` and the timestamps are extra keys: without an
+/// `email` the digest goes to the user through the host's `UserResolver`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailDigestPreferences {
     /// Id.
     pub id: DigestPreferencesId,
-    /// Owner.
+    /// Owner. JSON `orgId` (alias `organizationId`).
+    #[serde(rename = "orgId", alias = "organizationId")]
     pub organization_id: OrganizationId,
     /// The user (one preferences row per user and organization).
     pub user_id: UserId,
-    /// Where the digest goes.
-    pub email: String,
+    /// Where the digest goes; `None` sends it to the user (resolved by the
+    /// host's `UserResolver`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// How often.
     #[serde(default)]
     pub frequency: DigestFrequency,
@@ -54,8 +63,8 @@ pub struct EmailDigestPreferences {
     /// Include recommendations.
     #[serde(default = "crate::model::yes")]
     pub include_recommendations: bool,
-    /// Include the forecast.
-    #[serde(default = "crate::model::yes")]
+    /// Include the forecast (default off).
+    #[serde(default)]
     pub include_forecast: bool,
     /// Include the team breakdown.
     #[serde(default = "crate::model::yes")]
@@ -66,12 +75,17 @@ pub struct EmailDigestPreferences {
     /// Only these projects (empty: all).
     #[serde(default)]
     pub project_filter: Vec<String>,
+    /// Whether the user gets digests at all (default `true`).
+    #[serde(default = "crate::model::yes")]
+    pub is_active: bool,
     /// The slot of the last digest sent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sent_at: Option<DateTime<Utc>>,
-    /// Creation time.
+    /// Creation time (an extra key; the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Last change (an extra key; the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -80,7 +94,7 @@ fn monday() -> u8 {
 }
 
 impl EmailDigestPreferences {
-    /// Default preferences for a user, created at `now`.
+    /// Default preferences for a user, created at `now`, sent to `email`.
     pub fn new(
         organization_id: OrganizationId,
         user_id: UserId,
@@ -91,7 +105,7 @@ impl EmailDigestPreferences {
             id: DigestPreferencesId::new(),
             organization_id,
             user_id,
-            email: email.into(),
+            email: Some(email.into()),
             frequency: DigestFrequency::default(),
             digest_time: TimeOfDay::default(),
             timezone: Timezone::UTC,
@@ -99,20 +113,36 @@ impl EmailDigestPreferences {
             include_summary: true,
             include_anomalies: true,
             include_recommendations: true,
-            include_forecast: true,
+            include_forecast: false,
             include_team_breakdown: true,
             team_filter: Vec::new(),
             project_filter: Vec::new(),
+            is_active: true,
             last_sent_at: None,
             created_at: now,
             updated_at: now,
         }
     }
 
+    /// Who the digest goes to: the `email` address, else the user (resolved
+    /// to an address by the host's `UserResolver` at delivery).
+    pub fn recipient(&self) -> crate::model::ReportRecipient {
+        match &self.email {
+            Some(address) => crate::model::ReportRecipient::email(address.clone()),
+            None => crate::model::ReportRecipient {
+                kind: crate::model::RecipientKind::User,
+                address: self.user_id.to_string(),
+                name: None,
+            },
+        }
+    }
+
     /// Check the address and `dayOfWeek`.
     pub fn validate(&self) -> Result<()> {
         let mut v = Validator::default();
-        v.check(email("email", &self.email));
+        if let Some(address) = &self.email {
+            v.check(email("email", address));
+        }
         if self.day_of_week > 6 {
             v.fail(
                 "dayOfWeek",

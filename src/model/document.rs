@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Allocation, ChartType, CostBucket, Currency, DateRange, Dimension, Granularity, ReportBranding,
-    ReportFilters, ReportSection, ReportSummaryData, ReportType,
+    Allocation, ChartType, CostBucket, Currency, DateRange, Dimension, Granularity, Metric,
+    ReportBranding, ReportFilters, ReportSection, ReportSummaryData, ReportType,
 };
 
 /// Version of the report document's JSON schema. Bumped on any change that
@@ -273,6 +273,10 @@ pub struct ReportDocument {
     pub branding: ReportBranding,
     /// Sections to render, in order.
     pub sections: Vec<ReportSection>,
+    /// Summary metrics, in order (the template's `metrics`); empty shows
+    /// the default set.
+    #[serde(default)]
+    pub metrics: Vec<Metric>,
     /// Whether to draw charts.
     #[serde(default)]
     pub include_charts: bool,

@@ -40,6 +40,46 @@ pub(crate) fn yes() -> bool {
     true
 }
 
+/// serde default of timestamps the specification's JSON lacks
+/// (`createdAt` of a chargeback configuration, ...): 1970-01-01T00:00:00Z.
+/// The engine's create methods stamp new records from the `Clock`.
+pub(crate) fn epoch() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::UNIX_EPOCH
+}
+
+/// serde helper: an unsigned count read through `deserialize_any`, so it also
+/// reads inside `#[serde(flatten)]` where serde_json's `arbitrary_precision`
+/// hands numbers over as `{"$serde_json::private::Number": "12"}`.
+pub(crate) mod any_u64 {
+    use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = u64;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a non-negative integer")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+                Ok(v)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+                u64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+                v.parse()
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+                let _key: Option<String> = map.next_key()?;
+                let text: String = map.next_value()?;
+                self.visit_str(&text)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Entities that check their own rules beyond what their types enforce.
 pub trait Validate {
     /// `Ok` when valid, else [`Error::Invalid`] naming the JSON path of the
@@ -146,7 +186,8 @@ mod tests {
         assert_eq!(s.run_count, 0);
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["scheduleConfig"]["dayOfWeek"], 1);
-        assert_eq!(v["reportType"], "executive");
+        assert_eq!(v["type"], "executive");
+        assert_eq!(v["orgId"], "6f1c1f8e-3f5a-4d0e-9a57-5b1f0c6a3e12");
     }
 
     #[test]

@@ -39,10 +39,13 @@ pub struct ModelPrice {
 #[serde(rename_all = "camelCase")]
 pub struct TokenUsage {
     /// Input tokens, cached ones included.
+    #[serde(deserialize_with = "crate::model::any_u64::deserialize")]
     pub input_tokens: u64,
     /// Output tokens.
+    #[serde(deserialize_with = "crate::model::any_u64::deserialize")]
     pub output_tokens: u64,
     /// Input tokens read from the cache (a part of `input_tokens`).
+    #[serde(deserialize_with = "crate::model::any_u64::deserialize")]
     pub cached_input_tokens: u64,
 }
 
@@ -75,6 +78,7 @@ pub struct UsageRecord {
     #[serde(default)]
     pub user: Option<String>,
     /// Number of requests (1 for a request log line).
+    #[serde(deserialize_with = "crate::model::any_u64::deserialize")]
     pub requests: u64,
     /// Tokens.
     #[serde(flatten)]

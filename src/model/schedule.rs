@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    OrganizationId, ReportFormat, ReportId, ReportType, ScheduledReportId, TemplateId, TimeOfDay,
-    Timezone, UserId,
+    OrganizationId, ReportFormat, ReportId, ReportStatus, ReportType, ScheduledReportId,
+    TemplateId, TimeOfDay, Timezone, UserId,
 };
 use crate::model::validate::{email, http_url, non_empty_name, Validator};
 use crate::{Error, Result};
@@ -150,20 +150,96 @@ pub enum RecipientKind {
 }
 
 /// Who receives a report.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// JSON is the specification's `{type, address?, channel?, url?, userId?}`:
+/// an `email` recipient is written with `address`, a `slack` one with
+/// `channel` (`#name` or a channel id) or `url` (an incoming-webhook URL), a
+/// `webhook` with `url`, a `user` with `userId`. Reading, each kind also
+/// takes `address` (this crate's earlier shape). `name` is an extra key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReportRecipient {
     /// Kind.
-    #[serde(rename = "type")]
     pub kind: RecipientKind,
     /// E-mail address, Slack channel or webhook URL, webhook URL, or user id.
     pub address: String,
     /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
+impl RecipientKind {
+    /// The JSON name (`email`, `slack`, `webhook`, `user`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RecipientKind::Email => "email",
+            RecipientKind::Slack => "slack",
+            RecipientKind::Webhook => "webhook",
+            RecipientKind::User => "user",
+        }
+    }
+}
+
+impl Serialize for ReportRecipient {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", &self.kind)?;
+        m.serialize_entry(self.address_key(), &self.address)?;
+        if let Some(name) = &self.name {
+            m.serialize_entry("name", name)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ReportRecipient {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct In {
+            #[serde(rename = "type")]
+            kind: RecipientKind,
+            #[serde(default)]
+            address: Option<String>,
+            #[serde(default)]
+            channel: Option<String>,
+            #[serde(default)]
+            url: Option<String>,
+            #[serde(default)]
+            user_id: Option<String>,
+            #[serde(default)]
+            name: Option<String>,
+        }
+        let w = In::deserialize(d)?;
+        let (address, wanted) = match w.kind {
+            RecipientKind::Email => (w.address, "`address`"),
+            RecipientKind::Slack => (w.channel.or(w.url).or(w.address), "`channel` or `url`"),
+            RecipientKind::Webhook => (w.url.or(w.address), "`url`"),
+            RecipientKind::User => (w.user_id.or(w.address), "`userId`"),
+        };
+        let address = address.ok_or_else(|| {
+            serde::de::Error::custom(format!("a {} recipient needs {wanted}", w.kind.as_str()))
+        })?;
+        Ok(ReportRecipient {
+            kind: w.kind,
+            address,
+            name: w.name,
+        })
+    }
+}
+
 impl ReportRecipient {
+    /// The JSON key holding [`address`](Self::address) for this recipient's
+    /// kind: `address`, `channel`, `url` or `userId`.
+    pub fn address_key(&self) -> &'static str {
+        match self.kind {
+            RecipientKind::Email => "address",
+            RecipientKind::Slack if is_url(&self.address) => "url",
+            RecipientKind::Slack => "channel",
+            RecipientKind::Webhook => "url",
+            RecipientKind::User => "userId",
+        }
+    }
+
     /// An e-mail recipient.
     pub fn email(address: impl Into<String>) -> Self {
         ReportRecipient {
@@ -175,28 +251,21 @@ impl ReportRecipient {
 
     /// A stable key for bookkeeping (`email:ana@example.com`).
     pub fn key(&self) -> String {
-        let kind = match self.kind {
-            RecipientKind::Email => "email",
-            RecipientKind::Slack => "slack",
-            RecipientKind::Webhook => "webhook",
-            RecipientKind::User => "user",
-        };
-        format!("{kind}:{}", self.address)
+        format!("{}:{}", self.kind.as_str(), self.address)
     }
 
-    /// Check the address against the kind.
+    /// Check the address against the kind; the error names the JSON key
+    /// ([`address_key`](Self::address_key)).
     pub fn validate(&self) -> Result<()> {
+        let field = self.address_key();
         match self.kind {
-            RecipientKind::Email => email("address", &self.address),
-            RecipientKind::Webhook => http_url("address", &self.address).map(|_| ()),
+            RecipientKind::Email => email(field, &self.address),
+            RecipientKind::Webhook => http_url(field, &self.address).map(|_| ()),
             RecipientKind::Slack => {
-                if self.address.starts_with("http://") || self.address.starts_with("https://") {
-                    let url = http_url("address", &self.address)?;
+                if is_url(&self.address) {
+                    let url = http_url(field, &self.address)?;
                     if url.scheme() != "https" {
-                        return Err(Error::invalid(
-                            "address",
-                            "a Slack webhook URL must use https",
-                        ));
+                        return Err(Error::invalid(field, "a Slack webhook URL must use https"));
                     }
                     Ok(())
                 } else {
@@ -210,7 +279,7 @@ impl ReportRecipient {
                         Ok(())
                     } else {
                         Err(Error::invalid(
-                            "address",
+                            field,
                             format!(
                                 "{:?} is neither a Slack channel nor an https webhook URL",
                                 self.address
@@ -219,16 +288,21 @@ impl ReportRecipient {
                     }
                 }
             }
-            RecipientKind::User => {
-                self.address.parse::<UserId>().map(|_| ()).map_err(|_| {
-                    Error::invalid("address", "a user recipient needs a user id (UUID)")
-                })
-            }
+            RecipientKind::User => self
+                .address
+                .parse::<UserId>()
+                .map(|_| ())
+                .map_err(|_| Error::invalid(field, "a user recipient needs a user id (UUID)")),
         }
     }
 }
 
-/// Outcome of a schedule's last run.
+fn is_url(address: &str) -> bool {
+    let lower = address.get(..8).unwrap_or(address).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// State of the run of one slot (see [`ScheduleRun`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -242,23 +316,44 @@ pub enum RunStatus {
     Skipped,
 }
 
+impl RunStatus {
+    /// What a schedule's `lastStatus` says after a run ended this way
+    /// (`None` for a skipped slot, which leaves `lastStatus` as it was).
+    pub fn report_status(self) -> Option<ReportStatus> {
+        match self {
+            RunStatus::Running => Some(ReportStatus::Generating),
+            RunStatus::Success => Some(ReportStatus::Completed),
+            RunStatus::Failed => Some(ReportStatus::Failed),
+            RunStatus::Skipped => None,
+        }
+    }
+}
+
 /// A report generated on a schedule and sent to recipients.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduledReport {
     /// Id.
     pub id: ScheduledReportId,
-    /// Owner.
+    /// Owner. JSON `orgId` (alias `organizationId`).
+    #[serde(rename = "orgId", alias = "organizationId")]
     pub organization_id: OrganizationId,
-    /// Template; `None` uses the organization's default for `reportType`.
-    #[serde(default)]
+    /// Template; `None` uses the organization's default for `type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<TemplateId>,
-    /// Kind of report.
-    pub report_type: ReportType,
+    /// Kind of report; `None` (the specification has no such key) takes the
+    /// template's type. JSON `type` (alias `reportType`), an extra key.
+    #[serde(
+        default,
+        rename = "type",
+        alias = "reportType",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub report_type: Option<ReportType>,
     /// Name.
     pub name: String,
     /// Description.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// How often.
     pub frequency: Frequency,
@@ -278,32 +373,35 @@ pub struct ScheduledReport {
     #[serde(default = "crate::model::yes")]
     pub is_active: bool,
     /// Slot of the last run.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run_at: Option<DateTime<Utc>>,
     /// Next slot.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_run_at: Option<DateTime<Utc>>,
-    /// Outcome of the last run.
-    #[serde(default)]
-    pub last_status: Option<RunStatus>,
+    /// Outcome of the last run, as a report status (`completed`, `failed`;
+    /// the specification's scheduler also writes `success`, read as `completed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<ReportStatus>,
     /// Error of the last run, when it failed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    /// Number of runs so far.
+    /// Number of runs so far (runs started with `run_now` included).
     #[serde(default)]
     pub run_count: u32,
     /// Failed runs in a row (reset by a success).
     #[serde(default)]
     pub consecutive_failures: u32,
     /// Why the engine paused it, when it did.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_reason: Option<String>,
     /// Author.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<UserId>,
-    /// Creation time.
+    /// Creation time (the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Last change (the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -313,6 +411,12 @@ impl ScheduledReport {
     pub fn validate(&self) -> Result<()> {
         let mut v = Validator::default();
         v.check(non_empty_name("name", &self.name));
+        if self.template_id.is_none() && self.report_type.is_none() {
+            v.fail(
+                "templateId",
+                "a schedule needs a template or a report `type`",
+            );
+        }
         v.check_in("scheduleConfig", self.schedule_config.validate());
         for (i, r) in self.recipients.iter().enumerate() {
             v.check_in(&format!("recipients[{i}]"), r.validate());
@@ -329,7 +433,8 @@ impl ScheduledReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleRun {
-    /// Owner.
+    /// Owner. JSON `orgId` (alias `organizationId`).
+    #[serde(rename = "orgId", alias = "organizationId")]
     pub organization_id: OrganizationId,
     /// The schedule.
     pub scheduled_report_id: ScheduledReportId,
@@ -427,7 +532,7 @@ mod tests {
             };
             assert_eq!(
                 r.validate().unwrap_err().field(),
-                Some("address"),
+                Some(r.address_key()),
                 "{address}"
             );
         }

@@ -25,21 +25,40 @@ pub enum ReportType {
     Anomaly,
     /// Forecast to the end of the period.
     Forecast,
-    /// A short usage digest (what digest e-mails contain).
+    /// A report built entirely from its template: the template's sections,
+    /// metrics and breakdowns, nothing implied by the type.
+    Custom,
+    /// A short usage digest (what digest e-mails contain). Not in the
+    /// specification's list: this crate's own type for digests.
     Digest,
 }
 
 impl ReportType {
     /// Every report type, in declaration order.
-    pub const ALL: [ReportType; 7] = [
+    pub const ALL: [ReportType; 8] = [
         ReportType::Executive,
         ReportType::Team,
         ReportType::Project,
         ReportType::Chargeback,
         ReportType::Anomaly,
         ReportType::Forecast,
+        ReportType::Custom,
         ReportType::Digest,
     ];
+
+    /// The JSON name (`executive`, `cost_center`...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReportType::Executive => "executive",
+            ReportType::Team => "team",
+            ReportType::Project => "project",
+            ReportType::Chargeback => "chargeback",
+            ReportType::Anomaly => "anomaly",
+            ReportType::Forecast => "forecast",
+            ReportType::Custom => "custom",
+            ReportType::Digest => "digest",
+        }
+    }
 }
 
 /// Output format of a generated report.
@@ -107,26 +126,70 @@ pub enum ReportSection {
     Efficiency,
 }
 
-/// A metric a report shows.
+/// A metric a report shows as a summary card, in the order the template
+/// lists them.
+///
+/// JSON names are the specification's camelCase strings (`"totalCost"`,
+/// `"requestCount"`, `"cacheHitRate"`); the snake_case names this crate
+/// wrote before (`"total_cost"`) are read too. An unknown name is an error
+/// naming the entry (`config.metrics[2]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Total cost.
+    #[serde(rename = "totalCost", alias = "total_cost")]
     TotalCost,
-    /// Total requests.
+    /// Total requests (the specification's `requestCount`).
+    #[serde(
+        rename = "requestCount",
+        alias = "totalRequests",
+        alias = "total_requests",
+        alias = "request_count"
+    )]
     TotalRequests,
-    /// Input plus output tokens.
+    /// All tokens (input, cache reads and writes, output).
+    #[serde(rename = "totalTokens", alias = "total_tokens")]
     TotalTokens,
     /// Input tokens.
+    #[serde(rename = "inputTokens", alias = "input_tokens")]
     InputTokens,
     /// Output tokens.
+    #[serde(rename = "outputTokens", alias = "output_tokens")]
     OutputTokens,
     /// Cost divided by requests.
+    #[serde(rename = "avgCostPerRequest", alias = "avg_cost_per_request")]
     AvgCostPerRequest,
     /// Cached requests over requests, in percent.
+    #[serde(rename = "cacheHitRate", alias = "cache_hit_rate")]
     CacheHitRate,
     /// Change against the comparison period, in percent.
+    #[serde(rename = "costChange", alias = "cost_change")]
     CostChange,
+    /// Cost allocated to chargeback targets (chargeback reports).
+    #[serde(rename = "allocatedCost", alias = "allocated_cost")]
+    AllocatedCost,
+    /// Cost no chargeback rule allocated (chargeback reports).
+    #[serde(rename = "unallocatedCost", alias = "unallocated_cost")]
+    UnallocatedCost,
+    /// Number of anomalies found in the period.
+    #[serde(rename = "anomalyCount", alias = "anomaly_count")]
+    AnomalyCount,
+}
+
+impl Metric {
+    /// Every metric, in declaration order.
+    pub const ALL: [Metric; 11] = [
+        Metric::TotalCost,
+        Metric::TotalRequests,
+        Metric::TotalTokens,
+        Metric::InputTokens,
+        Metric::OutputTokens,
+        Metric::AvgCostPerRequest,
+        Metric::CacheHitRate,
+        Metric::CostChange,
+        Metric::AllocatedCost,
+        Metric::UnallocatedCost,
+        Metric::AnomalyCount,
+    ];
 }
 
 /// A chart kind.
@@ -145,10 +208,10 @@ pub enum ChartType {
 
 /// Whether and with what a report compares its period.
 ///
-/// Reads `{"enabled":true,"period":"previous_period"}`, a bare period string
-/// (`"previous_period"`), or `false`/`null` (no comparison).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// Written as the specification writes it, a bare period string
+/// (`"previous_period"`). Reads that, `{"enabled":true,"period":"previous_period"}`
+/// (this crate's earlier shape), or `false`/`null` (no comparison).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ComparisonConfig {
     /// Whether the comparison is shown.
     pub enabled: bool,
@@ -161,6 +224,16 @@ impl Default for ComparisonConfig {
         ComparisonConfig {
             enabled: true,
             period: ComparisonPeriod::PreviousPeriod,
+        }
+    }
+}
+
+impl Serialize for ComparisonConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.enabled {
+            self.period.serialize(s)
+        } else {
+            s.serialize_bool(false)
         }
     }
 }
@@ -217,8 +290,13 @@ pub struct ReportTemplateConfig {
     pub include_charts: bool,
     /// Which charts.
     pub chart_types: Vec<ChartType>,
-    /// Comparison period; `None` (or `false` in JSON) for none.
-    #[serde(deserialize_with = "comparison_or_none")]
+    /// Comparison period; `None` (absent, `false` or `null` in JSON, as the
+    /// specification's Monthly Chargeback leaves it out) for none.
+    #[serde(
+        default,
+        deserialize_with = "comparison_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub comparison: Option<ComparisonConfig>,
     /// How many items each breakdown lists before folding the rest into "Other".
     pub breakdown_limit: u32,
@@ -267,6 +345,11 @@ impl ReportTemplateConfig {
                 v.fail(format!("sections[{i}]"), format!("{s:?} is listed twice"));
             }
         }
+        for (i, m) in self.metrics.iter().enumerate() {
+            if self.metrics[..i].contains(m) {
+                v.fail(format!("metrics[{i}]"), format!("{m:?} is listed twice"));
+            }
+        }
         if self.breakdown_limit == 0 || self.breakdown_limit > 1000 {
             v.fail("breakdownLimit", "must be between 1 and 1000");
         }
@@ -275,27 +358,107 @@ impl ReportTemplateConfig {
 }
 
 /// Colours, texts and logo applied to rendered reports.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+///
+/// JSON: the specification's `{logo?, primaryColor?, headerText?, footerText?}`
+/// plus `companyName`. `logo` is a string as the specification has it: a
+/// `data:image/png;base64,...` (or `image/svg+xml`) URI is read into
+/// [`logo`](Self::logo) and embedded in every format; any other string is
+/// the URL where the host serves the logo ([`logo_url`](Self::logo_url),
+/// used by HTML only). The object `{"format":"png","data":"<base64>"}` this
+/// crate wrote before is read too, and `logoUrl` is an alias. Written back,
+/// `logo` is the data URI when the bytes are known, else the URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReportBranding {
     /// Company name shown in the banner.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// Primary colour as `#RRGGBB`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_color: Option<String>,
     /// Text in the page header.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub header_text: Option<String>,
     /// Text in the page footer.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub footer_text: Option<String>,
     /// Where the host serves the logo (shown by HTML only when no bytes are given).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logo_url: Option<String>,
     /// The logo itself.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logo: Option<Logo>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BrandingOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_color: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    footer_text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logo_url: Option<&'a str>,
+}
+
+impl Serialize for ReportBranding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let (logo, logo_url) = match (&self.logo, &self.logo_url) {
+            (Some(l), url) => (Some(l.data_uri()), url.as_deref()),
+            (None, url) => (url.clone(), None),
+        };
+        BrandingOut {
+            logo,
+            primary_color: self.primary_color.as_deref(),
+            header_text: self.header_text.as_deref(),
+            footer_text: self.footer_text.as_deref(),
+            company_name: self.company_name.as_deref(),
+            logo_url,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ReportBranding {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum LogoIn {
+            Text(String),
+            Object(Logo),
+        }
+        #[derive(Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct In {
+            company_name: Option<String>,
+            primary_color: Option<String>,
+            header_text: Option<String>,
+            footer_text: Option<String>,
+            logo_url: Option<String>,
+            logo: Option<LogoIn>,
+        }
+        let w = Option::<In>::deserialize(d)?.unwrap_or_default();
+        let mut b = ReportBranding {
+            company_name: w.company_name,
+            primary_color: w.primary_color,
+            header_text: w.header_text,
+            footer_text: w.footer_text,
+            logo_url: w.logo_url,
+            logo: None,
+        };
+        match w.logo {
+            None => {}
+            Some(LogoIn::Object(l)) => b.logo = Some(l),
+            Some(LogoIn::Text(t)) if t.trim().is_empty() => {}
+            Some(LogoIn::Text(t)) => {
+                if t.trim_start().starts_with("data:") {
+                    b.logo = Some(Logo::from_data_uri(&t).map_err(serde::de::Error::custom)?);
+                } else if b.logo_url.is_none() {
+                    b.logo_url = Some(t);
+                }
+            }
+        }
+        Ok(b)
+    }
 }
 
 /// A logo image embedded in reports.
@@ -307,6 +470,54 @@ pub struct Logo {
     /// The image bytes, base64 in JSON.
     #[serde(with = "crate::model::base64_bytes")]
     pub data: Vec<u8>,
+}
+
+impl Logo {
+    /// The logo as a `data:` URI (`data:image/png;base64,...`).
+    pub fn data_uri(&self) -> String {
+        use base64::Engine as _;
+        let media = match self.format {
+            LogoFormat::Png => "image/png",
+            LogoFormat::Svg => "image/svg+xml",
+        };
+        format!(
+            "data:{media};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&self.data)
+        )
+    }
+
+    /// Read a `data:image/png;base64,...` or `data:image/svg+xml;base64,...` URI.
+    pub fn from_data_uri(uri: &str) -> std::result::Result<Logo, String> {
+        use base64::Engine as _;
+        let rest = uri
+            .trim()
+            .strip_prefix("data:")
+            .ok_or("a logo data URI starts with `data:`")?;
+        let (meta, payload) = rest
+            .split_once(',')
+            .ok_or("a logo data URI needs a `,` before its data")?;
+        let mut parts = meta.split(';').map(str::trim);
+        let format = match parts.next().map(str::to_ascii_lowercase).as_deref() {
+            Some("image/png") => LogoFormat::Png,
+            Some("image/svg+xml") => LogoFormat::Svg,
+            other => {
+                return Err(format!(
+                    "logo media type {:?} is not supported: use image/png or image/svg+xml",
+                    other.unwrap_or("")
+                ))
+            }
+        };
+        let base64 = parts.any(|p| p.eq_ignore_ascii_case("base64"));
+        let data = if base64 {
+            let clean: String = payload.chars().filter(|c| !c.is_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(clean)
+                .map_err(|e| format!("the logo's base64 data is invalid: {e}"))?
+        } else {
+            return Err("a logo data URI must be base64 (`;base64,`)".into());
+        };
+        Ok(Logo { format, data })
+    }
 }
 
 impl std::fmt::Debug for Logo {
@@ -369,15 +580,21 @@ impl ReportBranding {
 pub struct ReportTemplate {
     /// Id.
     pub id: TemplateId,
-    /// Owner; `None` for system templates.
-    #[serde(default)]
+    /// Owner; `None` for system templates. JSON `orgId` (alias `organizationId`).
+    #[serde(
+        default,
+        rename = "orgId",
+        alias = "organizationId",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub organization_id: Option<OrganizationId>,
     /// Name shown to users.
     pub name: String,
     /// Description.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Kind of report.
+    /// Kind of report. JSON `type` (alias `reportType`).
+    #[serde(rename = "type", alias = "reportType")]
     pub report_type: ReportType,
     /// Contents.
     #[serde(default)]
@@ -392,11 +609,13 @@ pub struct ReportTemplate {
     #[serde(default)]
     pub is_default: bool,
     /// Author.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<UserId>,
-    /// Creation time.
+    /// Creation time (the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// Last change (the epoch when the JSON has none).
+    #[serde(default = "crate::model::epoch")]
     pub updated_at: DateTime<Utc>,
 }
 

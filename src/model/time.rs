@@ -229,12 +229,19 @@ impl TimeOfDay {
             })
     }
 
-    /// Parse `"HH:MM"` (one-digit hours such as `"9:00"` are accepted).
+    /// Parse `"HH:MM"` (one-digit hours such as `"9:00"` are accepted), or
+    /// `"HH:MM:00"` as a SQL `TIME` column reads (the specification's
+    /// `digest_time TIME DEFAULT '09:00:00'`).
     ///
     /// # Errors
-    /// [`Error::Invalid`] on `time` for anything else (`"25:00"`, `"9am"`, `"09:00:00"`).
+    /// [`Error::Invalid`] on `time` for anything else (`"25:00"`, `"9am"`,
+    /// `"09:00:30"`: schedules run on whole minutes).
     pub fn parse(s: &str) -> Result<Self> {
         let bad = || Error::invalid("time", format!("{s:?} is not a time written HH:MM"));
+        let s = s
+            .strip_suffix(":00")
+            .filter(|t| t.len() >= 4 && t.contains(':'))
+            .unwrap_or(s);
         let (h, m) = s.split_once(':').ok_or_else(bad)?;
         if h.is_empty()
             || h.len() > 2
@@ -350,10 +357,14 @@ mod tests {
     #[test]
     fn time_of_day_parses_hh_mm_only() {
         assert_eq!(TimeOfDay::parse("09:30").unwrap().to_string(), "09:30");
+        // A SQL TIME column's text, as the specification's table stores it.
+        assert_eq!(TimeOfDay::parse("09:00:00").unwrap().to_string(), "09:00");
+        assert_eq!(TimeOfDay::parse("12:00").unwrap().to_string(), "12:00");
         assert_eq!(TimeOfDay::parse("9:05").unwrap().to_string(), "09:05");
         assert_eq!(TimeOfDay::parse("23:59").unwrap().minute(), 59);
         for bad in [
-            "25:00", "24:00", "12:60", "9am", "", ":", "09:00:00", "+1:00", "1:5", "０9:00",
+            "25:00", "24:00", "12:60", "9am", "", ":", "09:00:30", ":00:00", "+1:00", "1:5",
+            "０9:00",
         ] {
             let e = TimeOfDay::parse(bad).unwrap_err();
             assert_eq!(e.field(), Some("time"), "{bad}");

@@ -22,6 +22,7 @@ use rust_decimal::Decimal;
 use crate::model::{Artifact, ReportDocument, ReportFormat, ReportSection};
 use crate::ports::{RenderedReport, Renderer};
 use crate::render::json::file_stem;
+use crate::render::metrics::MetricValue;
 use crate::{Error, Result};
 
 /// Which CSV to write.
@@ -238,51 +239,28 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
             ReportSection::Summary => {
                 sep(out)?;
                 out.row(&["Section", "Metric", "Value", "Currency"])?;
-                let s = doc.summary.clone().unwrap_or_default();
-                let (total, requests) = if doc.summary.is_some() {
-                    (s.total_cost, s.total_requests)
-                } else {
-                    (doc.summary_data.total_cost, doc.summary_data.total_requests)
-                };
-                let money = |out: &mut Out, name: &str, v: Decimal| -> Result<()> {
+                // One row per metric of the template, in its order.
+                for f in crate::render::metrics::figures(doc) {
                     out.raw("Summary")?;
-                    out.raw(name)?;
-                    out.num(v)?;
-                    out.raw(cur)?;
-                    out.end()
-                };
-                let count = |out: &mut Out, name: &str, v: u64| -> Result<()> {
-                    out.raw("Summary")?;
-                    out.raw(name)?;
-                    out.int(v)?;
-                    out.raw("")?;
-                    out.end()
-                };
-                money(out, "Total Cost", total)?;
-                count(out, "Total Requests", requests)?;
-                count(out, "Total Tokens", s.total_tokens)?;
-                count(out, "Input Tokens", s.input_tokens)?;
-                count(out, "Output Tokens", s.output_tokens)?;
-                money(out, "Average Cost per Request", s.avg_cost_per_request)?;
-                out.raw("Summary")?;
-                out.raw("Cache Hit Rate %")?;
-                out.num(s.cache_hit_rate)?;
-                out.raw("")?;
-                out.end()?;
-                if let Some(c) = &s.comparison {
-                    money(out, "Previous Period Cost", c.previous_cost)?;
-                    money(out, "Absolute Change", c.absolute_change)?;
-                }
-                let change = s
-                    .comparison
-                    .as_ref()
-                    .and_then(|c| c.percent_change)
-                    .or(doc.summary_data.cost_change);
-                if let Some(p) = change {
-                    out.raw("Summary")?;
-                    out.raw("Cost Change %")?;
-                    out.num(p)?;
-                    out.raw("")?;
+                    out.raw(crate::render::metrics::label(f.metric))?;
+                    match f.value {
+                        MetricValue::Money(v) | MetricValue::UnitCost(v) => {
+                            out.num(v)?;
+                            out.raw(cur)?;
+                        }
+                        MetricValue::Count(n) => {
+                            out.int(n)?;
+                            out.raw("")?;
+                        }
+                        MetricValue::Percent(p) => {
+                            out.num(p)?;
+                            out.raw("%")?;
+                        }
+                        MetricValue::Missing => {
+                            out.raw("")?;
+                            out.raw("")?;
+                        }
+                    }
                     out.end()?;
                 }
             }

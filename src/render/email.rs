@@ -105,6 +105,21 @@ pub fn render_digest_email(
         ));
     }
     intro.push('.');
+    // The specification's digest summary names the top provider and model.
+    let tops: Vec<String> = [
+        ("Top provider", &doc.summary_data.top_provider),
+        ("top model", &doc.summary_data.top_model),
+    ]
+    .into_iter()
+    .filter_map(|(label, v)| v.as_deref().map(|v| format!("{label}: {}", one_line(v))))
+    .collect();
+    if !tops.is_empty() {
+        let mut line = tops.join("; ");
+        if let Some(first) = line.get(..1) {
+            line = first.to_uppercase() + &line[1..];
+        }
+        intro.push_str(&format!(" {line}."));
+    }
     if doc.summary_data.anomaly_count > 0 {
         intro.push_str(&format!(
             " {} anomal{} detected.",

@@ -21,6 +21,7 @@ pub mod focus;
 #[cfg(feature = "html")]
 pub mod html;
 pub mod json;
+pub mod metrics;
 #[cfg(feature = "pdf")]
 pub mod pdf;
 #[doc(hidden)]

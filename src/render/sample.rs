@@ -254,6 +254,13 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
             logo: None,
         },
         sections,
+        metrics: vec![
+            Metric::TotalCost,
+            Metric::TotalRequests,
+            Metric::TotalTokens,
+            Metric::CacheHitRate,
+            Metric::CostChange,
+        ],
         include_charts: true,
         chart_types: vec![ChartType::Bar, ChartType::Area],
         summary_data: ReportSummaryData {

@@ -383,6 +383,96 @@ impl SectionView {
     }
 }
 
+/// The summary card of one metric.
+fn metric_card(
+    doc: &ReportDocument,
+    s: &crate::model::CostSummary,
+    f: crate::render::metrics::MetricFigure,
+) -> Card {
+    use crate::model::Metric;
+    use crate::render::metrics::MetricValue as V;
+    let cur = doc.currency;
+    let card = |label: &str, value: String, note: String| Card {
+        label: label.into(),
+        value,
+        note,
+        accent: "primary",
+    };
+    let na = |label: &str, note: &str| card(label, "n/a".into(), note.into());
+    match (f.metric, f.value) {
+        (Metric::TotalCost, V::Money(total)) => card(
+            "TOTAL COST",
+            cur.format(total),
+            match &s.comparison {
+                Some(c) => format!("Prev. period {}", cur.format(c.previous_cost)),
+                None => format!("{} days", doc.date_range.days()),
+            },
+        ),
+        (Metric::TotalRequests, V::Count(n)) => card(
+            "REQUESTS",
+            group(n),
+            if n > 0 {
+                format!("Avg {} / request", unit_cost(cur, s.avg_cost_per_request))
+            } else {
+                String::new()
+            },
+        ),
+        (Metric::TotalTokens, V::Count(n)) => {
+            card("TOKENS", compact(n), "All token classes".into())
+        }
+        (Metric::InputTokens, V::Count(n)) => card("INPUT TOKENS", compact(n), String::new()),
+        (Metric::OutputTokens, V::Count(n)) => card("OUTPUT TOKENS", compact(n), String::new()),
+        (Metric::AvgCostPerRequest, V::UnitCost(c)) => card(
+            "AVG COST / REQUEST",
+            unit_cost(cur, c),
+            format!("{} requests", group(s.total_requests)),
+        ),
+        (Metric::CacheHitRate, V::Percent(p)) => card(
+            "CACHE HIT RATE",
+            percent(p),
+            format!("{} cached requests", group(s.cached_requests)),
+        ),
+        (Metric::CacheHitRate, _) => na("CACHE HIT RATE", "No requests"),
+        (Metric::CostChange, V::Percent(p)) => {
+            let trend = s.comparison.as_ref().map(|c| c.trend);
+            let up = trend.map_or(p > Decimal::ZERO, |t| t == Trend::Up);
+            let down = trend.map_or(p < Decimal::ZERO, |t| t == Trend::Down);
+            Card {
+                label: "VS PREVIOUS PERIOD".into(),
+                value: signed_percent(p),
+                note: if up {
+                    "Spend increased".into()
+                } else if down {
+                    "Spend decreased".into()
+                } else {
+                    "Spend stable".into()
+                },
+                accent: if up {
+                    "up"
+                } else if down {
+                    "down"
+                } else {
+                    "primary"
+                },
+            }
+        }
+        (Metric::CostChange, _) => na("VS PREVIOUS PERIOD", "No comparison"),
+        (Metric::AllocatedCost, V::Money(a)) => {
+            card("ALLOCATED", cur.format(a), "Charged to targets".into())
+        }
+        (Metric::UnallocatedCost, V::Money(a)) => {
+            card("UNALLOCATED", cur.format(a), "No rule matched".into())
+        }
+        (Metric::AnomalyCount, V::Count(n)) => {
+            card("ANOMALIES", group(n), "Days outside the baseline".into())
+        }
+        (m, _) => na(
+            &crate::render::metrics::label(m).to_uppercase(),
+            "Not in this report's data",
+        ),
+    }
+}
+
 impl ReportView {
     /// Build the view of `doc`. `svg_charts` says whether to draw trend and
     /// pie charts as SVG (PDF and HTML do, e-mail does not).
@@ -418,78 +508,10 @@ impl ReportView {
             match section {
                 ReportSection::Summary => {
                     let s = doc.summary.clone().unwrap_or_default();
-                    let total = if doc.summary.is_some() {
-                        s.total_cost
-                    } else {
-                        doc.summary_data.total_cost
-                    };
-                    let requests = if doc.summary.is_some() {
-                        s.total_requests
-                    } else {
-                        doc.summary_data.total_requests
-                    };
-                    let mut cards = vec![
-                        Card {
-                            label: "TOTAL COST".into(),
-                            value: money(total),
-                            note: match &s.comparison {
-                                Some(c) => format!("Prev. period {}", money(c.previous_cost)),
-                                None => format!("{} days", doc.date_range.days()),
-                            },
-                            accent: "primary",
-                        },
-                        Card {
-                            label: "REQUESTS".into(),
-                            value: group(requests),
-                            note: format!(
-                                "Avg {} / request",
-                                unit_cost(cur, s.avg_cost_per_request)
-                            ),
-                            accent: "primary",
-                        },
-                        Card {
-                            label: "TOKENS".into(),
-                            value: compact(s.total_tokens),
-                            note: "Input + output tokens".into(),
-                            accent: "primary",
-                        },
-                    ];
-                    let change = s
-                        .comparison
-                        .as_ref()
-                        .and_then(|c| c.percent_change)
-                        .or(doc.summary_data.cost_change);
-                    let trend = s.comparison.as_ref().map(|c| c.trend);
-                    cards.push(match change {
-                        Some(p) => {
-                            let up = trend.map_or(p > Decimal::ZERO, |t| t == Trend::Up);
-                            let down = trend.map_or(p < Decimal::ZERO, |t| t == Trend::Down);
-                            Card {
-                                label: "VS PREVIOUS PERIOD".into(),
-                                value: signed_percent(p),
-                                note: if up {
-                                    "Spend increased".into()
-                                } else if down {
-                                    "Spend decreased".into()
-                                } else {
-                                    "Spend stable".into()
-                                },
-                                accent: if up {
-                                    "up"
-                                } else if down {
-                                    "down"
-                                } else {
-                                    "primary"
-                                },
-                            }
-                        }
-                        None => Card {
-                            label: "VS PREVIOUS PERIOD".into(),
-                            value: "n/a".into(),
-                            note: "No comparison".into(),
-                            accent: "primary",
-                        },
-                    });
+                    let cards = crate::render::metrics::figures(doc)
+                        .into_iter()
+                        .map(|f| metric_card(doc, &s, f))
+                        .collect();
                     sections.push(SectionView::Summary { cards });
                 }
                 ReportSection::Trend => {

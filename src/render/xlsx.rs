@@ -191,42 +191,21 @@ impl XlsxRenderer {
         for section in &doc.sections {
             match section {
                 ReportSection::Summary => {
-                    let s = doc.summary.clone().unwrap_or_default();
-                    let mut rows = vec![
-                        vec![
-                            text("Total cost"),
-                            Cell::Money(
-                                doc.summary
-                                    .as_ref()
-                                    .map_or(doc.summary_data.total_cost, |s| s.total_cost),
-                            ),
-                        ],
-                        vec![
-                            text("Requests"),
-                            Cell::Int(
-                                doc.summary
-                                    .as_ref()
-                                    .map_or(doc.summary_data.total_requests, |s| s.total_requests),
-                            ),
-                        ],
-                        vec![text("Tokens"), Cell::Int(s.total_tokens)],
-                        vec![text("Input tokens"), Cell::Int(s.input_tokens)],
-                        vec![text("Output tokens"), Cell::Int(s.output_tokens)],
-                        vec![
-                            text("Average cost per request"),
-                            Cell::Unit(s.avg_cost_per_request),
-                        ],
-                        vec![text("Cache hit rate"), Cell::Pct(s.cache_hit_rate)],
-                    ];
-                    if let Some(c) = &s.comparison {
-                        rows.push(vec![
-                            text("Previous period cost"),
-                            Cell::Money(c.previous_cost),
-                        ]);
-                        if let Some(p) = c.percent_change {
-                            rows.push(vec![text("Change"), Cell::Pct(p)]);
-                        }
-                    }
+                    use crate::render::metrics::{figures, label, MetricValue as V};
+                    // One row per metric of the template, in its order.
+                    let rows: Vec<Vec<Cell>> = figures(doc)
+                        .into_iter()
+                        .map(|f| {
+                            let value = match f.value {
+                                V::Money(v) => Cell::Money(v),
+                                V::UnitCost(v) => Cell::Unit(v),
+                                V::Count(n) => Cell::Int(n),
+                                V::Percent(p) => Cell::Pct(p),
+                                V::Missing => text("n/a"),
+                            };
+                            vec![text(label(f.metric)), value]
+                        })
+                        .collect();
                     let ws = wb.add_worksheet();
                     ws.set_name(sheet_name("Summary", &mut used)).map_err(err)?;
                     write_sheet(ws, &f, &["Metric", "Value"], &rows)?;

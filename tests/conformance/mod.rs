@@ -56,7 +56,7 @@ pub fn schedule(org: OrganizationId, name: &str, created_at: DateTime<Utc>) -> S
         id: ScheduledReportId::new(),
         organization_id: org,
         template_id: None,
-        report_type: ReportType::Executive,
+        report_type: Some(ReportType::Executive),
         name: name.into(),
         description: None,
         frequency: Frequency::Weekly,
@@ -98,6 +98,7 @@ pub fn report(org: OrganizationId, created_at: DateTime<Utc>) -> GeneratedReport
         comparison_range: None,
         filters: ReportFilters::default(),
         status: ReportStatus::Pending,
+        file_path: format!("reports/{org}/october.pdf"),
         file_size: None,
         page_count: None,
         checksum: None,
@@ -105,6 +106,8 @@ pub fn report(org: OrganizationId, created_at: DateTime<Utc>) -> GeneratedReport
         recipients: vec![ReportRecipient::email("a@example.com")],
         distribution_status: vec![],
         distributed_at: None,
+        download_url: Some("https://reports.example.com/d?token=abc".into()),
+        download_expires_at: Some(created_at + Duration::days(7)),
         generation_time_ms: None,
         error_message: None,
         expires_at: created_at + Duration::days(DEFAULT_REPORT_EXPIRY_DAYS),
@@ -311,7 +314,7 @@ pub async fn schedules(store: &dyn ReportStore) {
     let mut upd = old.clone();
     upd.is_active = false;
     upd.run_count = 3;
-    upd.last_status = Some(RunStatus::Failed);
+    upd.last_status = Some(ReportStatus::Failed);
     upd.last_error = Some("boom".into());
     upd.schedule_config.day_of_week = 0;
     store.update_schedule(org, &upd).await.unwrap();

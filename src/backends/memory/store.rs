@@ -549,7 +549,7 @@ impl DigestStore for MemoryStore {
             .lock()
             .digests
             .values()
-            .filter(|p| p.frequency != DigestFrequency::None)
+            .filter(|p| p.is_active && p.frequency != DigestFrequency::None)
             .cloned()
             .collect();
         v.sort_by_key(|p| (p.organization_id, p.user_id));

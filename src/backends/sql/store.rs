@@ -300,7 +300,7 @@ fn schedule_vals(s: &ScheduledReport) -> Result<Vec<Val>> {
         uuid(s.id.0),
         uuid(s.organization_id.0),
         opt_uuid(s.template_id.map(|t| t.0)),
-        enum_text(&s.report_type)?,
+        opt_enum_text(s.report_type.as_ref())?,
         text(&s.name),
         opt_text(s.description.as_deref()),
         enum_text(&s.frequency)?,
@@ -327,7 +327,7 @@ fn schedule_from(mut r: Row) -> Result<ScheduledReport> {
         id: r.uuid()?,
         organization_id: r.uuid()?,
         template_id: r.opt_uuid()?,
-        report_type: r.enum_()?,
+        report_type: r.opt_enum()?,
         name: r.text()?,
         description: r.opt_text()?,
         frequency: r.enum_()?,
@@ -738,6 +738,9 @@ const REPORTS: Table = Table {
         ("created_by", Kind::Uuid),
         ("created_at", Kind::Ts),
         ("completed_at", Kind::Ts),
+        ("file_path", Kind::Text),
+        ("download_url", Kind::Text),
+        ("download_expires_at", Kind::Ts),
     ],
 };
 
@@ -771,6 +774,9 @@ fn report_vals(r: &GeneratedReport) -> Result<Vec<Val>> {
         opt_uuid(r.created_by.map(|u| u.0)),
         ts(r.created_at),
         opt_ts(r.completed_at),
+        text(&r.file_path),
+        opt_text(r.download_url.as_deref()),
+        opt_ts(r.download_expires_at),
     ])
 }
 
@@ -817,6 +823,9 @@ fn report_from(mut r: Row) -> Result<GeneratedReport> {
         created_by: r.opt_uuid()?,
         created_at: r.ts()?,
         completed_at: r.opt_ts()?,
+        file_path: r.text()?,
+        download_url: r.opt_text()?,
+        download_expires_at: r.opt_ts()?,
     })
 }
 
@@ -1130,6 +1139,7 @@ const DIGESTS: Table = Table {
         ("include_team_breakdown", Kind::Bool),
         ("team_filter", Kind::Json),
         ("project_filter", Kind::Json),
+        ("is_active", Kind::Bool),
         ("last_sent_at", Kind::Ts),
         ("created_at", Kind::Ts),
         ("updated_at", Kind::Ts),
@@ -1141,7 +1151,7 @@ fn digest_vals(p: &EmailDigestPreferences) -> Result<Vec<Val>> {
         uuid(p.id.0),
         uuid(p.organization_id.0),
         uuid(p.user_id.0),
-        text(&p.email),
+        opt_text(p.email.as_deref()),
         enum_text(&p.frequency)?,
         enum_text(&p.digest_time)?,
         enum_text(&p.timezone)?,
@@ -1153,6 +1163,7 @@ fn digest_vals(p: &EmailDigestPreferences) -> Result<Vec<Val>> {
         Val::Bool(p.include_team_breakdown),
         json(&p.team_filter)?,
         json(&p.project_filter)?,
+        Val::Bool(p.is_active),
         opt_ts(p.last_sent_at),
         ts(p.created_at),
         ts(p.updated_at),
@@ -1164,7 +1175,7 @@ fn digest_from(mut r: Row) -> Result<EmailDigestPreferences> {
         id: r.uuid()?,
         organization_id: r.uuid()?,
         user_id: r.uuid()?,
-        email: r.text()?,
+        email: r.opt_text()?,
         frequency: r.enum_()?,
         digest_time: r.enum_()?,
         timezone: r.enum_()?,
@@ -1176,6 +1187,7 @@ fn digest_from(mut r: Row) -> Result<EmailDigestPreferences> {
         include_team_breakdown: r.bool()?,
         team_filter: r.json()?,
         project_filter: r.json()?,
+        is_active: r.bool()?,
         last_sent_at: r.opt_ts()?,
         created_at: r.ts()?,
         updated_at: r.ts()?,
@@ -1248,7 +1260,7 @@ impl<D: Db> DigestStore for SqlStore<D> {
 
     async fn digest_candidates(&self) -> Result<Vec<EmailDigestPreferences>> {
         let sql = format!(
-            "SELECT {} FROM email_digest_preferences WHERE frequency <> 'none' \
+            "SELECT {} FROM email_digest_preferences WHERE is_active AND frequency <> 'none' \
              ORDER BY organization_id, user_id",
             DIGESTS.select()
         );
@@ -1352,7 +1364,7 @@ fn config_from(mut r: Row) -> Result<ChargebackConfiguration> {
         requires_approval: r.bool()?,
         approvers: r.json()?,
         auto_distribute: r.bool()?,
-        distribution_list: r.json()?,
+        distribution_list: r.json::<crate::model::DistributionListJson>()?.0,
         is_active: r.bool()?,
         created_by: r.opt_uuid()?,
         created_at: r.ts()?,

@@ -240,3 +240,112 @@ impl SqlCostSource<SqliteDb> {
         Self::from_db(SqliteDb { pool }, table)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OrganizationId, RecipientKind, ReportStatus};
+    use crate::ports::{ChargebackStore, DigestStore, GeneratedReportStore, ScheduleStore};
+
+    /// Rows written by the schema before migration 3 (the specification's
+    /// shapes) are carried forward: a distribution list of e-mail strings, a
+    /// schedule whose last status is `success`, a completed report without
+    /// a file path, a digest row without `is_active`.
+    #[tokio::test]
+    async fn migration_3_carries_existing_rows_forward() {
+        let pool = memory().await.unwrap();
+        let before = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                MIGRATOR.iter().filter(|m| m.version < 3).cloned().collect(),
+            ),
+            ignore_missing: false,
+            locking: true,
+            no_tx: false,
+        };
+        before.run(&pool).await.unwrap();
+        let org = OrganizationId::new();
+        let (cfg, sched, rep, user) = (
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        );
+        let t = "2026-10-01T00:00:00.000000000Z";
+        for (sql, args) in [
+            (
+                "INSERT INTO chargeback_configurations (id, organization_id, name, allocation_basis, \
+                 distribution_list, created_at, updated_at) \
+                 VALUES (?1, ?2, 'Old', 'team', '[\"finance@example.com\",\"cfo@example.com\"]', ?3, ?3)",
+                vec![cfg.to_string(), org.to_string(), t.to_string()],
+            ),
+            (
+                "INSERT INTO scheduled_reports (id, organization_id, report_type, name, frequency, \
+                 last_status, created_at, updated_at) \
+                 VALUES (?1, ?2, 'executive', 'Old', 'weekly', 'success', ?3, ?3)",
+                vec![sched.to_string(), org.to_string(), t.to_string()],
+            ),
+            (
+                "INSERT INTO generated_reports (id, organization_id, name, report_type, format, \
+                 date_range_start, date_range_end, status, expires_at, created_at) \
+                 VALUES (?1, ?2, 'Old', 'team', 'csv', '2026-09-01', '2026-09-30', 'completed', ?3, ?3)",
+                vec![rep.to_string(), org.to_string(), t.to_string()],
+            ),
+            (
+                "INSERT INTO email_digest_preferences (id, organization_id, user_id, email, \
+                 created_at, updated_at) VALUES (?1, ?2, ?3, 'u@example.com', ?4, ?4)",
+                vec![
+                    uuid::Uuid::new_v4().to_string(),
+                    org.to_string(),
+                    user.to_string(),
+                    t.to_string(),
+                ],
+            ),
+        ] {
+            let mut q = sqlx::query(sql);
+            for a in args {
+                q = q.bind(a);
+            }
+            q.execute(&pool).await.unwrap();
+        }
+        let store = SqliteStore::from_pool(pool);
+        store.migrate().await.unwrap();
+
+        let c = store.get_chargeback_config(org, cfg.into()).await.unwrap();
+        assert_eq!(c.distribution_list.len(), 2);
+        assert!(c
+            .distribution_list
+            .iter()
+            .all(|r| r.kind == RecipientKind::Email));
+        assert_eq!(c.distribution_list[1].address, "cfo@example.com");
+        let s = store.get_schedule(org, sched.into()).await.unwrap();
+        assert_eq!(s.last_status, Some(ReportStatus::Completed));
+        let r = store.get_report(org, rep.into()).await.unwrap();
+        assert_eq!(r.file_path, format!("reports/{org}/{rep}.csv"));
+        let p = store
+            .get_digest_preferences(org, user.into())
+            .await
+            .unwrap();
+        assert!(p.is_active);
+        assert_eq!(p.email.as_deref(), Some("u@example.com"));
+        // New rows take the specification's defaults.
+        sqlx::query(
+            "INSERT INTO email_digest_preferences (id, organization_id, user_id, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(org.to_string())
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(t)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let defaults: (i64, i64, Option<String>) = sqlx::query_as(
+            "SELECT include_forecast, include_team_breakdown, email FROM email_digest_preferences \
+             WHERE email IS NULL",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(defaults, (0, 1, None));
+    }
+}

@@ -294,9 +294,8 @@ mod tests {
             }
         );
         assert_eq!(
-            serde_json::to_value(&data).unwrap(),
-            serde_json::json!({"totalCost":"300","totalRequests":30,"costChange":"25.00",
-                "topProvider":"anthropic","topModel":"gpt-4o","anomalyCount":4})
+            serde_json::to_string(&data).unwrap(),
+            r#"{"totalCost":300,"totalRequests":30,"costChange":25.00,"topProvider":"anthropic","topModel":"gpt-4o","anomalyCount":4}"#
         );
         // No comparison, previous zero, no data.
         let s = summarize_with_comparison(&cur, &[], range(), Currency::USD).unwrap();

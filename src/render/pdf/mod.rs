@@ -1,7 +1,9 @@
 //! PDF through typst: native layout, embedded Inter fonts, no browser.
 //!
 //! The main template (`report.typ`, embedded) reads the report from the
-//! virtual file `/data.json`, a [`ReportView`] serialized by Rust, so user
+//! virtual file `/data.cbor` (`cbor("/data.cbor")`; the same data is also at
+//! `/data.json`, but typst reads its numbers as dictionaries because the crate
+//! turns on serde_json's `arbitrary_precision`), a [`ReportView`] serialized by Rust, so user
 //! strings are data, never markup, and money is formatted from exact
 //! decimals. Fonts and typst's standard library are loaded once per process
 //! and shared by every render. After each render typst's memoization cache is
@@ -116,7 +118,7 @@ impl PdfRenderer {
     }
 
     /// Replace the main template with the host's own typst source. It reads
-    /// the same `json("/data.json")`; errors in it surface as
+    /// the same `cbor("/data.cbor")`; errors in it surface as
     /// [`Error::Render`] with the typst message and line.
     pub fn with_template(mut self, source: impl Into<String>) -> Self {
         self.template = Arc::from(source.into());
@@ -150,6 +152,11 @@ impl PdfRenderer {
             logo: logo.as_ref().map(|l| l.1),
         };
         let json = serde_json::to_string(&data).map_err(|e| render_err(e.to_string()))?;
+        // The template reads CBOR: typst parses JSON with serde_json, whose
+        // `arbitrary_precision` (on for exact money in JSON) would hand it
+        // every number as a dictionary.
+        let mut cbor = Vec::with_capacity(json.len());
+        ciborium::into_writer(&data, &mut cbor).map_err(|e| render_err(e.to_string()))?;
         let g = doc.generated_at;
         let today = Datetime::from_ymd(
             g.year(),
@@ -161,6 +168,7 @@ impl PdfRenderer {
             ids,
             main: Source::new(ids.main, self.template.to_string()),
             data: Bytes::new(json.clone().into_bytes()),
+            data_cbor: Bytes::new(cbor),
             logo: logo.map(|(id, _, bytes)| (id, Bytes::new(bytes))),
             today,
         };
@@ -214,8 +222,8 @@ fn diagnostics_error(world: &ReportWorld, diags: &[SourceDiagnostic]) -> Error {
         if let DiagSpanKind::Number { id, .. } | DiagSpanKind::Range { id, .. } = diag.span.get() {
             let file = if id == world.ids.main {
                 "template"
-            } else if id == world.ids.data {
-                "data.json"
+            } else if id == world.ids.data || id == world.ids.data_cbor {
+                "data"
             } else {
                 "file"
             };

@@ -65,6 +65,7 @@ fn file_id(path: &str) -> Option<FileId> {
 pub(super) struct Ids {
     pub main: FileId,
     pub data: FileId,
+    pub data_cbor: FileId,
     pub logo_png: FileId,
     pub logo_svg: FileId,
 }
@@ -74,6 +75,7 @@ pub(super) fn ids() -> Option<&'static Ids> {
         Some(Ids {
             main: file_id("/main.typ")?,
             data: file_id("/data.json")?,
+            data_cbor: file_id("/data.cbor")?,
             logo_png: file_id("/logo.png")?,
             logo_svg: file_id("/logo.svg")?,
         })
@@ -87,6 +89,7 @@ pub(super) struct ReportWorld {
     pub ids: &'static Ids,
     pub main: Source,
     pub data: Bytes,
+    pub data_cbor: Bytes,
     pub logo: Option<(FileId, Bytes)>,
     pub today: Option<Datetime>,
 }
@@ -115,6 +118,9 @@ impl World for ReportWorld {
     fn file(&self, id: FileId) -> FileResult<Bytes> {
         if id == self.ids.data {
             return Ok(self.data.clone());
+        }
+        if id == self.ids.data_cbor {
+            return Ok(self.data_cbor.clone());
         }
         match &self.logo {
             Some((logo_id, bytes)) if *logo_id == id => Ok(bytes.clone()),

@@ -1,0 +1,114 @@
+//! The summary figures a report shows: one per metric of its template
+//! (`config.metrics`), in the template's order, the same in every format
+//! (cards in PDF, HTML and e-mail; rows in CSV and XLSX).
+
+use rust_decimal::Decimal;
+
+use crate::model::{Metric, ReportDocument};
+
+/// Metrics shown when a document lists none (documents written before
+/// templates chose their metrics).
+pub const DEFAULT_METRICS: [Metric; 4] = [
+    Metric::TotalCost,
+    Metric::TotalRequests,
+    Metric::TotalTokens,
+    Metric::CostChange,
+];
+
+/// The value of one metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricValue {
+    /// An amount in the document's currency.
+    Money(Decimal),
+    /// A cost per unit (more decimals than money).
+    UnitCost(Decimal),
+    /// A count.
+    Count(u64),
+    /// A percentage (`12.5` is 12.5 %).
+    Percent(Decimal),
+    /// The data has no value for it (no comparison period, no allocation).
+    Missing,
+}
+
+/// One summary figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricFigure {
+    /// Which metric.
+    pub metric: Metric,
+    /// Its value.
+    pub value: MetricValue,
+}
+
+/// The label people read (`Total cost`, `Cache hit rate`).
+pub fn label(metric: Metric) -> &'static str {
+    match metric {
+        Metric::TotalCost => "Total cost",
+        Metric::TotalRequests => "Requests",
+        Metric::TotalTokens => "Tokens",
+        Metric::InputTokens => "Input tokens",
+        Metric::OutputTokens => "Output tokens",
+        Metric::AvgCostPerRequest => "Average cost per request",
+        Metric::CacheHitRate => "Cache hit rate",
+        Metric::CostChange => "Cost change",
+        Metric::AllocatedCost => "Allocated cost",
+        Metric::UnallocatedCost => "Unallocated cost",
+        Metric::AnomalyCount => "Anomalies",
+    }
+}
+
+/// The document's metrics (its template's, else [`DEFAULT_METRICS`]) with
+/// their values.
+pub fn figures(doc: &ReportDocument) -> Vec<MetricFigure> {
+    let metrics: &[Metric] = if doc.metrics.is_empty() {
+        &DEFAULT_METRICS
+    } else {
+        &doc.metrics
+    };
+    let s = doc.summary.clone().unwrap_or_default();
+    let has_summary = doc.summary.is_some();
+    metrics
+        .iter()
+        .map(|&metric| {
+            let value = match metric {
+                Metric::TotalCost => MetricValue::Money(if has_summary {
+                    s.total_cost
+                } else {
+                    doc.summary_data.total_cost
+                }),
+                Metric::TotalRequests => MetricValue::Count(if has_summary {
+                    s.total_requests
+                } else {
+                    doc.summary_data.total_requests
+                }),
+                Metric::TotalTokens => MetricValue::Count(s.total_tokens),
+                Metric::InputTokens => MetricValue::Count(s.input_tokens),
+                Metric::OutputTokens => MetricValue::Count(s.output_tokens),
+                Metric::AvgCostPerRequest => MetricValue::UnitCost(s.avg_cost_per_request),
+                Metric::CacheHitRate if has_summary && s.total_requests > 0 => {
+                    MetricValue::Percent(s.cache_hit_rate)
+                }
+                Metric::CacheHitRate => MetricValue::Missing,
+                Metric::CostChange => s
+                    .comparison
+                    .as_ref()
+                    .and_then(|c| c.percent_change)
+                    .or(doc.summary_data.cost_change)
+                    .map_or(MetricValue::Missing, MetricValue::Percent),
+                Metric::AllocatedCost => {
+                    doc.chargeback.as_ref().map_or(MetricValue::Missing, |a| {
+                        MetricValue::Money(a.allocated_cost)
+                    })
+                }
+                Metric::UnallocatedCost => {
+                    doc.chargeback.as_ref().map_or(MetricValue::Missing, |a| {
+                        MetricValue::Money(a.unallocated_cost)
+                    })
+                }
+                Metric::AnomalyCount => {
+                    MetricValue::Count(u64::from(doc.summary_data.anomaly_count))
+                }
+            };
+            MetricFigure { metric, value }
+        })
+        .collect()
+}
