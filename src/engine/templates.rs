@@ -303,7 +303,7 @@ impl Engine {
     /// clears that flag on the organization's other templates of the type.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming the field (`name`, `reportType`,
+    /// [`Error::Invalid`] naming the field (`name`, `type`,
     /// `config.sections`...).
     pub async fn create_template(
         &self,

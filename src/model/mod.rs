@@ -2,6 +2,38 @@
 //! shape (camelCase fields, snake_case enum strings), money as
 //! [`Decimal`](rust_decimal::Decimal), ids as typed UUIDs.
 //!
+//! # The JSON shape
+//!
+//! Every type reads the JSON of the specification's TypeScript types
+//! (section 3) and its `SYSTEM_TEMPLATES` (section 4) exactly, and writes
+//! it back with the specification's keys and enum strings, so a host's
+//! stored JSONB, API clients and webhook consumers need no translation:
+//!
+//! - Keys are the specification's: `orgId`, `type` (templates, reports,
+//!   requests), `configId`, `dateRangeStart`/`dateRangeEnd` on generated
+//!   reports, `generatedBy`, `filePath`, `downloadUrl`; metrics are its
+//!   camelCase names (`totalCost`, `requestCount`, `cacheHitRate`).
+//! - Recipients are `{type, address?, channel?, url?, userId?}`: an e-mail
+//!   has `address`, Slack `channel` (or `url` for an incoming webhook), a
+//!   webhook `url`, a user `userId`. A delivery status is
+//!   `{channel, recipient, status, sentAt?, error?}`.
+//! - What this crate adds is extra keys (`format` and `consecutiveFailures`
+//!   on schedules, `expiresAt`, `checksum`, `recipients` on reports,
+//!   `currency` on chargeback records, `breakdownLimit` in template
+//!   configs...), never renames. The names this crate wrote before
+//!   (`organizationId`, `reportType`, `dateRange`, `createdBy`,
+//!   `configurationId`, snake_case metrics, `address` for every recipient)
+//!   are read as aliases.
+//! - A field the specification lacks is optional with a default (a missing
+//!   `createdAt` reads as the epoch; the engine stamps new records); optional
+//!   values are left out when absent rather than written `null`.
+//! - Money is a JSON number carrying the exact decimal text
+//!   (`"totalCost": 13690.41`, `"weight": 2`), read from a number or a string
+//!   and never through `f64` (serde_json's `arbitrary_precision`).
+//! - Timestamps are RFC 3339 in UTC (`2026-10-01T09:00:00Z`; JavaScript's
+//!   `2026-10-01T09:00:00.000Z` reads too); dates are `YYYY-MM-DD`; a time
+//!   of day is `HH:MM` (`HH:MM:00` reads too).
+//!
 //! Reading JSON: unknown fields are ignored, wrong types are errors.
 //! [`from_json`] reports the JSON path of a bad value
 //! (`scheduleConfig.timezone`), and [`Validate`] checks the rules serde

@@ -146,7 +146,25 @@ pub fn chargeback_config(org: OrganizationId, name: &str) -> ChargebackConfigura
         requires_approval: true,
         approvers: vec![UserId::new()],
         auto_distribute: false,
-        distribution_list: vec![],
+        // Recipients of every kind are stored and read back.
+        distribution_list: vec![
+            ReportRecipient::email("finance@example.com"),
+            ReportRecipient {
+                kind: RecipientKind::Slack,
+                address: "#finance".into(),
+                name: None,
+            },
+            ReportRecipient {
+                kind: RecipientKind::Webhook,
+                address: "https://hooks.example.com/cb".into(),
+                name: Some("ERP".into()),
+            },
+            ReportRecipient {
+                kind: RecipientKind::User,
+                address: UserId::new().to_string(),
+                name: None,
+            },
+        ],
         is_active: true,
         created_by: None,
         created_at: t0(),
@@ -836,8 +854,21 @@ pub async fn digests(store: &dyn ReportStore) {
         .upsert_digest_preferences(org, &digest(org, u3, DigestFrequency::Daily))
         .await
         .unwrap();
+    // An inactive user (the specification's isActive) without a stored
+    // address (sent to the user through the host's resolver).
+    let u4 = UserId::new();
+    let mut off = digest(org, u4, DigestFrequency::Daily);
+    off.is_active = false;
+    off.email = None;
+    store.upsert_digest_preferences(org, &off).await.unwrap();
+    assert_eq!(store.get_digest_preferences(org, u4).await.unwrap(), off);
     let cands = store.digest_candidates().await.unwrap();
-    assert_eq!(cands.len(), 2, "frequency none is not a candidate");
+    assert_eq!(
+        cands.len(),
+        2,
+        "frequency none and inactive users are not candidates"
+    );
+    assert!(cands.iter().all(|p| p.user_id != u4));
     assert!(cands.iter().all(|p| p.user_id != u2));
     let mut sorted = cands.clone();
     sorted.sort_by_key(|p| (p.organization_id, p.user_id));
