@@ -514,6 +514,57 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(err["field"], "timezone");
 
+    // A chargeback configuration as the specification writes it goes in;
+    // its orgId is the token's, whatever the body says; bad recipients are
+    // refused naming the field.
+    let spec_config = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/spec/chargeback_configuration.json"
+    ))
+    .unwrap();
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/chargeback/configurations", s.base))
+        .bearer_auth("token-b")
+        .header("content-type", "application/json")
+        .body(spec_config.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created["data"]["name"], "Monthly AI Chargeback");
+    assert_eq!(
+        created["data"]["distributionList"][1]["channel"],
+        "#finance-chargeback"
+    );
+    assert_ne!(
+        created["data"]["orgId"], "0b7c5a8e-2f43-4c1e-9d2a-6a1f3e5b7c90",
+        "the organization comes from the token"
+    );
+    let (_, listed) = s
+        .call(
+            Method::GET,
+            "/api/v1/chargeback/configurations",
+            Some("token-b"),
+            None,
+        )
+        .await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    let mut bad: Value = serde_json::from_str(&spec_config).unwrap();
+    bad["id"] = json!(ChargebackConfigId::new());
+    bad["distributionList"][0]["address"] = json!("not-an-address");
+    let (st, err) = s
+        .call(
+            Method::POST,
+            "/api/v1/chargeback/configurations",
+            Some("token-b"),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["field"], "distributionList[0].address");
+
     // Chargeback approval: only approvers, only once; rejection needs a reason.
     let (st, recs) = s
         .call(

@@ -28,8 +28,9 @@ use serde::Deserialize;
 use tokentra_reports::engine::schedules::ScheduleInput;
 use tokentra_reports::engine::Engine;
 use tokentra_reports::model::{
-    from_json, ChargebackRecordId, EmailDigestPreferences, GenerateReportRequest, OrganizationId,
-    ReportId, ReportType, ScheduledReportId, UserId,
+    from_json, ChargebackConfigId, ChargebackConfiguration, ChargebackRecordId,
+    EmailDigestPreferences, GenerateReportRequest, OrganizationId, ReportId, ReportType,
+    ScheduledReportId, UserId,
 };
 use tokentra_reports::ports::{ReportCursor, ReportListQuery};
 use tokentra_reports::Error;
@@ -207,6 +208,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/digest-preferences",
             get(get_digest).put(put_digest),
+        )
+        .route(
+            "/api/v1/chargeback/configurations",
+            get(list_chargeback_configurations).post(create_chargeback_configuration),
+        )
+        .route(
+            "/api/v1/chargeback/configurations/{id}",
+            put(update_chargeback_configuration),
         )
         .route("/api/v1/chargeback/records", get(list_chargeback_records))
         .route(
@@ -408,6 +417,40 @@ async fn put_digest(
     prefs.organization_id = p.org;
     Ok(data(
         s.engine.upsert_digest_preferences(p.org, prefs).await?,
+    ))
+}
+
+async fn list_chargeback_configurations(
+    State(s): State<AppState>,
+    p: Principal,
+) -> ApiResult<impl IntoResponse> {
+    Ok(data(s.engine.store().list_chargeback_configs(p.org).await?))
+}
+
+/// A configuration in the specification's shape; its `orgId` is the token's.
+async fn create_chargeback_configuration(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(config): ApiJson<ChargebackConfiguration>,
+) -> ApiResult<impl IntoResponse> {
+    let created = s
+        .engine
+        .create_chargeback_configuration(p.org, config)
+        .await?;
+    Ok((StatusCode::CREATED, data(created)))
+}
+
+async fn update_chargeback_configuration(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<ChargebackConfigId>,
+    ApiJson(mut config): ApiJson<ChargebackConfiguration>,
+) -> ApiResult<impl IntoResponse> {
+    config.id = id;
+    Ok(data(
+        s.engine
+            .update_chargeback_configuration(p.org, config)
+            .await?,
     ))
 }
 

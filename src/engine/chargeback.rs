@@ -106,6 +106,46 @@ pub struct PeriodicChargebackFailure {
 }
 
 impl Engine {
+    /// Store a new chargeback configuration for `org`: validated first (rules,
+    /// approvers, every recipient of `distributionList` by its kind; the
+    /// error names the field), owned by `org`, stamped with the clock.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field; `Conflict` for a duplicate id.
+    pub async fn create_chargeback_configuration(
+        &self,
+        org: OrganizationId,
+        mut config: ChargebackConfiguration,
+    ) -> Result<ChargebackConfiguration> {
+        config.organization_id = org;
+        config.validate()?;
+        let now = self.clock().now();
+        config.created_at = now;
+        config.updated_at = now;
+        self.store().create_chargeback_config(org, &config).await?;
+        Ok(config)
+    }
+
+    /// Replace a chargeback configuration of `org`, validated as on create;
+    /// its creation time is kept.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field; `NotFound` for a missing one (or
+    /// another organization's).
+    pub async fn update_chargeback_configuration(
+        &self,
+        org: OrganizationId,
+        mut config: ChargebackConfiguration,
+    ) -> Result<ChargebackConfiguration> {
+        config.organization_id = org;
+        config.validate()?;
+        let stored = self.store().get_chargeback_config(org, config.id).await?;
+        config.created_at = stored.created_at;
+        config.updated_at = self.clock().now();
+        self.store().update_chargeback_config(org, &config).await?;
+        Ok(config)
+    }
+
     /// Compute and store the chargeback record of configuration `config` for
     /// `period`, then submit it (see the [module docs](self)).
     ///
