@@ -112,7 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             chargebacks: StdDuration::from_millis(50),
             cleanup: StdDuration::from_millis(50),
         },
-    );
+    )?;
     let shutdown = {
         let clock = clock.clone();
         async move {

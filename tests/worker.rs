@@ -62,7 +62,8 @@ async fn worker_runs_jobs_until_shutdown() {
             chargebacks: fast,
             cleanup: fast,
         },
-    );
+    )
+    .unwrap();
     let end = start + Duration::days(2);
     let c = clock.clone();
     let stepper = tokio::spawn(async move {

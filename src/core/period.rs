@@ -113,6 +113,49 @@ pub fn previous_quarter(date: NaiveDate) -> Result<DateRange> {
     Ok(quarter_of(last))
 }
 
+/// The earliest date a report may cover.
+pub const EARLIEST_REPORT_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+/// How far past `today` a report's period may end.
+pub const MAX_DAYS_AHEAD: i64 = 366;
+
+/// Check that a requested period lies in a sane window around `today`:
+/// from [`EARLIEST_REPORT_DATE`] to [`MAX_DAYS_AHEAD`] days after `today`
+/// (the span itself is bounded by the cost query's 5 years). Far dates are
+/// refused before any record exists, so no date arithmetic on them can
+/// overflow later.
+///
+/// # Errors
+/// [`Error::Invalid`] on `field`.
+pub fn check_window(field: &str, range: DateRange, today: NaiveDate) -> Result<()> {
+    range.validate().map_err(|e| match e {
+        Error::Invalid { reason, .. } => Error::invalid(field, reason),
+        other => other,
+    })?;
+    if range.start < EARLIEST_REPORT_DATE {
+        return Err(Error::invalid(
+            field,
+            format!("{} is before {EARLIEST_REPORT_DATE}", range.start),
+        ));
+    }
+    let latest = today
+        .checked_add_signed(Duration::days(MAX_DAYS_AHEAD))
+        .unwrap_or(today);
+    if range.end > latest {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{} is more than {MAX_DAYS_AHEAD} days ahead of {today}",
+                range.end
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Resolve a preset against the reference date `today` (see
 /// [`DateRangePreset`] for each preset's meaning). Ranges ending "today"
 /// include `today`; `last_N_days` are the N complete days ending yesterday.

@@ -160,7 +160,8 @@ impl Engine {
     ///   meanwhile. Never a second record.
     /// - [`Error::NotFound`] when the configuration is missing.
     /// - [`Error::Invalid`]: the configuration is invalid (its field), the
-    ///   period's end precedes its start, or the cost data for the period is
+    ///   period's end precedes its start or it lies outside the window of
+    ///   `core::period::check_window` (`period`), or the cost data for the period is
     ///   in another currency than the configuration's (`currency`).
     pub async fn generate_chargeback_record(
         &self,
@@ -169,7 +170,7 @@ impl Engine {
         period: DateRange,
         regenerate: bool,
     ) -> Result<ChargebackRecord> {
-        period.validate()?;
+        crate::core::period::check_window("period", period, self.clock().now().date_naive())?;
         let store = self.store();
         let config = store.get_chargeback_config(org, config).await?;
         let existing = store

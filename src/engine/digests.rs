@@ -25,7 +25,8 @@ use crate::{Error, Result};
 pub struct DigestStats {
     /// Digests sent.
     pub sent: usize,
-    /// Digests whose send failed (retried next time).
+    /// Digests that could not be built or sent (retried at the next tick;
+    /// one user's or organization's failure never stops the others).
     pub failed: usize,
     /// Digests another engine recorded first.
     pub raced: usize,
@@ -148,13 +149,11 @@ impl Engine {
         let mut stats = DigestStats::default();
         for (prefs, due) in self.due_digests().await? {
             let org = prefs.organization_id;
-            let doc = match self.digest_document(&prefs, due.period).await {
-                Ok(d) => d,
-                Err(e) if e.is_retryable() => {
-                    stats.failed += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
+            // Any failure is this user's alone: count it and go on with the
+            // next user (the slot stays due, so the next tick tries again).
+            let Ok(doc) = self.digest_document(&prefs, due.period).await else {
+                stats.failed += 1;
+                continue;
             };
             let (subject, html, text) = digest_message(&doc);
             let recipient = prefs.recipient();
@@ -172,17 +171,17 @@ impl Engine {
                 document: Some(Box::new(doc)),
             };
             match deliverer.deliver(&delivery).await {
-                Ok(_) => {
-                    if self
-                        .store
-                        .mark_digest_sent(org, prefs.user_id, prefs.last_sent_at, due.slot)
-                        .await?
-                    {
-                        stats.sent += 1;
-                    } else {
-                        stats.raced += 1;
-                    }
-                }
+                Ok(_) => match self
+                    .store
+                    .mark_digest_sent(org, prefs.user_id, prefs.last_sent_at, due.slot)
+                    .await
+                {
+                    Ok(true) => stats.sent += 1,
+                    Ok(false) => stats.raced += 1,
+                    // Sent but not recorded: the delivery's idempotency key
+                    // (user and slot) lets the channel drop the repeat.
+                    Err(_) => stats.failed += 1,
+                },
                 Err(_) => stats.failed += 1,
             }
         }

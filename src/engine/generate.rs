@@ -87,6 +87,7 @@ impl Engine {
             (None, Some(p)) => resolve_preset(p, today)?,
             (None, None) => resolve_preset(config.date_range, today)?,
         };
+        crate::core::period::check_window("dateRange", date_range, today)?;
         crate::core::aggregate::validate_query(&crate::model::CostQuery::total(date_range))
             .map_err(|e| match e {
                 Error::Invalid { reason, .. } => Error::invalid("dateRange", reason),
@@ -209,7 +210,16 @@ impl Engine {
         report.status = ReportStatus::Generating;
         self.store.update_report(org, &report).await?;
 
-        let outcome = self.produce(org, resolved, &report, renderer).await;
+        // A panic in the cost source, the core or a renderer fails this
+        // report (recorded with its message) instead of unwinding through
+        // the caller and leaving the record `generating`.
+        let outcome = {
+            use futures::FutureExt as _;
+            std::panic::AssertUnwindSafe(self.produce(org, resolved, &report, renderer))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(panicked(panic)))
+        };
         let finished = self.clock.now();
         let elapsed = (finished - started).num_milliseconds().max(0) as u64;
         report.generation_time_ms = Some(elapsed);
@@ -293,14 +303,31 @@ async fn render_off_executor(
                 rendered.map(|r| (doc, r))
             })
             .await
-            .map_err(|e| Error::Render {
-                format: "any",
-                message: format!("the rendering task failed: {e}"),
+            .map_err(|e| match e.try_into_panic() {
+                Ok(panic) => panicked(panic),
+                Err(e) => Error::Render {
+                    format: "any",
+                    message: format!("the rendering task failed: {e}"),
+                },
             })?,
         Err(_) => {
             let rendered = renderer.render(&doc)?;
             Ok((doc, rendered))
         }
+    }
+}
+
+/// A caught panic as a non-retryable error carrying its message.
+pub(crate) fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Error::Backend {
+        backend: "engine",
+        retryable: false,
+        source: format!("panicked: {message}").into(),
     }
 }
 

@@ -77,10 +77,43 @@ pub struct Worker {
     config: WorkerConfig,
 }
 
+/// The longest interval a job may have.
+pub const MAX_INTERVAL: StdDuration = StdDuration::from_secs(7 * 24 * 3600);
+
+impl WorkerConfig {
+    /// Every interval is positive and at most [`MAX_INTERVAL`] (a zero
+    /// interval would make tokio's timer panic).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) naming the interval
+    /// (`scheduledReports`, `digests`, `chargebacks`, `cleanup`).
+    pub fn validate(&self) -> crate::Result<()> {
+        for (field, d) in [
+            ("scheduledReports", self.scheduled_reports),
+            ("digests", self.digests),
+            ("chargebacks", self.chargebacks),
+            ("cleanup", self.cleanup),
+        ] {
+            if d.is_zero() || d > MAX_INTERVAL {
+                return Err(crate::Error::invalid(
+                    field,
+                    format!("interval {d:?} is not between 1 ns and 7 days"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Worker {
     /// A worker over `engine`.
-    pub fn new(engine: Engine, config: WorkerConfig) -> Self {
-        Worker { engine, config }
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) for an interval of zero or
+    /// longer than [`MAX_INTERVAL`] (see [`WorkerConfig::validate`]).
+    pub fn new(engine: Engine, config: WorkerConfig) -> crate::Result<Self> {
+        config.validate()?;
+        Ok(Worker { engine, config })
     }
 
     /// Run one round of every job now (what each tick does), adding to `stats`.
@@ -147,5 +180,25 @@ impl Worker {
             }
         }
         stats
+    }
+}
+
+#[cfg(test)]
+mod interval_tests {
+    use super::*;
+
+    #[test]
+    fn zero_and_huge_intervals_are_invalid_and_named() {
+        assert!(WorkerConfig::default().validate().is_ok());
+        let zero = WorkerConfig {
+            digests: StdDuration::ZERO,
+            ..WorkerConfig::default()
+        };
+        assert_eq!(zero.validate().unwrap_err().field(), Some("digests"));
+        let huge = WorkerConfig {
+            cleanup: MAX_INTERVAL + StdDuration::from_secs(1),
+            ..WorkerConfig::default()
+        };
+        assert_eq!(huge.validate().unwrap_err().field(), Some("cleanup"));
     }
 }

@@ -1,7 +1,8 @@
 //! Signed, expiring download links for archived reports.
 //!
-//! A link is `{base_url}?token={token}` (or `&token=` when the base already
-//! has a query). The token is `v1.{org}.{report}.{expires}.{signature}`
+//! A link is the base URL with `token={token}` added to its query (built
+//! with `url`'s query API: a query the base already has is kept, and a
+//! fragment stays after the query). The token is `v1.{org}.{report}.{expires}.{signature}`
 //! where `expires` is a Unix timestamp and `signature` is the URL-safe
 //! base64 of HMAC-SHA256 over `v1.{org}.{report}.{expires}` with the first
 //! signing key. Verification accepts a signature by any configured key (key
@@ -23,14 +24,14 @@ type HmacSha256 = Hmac<Sha256>;
 /// Keys and base URL for download links. Keys never appear in `Debug`.
 #[derive(Clone)]
 pub struct LinkSigner {
-    base_url: String,
+    base_url: url::Url,
     keys: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for LinkSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LinkSigner")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_str())
             .field("keys", &format_args!("[{} redacted]", self.keys.len()))
             .finish()
     }
@@ -55,8 +56,7 @@ impl LinkSigner {
     /// [`Error::Invalid`] when there is no key, a key is shorter than 32
     /// bytes, or the base URL is not http(s).
     pub fn new(base_url: impl Into<String>, keys: Vec<Vec<u8>>) -> Result<Self> {
-        let base_url = base_url.into();
-        crate::model::validate::http_url("downloadBaseUrl", &base_url)?;
+        let base_url = crate::model::validate::http_url("downloadBaseUrl", &base_url.into())?;
         if keys.is_empty() {
             return Err(Error::invalid("signingKeys", "at least one key is needed"));
         }
@@ -95,12 +95,10 @@ impl LinkSigner {
         ttl: Duration,
     ) -> String {
         let token = self.token(org, report, now + ttl);
-        let sep = if self.base_url.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!("{}{sep}token={token}", self.base_url)
+        // The query API keeps the base's own query and fragment intact.
+        let mut url = self.base_url.clone();
+        url.query_pairs_mut().append_pair("token", &token);
+        url.into()
     }
 
     /// Check a token: well formed, signed by one of the keys, not expired at
@@ -273,5 +271,18 @@ mod tests {
                 Duration::hours(1)
             )
             .contains("?tenant=1&token=v1."));
+        // A fragment stays a fragment: the token goes in the query.
+        let with_fragment =
+            LinkSigner::new("https://x.example/d#reports", vec![vec![0; 32]]).unwrap();
+        let url = with_fragment.url(
+            OrganizationId::new(),
+            ReportId::new(),
+            now(),
+            Duration::hours(1),
+        );
+        assert!(url.starts_with("https://x.example/d?token=v1."), "{url}");
+        assert!(url.ends_with("#reports"), "{url}");
+        let token = token_from_url(&url).unwrap();
+        assert!(with_fragment.verify(&token, now()).is_ok());
     }
 }

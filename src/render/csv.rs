@@ -42,12 +42,25 @@ pub struct CsvRenderer {
     bom: bool,
 }
 
-/// Neutralise a text cell against formula injection (OWASP): a leading `=`,
-/// `+`, `-`, `@`, tab or carriage return gets a `'` in front.
+/// Neutralise a text cell against formula injection (OWASP): a cell whose
+/// first character is `=`, `+`, `-`, `@`, a tab, a carriage return or a
+/// line feed, or whose first character after leading spaces and line
+/// breaks is `=`, `+`, `-` or `@` (spreadsheets skip those), gets a `'` in
+/// front.
 pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+    let risky = matches!(
+        cell.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n')
+    ) || matches!(
+        cell.trim_start_matches([' ', '\t', '\r', '\n', '\u{a0}', '\u{3000}'])
+            .as_bytes()
+            .first(),
+        Some(b'=' | b'+' | b'-' | b'@')
+    );
+    if risky {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
 }
 
@@ -505,6 +518,32 @@ mod tests {
             let mut out = String::new();
             super::push_decimal(&mut out, d);
             proptest::prop_assert_eq!(out, d.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod neutralize_tests {
+    use super::neutralize;
+
+    #[test]
+    fn formulas_behind_spaces_and_line_breaks_are_neutralised() {
+        for risky in [
+            "=SUM(A1)",
+            "+1",
+            "-2",
+            "@cmd",
+            "\t=1",
+            "\r=1",
+            "\n=HYPERLINK(\"x\")",
+            "  =1+1",
+            "\n\n  @x",
+            "\u{a0}=1",
+        ] {
+            assert_eq!(neutralize(risky), format!("'{risky}"), "{risky:?}");
+        }
+        for safe in ["search", "a=b", " team", "1.5", ""] {
+            assert_eq!(neutralize(safe), safe, "{safe:?}");
         }
     }
 }

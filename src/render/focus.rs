@@ -96,11 +96,7 @@ fn midnight(d: NaiveDate) -> NaiveDateTime {
 }
 
 fn inert(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    }
+    crate::render::csv::neutralize(s).into_owned()
 }
 
 fn write_lines<'a>(lines: impl Iterator<Item = Line<'a>>) -> Result<Vec<u8>> {

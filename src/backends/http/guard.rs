@@ -12,8 +12,10 @@ use url::{Host, Url};
 /// to must be public: loopback, private (RFC 1918, unique-local IPv6),
 /// link-local (which holds the cloud metadata address 169.254.169.254),
 /// carrier-grade NAT, unspecified, broadcast, multicast, documentation and
-/// reserved ranges are refused, also when reached through IPv4-mapped or
-/// NAT64 IPv6 forms. Names are checked at connection time by the client's
+/// reserved ranges are refused, also when reached through IPv4-mapped,
+/// IPv4-translated or NAT64 IPv6 forms; local-use NAT64 (64:ff9b:1::/48),
+/// 6to4 (2002::/16), Teredo (2001::/32) and discard-only (100::/64) are
+/// refused whole. Names are checked at connection time by the client's
 /// resolver, so a DNS answer that changes between check and use cannot slip
 /// through. Proxies from the environment are not used.
 ///
@@ -114,12 +116,20 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let s = ip.segments();
-    // NAT64 well-known prefix 64:ff9b::/96 embeds an IPv4 address.
-    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|x| *x == 0) {
-        let o = ip.octets();
-        return is_public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+    let o = ip.octets();
+    let embedded = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    // NAT64 well-known prefix 64:ff9b::/96 and IPv4-translated addresses
+    // ::ffff:0:0:0/96 (SIIT) embed an IPv4 address.
+    if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|x| *x == 0))
+        || (s[..4].iter().all(|x| *x == 0) && s[4] == 0xffff && s[5] == 0)
+    {
+        return is_public_v4(embedded);
     }
     !(ip.is_unspecified()
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 0x0001) // local-use NAT64 64:ff9b:1::/48
+        || s[0] == 0x2002 // 6to4 (deprecated, reaches embedded IPv4 relays)
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32
+        || (s[0] == 0x0100 && s[1..4].iter().all(|x| *x == 0)) // discard-only 100::/64
         || ip.is_loopback()
         || ip.is_multicast()
         || ip.is_unique_local()
@@ -191,6 +201,15 @@ mod tests {
             "::ffff:169.254.169.254",
             "64:ff9b::a00:1",
             "2001:db8::1",
+            // Local-use NAT64, IPv4-translated, 6to4, Teredo, discard-only.
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1::808:808",
+            "::ffff:0:7f00:1",
+            "::ffff:0:a9fe:a9fe",
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
         ] {
             assert!(!is_public(ip(s)), "{s} should be refused");
         }
@@ -199,6 +218,9 @@ mod tests {
             "1.1.1.1",
             "2606:4700::1111",
             "::ffff:8.8.8.8",
+            "::ffff:0:808:808",
+            "64:ff9b::808:808",
+            "2001:4860:4860::8888",
         ] {
             assert!(is_public(ip(s)), "{s} should be public");
         }

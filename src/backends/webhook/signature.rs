@@ -50,8 +50,14 @@ impl WebhookSecret {
     /// have at least [`MIN_SECRET_BYTES`] bytes. Errors are
     /// [`Error::Invalid`] on field `secret`, without the secret.
     pub fn parse(text: &str) -> Result<Self> {
+        // Padding optional, as the Standard Webhooks libraries read it.
+        const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        );
         let b64 = text.trim().strip_prefix("whsec_").unwrap_or(text.trim());
-        let key = B64
+        let key = LENIENT
             .decode(b64)
             .map_err(|_| Error::invalid("secret", "not a whsec_ base64 secret"))?;
         Self::from_bytes(key)
@@ -305,6 +311,11 @@ mod tests {
             err.to_string(),
             "invalid secret: the key has 5 bytes, at least 16 are required"
         );
+        // Without its base64 padding, the same secret.
+        let padded = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGQ==";
+        let unpadded = padded.trim_end_matches('=');
+        assert_ne!(unpadded, padded, "the test secret has padding");
+        assert_eq!(WebhookSecret::parse(unpadded).unwrap().to_whsec(), padded);
         let err = WebhookSecret::parse("whsec_!!!").unwrap_err();
         assert_eq!(
             err.to_string(),
