@@ -336,39 +336,41 @@ async fn the_periodic_job_produces_last_period_once() {
     .await;
     let inactive = with_config(&w, json!({"name": "Off", "isActive": false})).await;
 
-    // 1 November: October closed (monthly); no quarter closed.
+    // 1 November: October closed (monthly); the third quarter closed on
+    // 1 October, when the job did not run: it is caught up now.
     let run = w.engine.process_periodic_chargebacks().await.unwrap();
-    assert_eq!(run.created.len(), 1);
+    assert_eq!(run.created.len(), 2);
     assert_eq!(run.created[0].configuration_id, monthly.id);
     assert_eq!(run.created[0].period_start.to_string(), "2026-10-01");
     assert_eq!(run.created[0].period_end.to_string(), "2026-10-31");
     assert_eq!(run.created[0].allocation.total_cost, dec!(18.01));
-    assert_eq!(run.not_due, 1);
+    assert_eq!(run.created[1].configuration_id, quarterly.id);
+    assert_eq!(run.created[1].period_start.to_string(), "2026-07-01");
+    assert_eq!(run.created[1].period_end.to_string(), "2026-09-30");
+    assert_eq!(run.not_due, 0);
     assert_eq!(run.existing, 0);
     assert!(run.failed.is_empty());
 
-    // Later the same day: nothing new.
-    w.clock.set(at(2026, 11, 1, 23));
-    let again = w.engine.process_periodic_chargebacks().await.unwrap();
-    assert!(again.created.is_empty());
-    assert_eq!(again.existing, 1);
+    // Later the same day, and the next day: nothing new, never twice.
+    for t in [at(2026, 11, 1, 23), at(2026, 11, 2, 6)] {
+        w.clock.set(t);
+        let again = w.engine.process_periodic_chargebacks().await.unwrap();
+        assert!(again.created.is_empty());
+        assert_eq!(again.existing, 2);
+    }
     assert_eq!(
         w.store
             .list_chargeback_records(w.org, None)
             .await
             .unwrap()
             .len(),
-        1
+        2
     );
 
-    // 2 November: nothing is due.
-    w.clock.set(at(2026, 11, 2, 6));
-    let quiet = w.engine.process_periodic_chargebacks().await.unwrap();
-    assert!(quiet.created.is_empty());
-    assert_eq!(quiet.not_due, 2);
-
-    // 1 January: December (monthly) and Q4 (quarterly) closed.
-    w.clock.set(at(2027, 1, 1, 0));
+    // The job does not run in December; on 3 January it makes December
+    // (monthly) and Q4 (quarterly) once: November, never made, is older
+    // than the latest closed month and stays a manual regeneration.
+    w.clock.set(at(2027, 1, 3, 0));
     let new_year = w.engine.process_periodic_chargebacks().await.unwrap();
     assert_eq!(new_year.created.len(), 2);
     let q = new_year
@@ -391,6 +393,21 @@ async fn the_periodic_job_produces_last_period_once() {
     assert!(w
         .store
         .list_chargeback_records(w.org, Some(inactive.id))
+        .await
+        .unwrap()
+        .is_empty());
+    // A configuration created today has no closed period yet.
+    let fresh = with_config(
+        &w,
+        json!({"name": "New", "createdAt": "2027-01-03T00:00:00Z", "updatedAt": "2027-01-03T00:00:00Z"}),
+    )
+    .await;
+    let later = w.engine.process_periodic_chargebacks().await.unwrap();
+    assert!(later.created.is_empty());
+    assert_eq!(later.not_due, 1);
+    assert!(w
+        .store
+        .list_chargeback_records(w.org, Some(fresh.id))
         .await
         .unwrap()
         .is_empty());

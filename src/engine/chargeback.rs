@@ -77,15 +77,24 @@ pub fn closed_period(frequency: ChargebackFrequency, today: NaiveDate) -> Option
     Some(chargeback_period(frequency, today.pred_opt()?))
 }
 
+/// The latest period that has closed by `today`: the period before the one
+/// containing `today` (yesterday for daily, last Monday-to-Sunday week,
+/// last calendar month or quarter). `None` only at the start of the
+/// calendar.
+pub fn last_closed_period(frequency: ChargebackFrequency, today: NaiveDate) -> Option<DateRange> {
+    let current = chargeback_period(frequency, today);
+    Some(chargeback_period(frequency, current.start.pred_opt()?))
+}
+
 /// What [`Engine::process_periodic_chargebacks`] did.
 #[derive(Debug, Default)]
 pub struct PeriodicChargebacks {
     /// Records created by this run (status `pending_approval` or `approved`,
     /// `reportId` still `None`), in the order of the configurations.
     pub created: Vec<ChargebackRecord>,
-    /// Configurations whose record for the closed period already existed.
+    /// Configurations whose record for the latest closed period already existed.
     pub existing: usize,
-    /// Active configurations whose period did not close today.
+    /// Active configurations with no closed period since they were created.
     pub not_due: usize,
     /// Configurations whose record could not be produced, with the error.
     /// The other configurations still ran.
@@ -350,12 +359,12 @@ impl Engine {
     }
 
     /// The periodic job: for every active configuration of every
-    /// organization whose period closed today, generate the record of that
-    /// period. "Today" is the clock's date in UTC; a monthly configuration is
-    /// due on the 1st of a month (for the previous month), a quarterly one on
-    /// 1 January, April, July and October (for the previous quarter). On
-    /// other days nothing is due: run the job at least once on each of those
-    /// days (running it more often is harmless).
+    /// organization, make the record of its latest closed period (see
+    /// [`last_closed_period`]; "today" is the clock's date in UTC) if it does
+    /// not exist yet and the period ended on or after the day the
+    /// configuration was created. A job that did not run on the 1st (or the
+    /// Monday, or the day after) catches up at its next run: the missed
+    /// period is made once, never twice, whenever the job runs.
     ///
     /// Running it twice the same day creates nothing new: existing records
     /// are counted in [`PeriodicChargebacks::existing`] (whatever their
@@ -370,7 +379,9 @@ impl Engine {
         let today = self.clock().now().date_naive();
         let mut out = PeriodicChargebacks::default();
         for config in self.store().active_chargeback_configurations().await? {
-            let Some(period) = closed_period(config.report_frequency, today) else {
+            let Some(period) = last_closed_period(config.report_frequency, today)
+                .filter(|p| p.end >= config.created_at.date_naive())
+            else {
                 out.not_due += 1;
                 continue;
             };
