@@ -140,6 +140,7 @@ async fn worker(store: PostgresStore, name: String, work: StdDuration, skip_lock
                 download_count: 0,
                 created_by: None,
                 created_at: now,
+                started_at: None,
                 completed_at: Some(now),
             };
             match store.create_report(org, &r).await {

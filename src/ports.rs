@@ -366,6 +366,29 @@ pub trait GeneratedReportStore: Send + Sync + 'static {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(OrganizationId, ReportId)>>;
+
+    /// Across organizations (background job): reports still `pending` or
+    /// `generating` whose generation started (`startedAt`, else
+    /// `createdAt`) before `before`, oldest first, at most `limit`, as
+    /// (organization, report id).
+    async fn stuck_reports(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(OrganizationId, ReportId)>>;
+
+    /// Mark a report `failed` with `message` (and `completedAt` = `now`) only
+    /// if it is still `pending` or `generating` and started before `before`:
+    /// a compare-and-set, so a worker that finishes it meanwhile wins.
+    /// Returns whether it was marked. `NotFound` when missing.
+    async fn fail_stuck_report(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        before: DateTime<Utc>,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
 }
 
 /// Per-user e-mail digest preferences.

@@ -88,6 +88,7 @@ async fn completed_report(f: &Fixture, recipients: Vec<ReportRecipient>) -> Gene
         download_count: 0,
         created_by: None,
         created_at: now,
+        started_at: None,
         completed_at: Some(now),
     };
     f.store.create_report(f.org, &r).await.unwrap();

@@ -707,3 +707,118 @@ async fn money_is_numeric_and_json_is_jsonb() {
     assert_eq!(b[0].cost, dec!(0.3000000001));
     schema.drop().await;
 }
+
+/// Rows written under the schema before migration 3 (the specification's
+/// shapes) are carried forward: e-mail strings in a distribution list, a
+/// schedule whose last status is `success`, a completed report without a
+/// file path, digest rows without `is_active`; new digest rows take the
+/// specification's defaults.
+#[tokio::test]
+async fn migration_3_carries_existing_rows_forward() {
+    use tokentra_reports::model::{OrganizationId, RecipientKind, ReportStatus};
+    use tokentra_reports::ports::{
+        ChargebackStore, DigestStore, GeneratedReportStore, ScheduleStore,
+    };
+    let Some(url) = url() else { return };
+    let schema = Schema::new(&url).await;
+    let pool = schema.pool(2).await;
+    let all = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations/postgres"
+    )))
+    .await
+    .unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            all.iter().filter(|m| m.version < 3).cloned().collect(),
+        ),
+        ignore_missing: false,
+        locking: false,
+        no_tx: false,
+    };
+    before.run(&pool).await.unwrap();
+    let org = OrganizationId::new();
+    let (cfg, sched, rep, user) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    let org_u: uuid::Uuid = org.0;
+    sqlx::query(
+        "INSERT INTO chargeback_configurations (id, organization_id, name, allocation_basis, distribution_list) \
+         VALUES ($1, $2, 'Old', 'team', '[\"finance@example.com\", \"cfo@example.com\"]')",
+    )
+    .bind(cfg)
+    .bind(org_u)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO scheduled_reports (id, organization_id, report_type, name, frequency, last_status) \
+         VALUES ($1, $2, 'executive', 'Old', 'weekly', 'success')",
+    )
+    .bind(sched)
+    .bind(org_u)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO generated_reports (id, organization_id, name, report_type, format, \
+         date_range_start, date_range_end, status, expires_at) \
+         VALUES ($1, $2, 'Old', 'team', 'csv', '2026-09-01', '2026-09-30', 'completed', NOW())",
+    )
+    .bind(rep)
+    .bind(org_u)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO email_digest_preferences (id, organization_id, user_id, email) \
+         VALUES ($1, $2, $3, 'u@example.com')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(org_u)
+    .bind(user)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let store = PostgresStore::from_pool(pool.clone());
+    store.migrate().await.unwrap();
+
+    let c = store.get_chargeback_config(org, cfg.into()).await.unwrap();
+    assert_eq!(c.distribution_list.len(), 2);
+    assert!(c
+        .distribution_list
+        .iter()
+        .all(|r| r.kind == RecipientKind::Email));
+    assert_eq!(c.distribution_list[1].address, "cfo@example.com");
+    let s = store.get_schedule(org, sched.into()).await.unwrap();
+    assert_eq!(s.last_status, Some(ReportStatus::Completed));
+    let r = store.get_report(org, rep.into()).await.unwrap();
+    assert_eq!(r.file_path, format!("reports/{org}/{rep}.csv"));
+    let p = store
+        .get_digest_preferences(org, user.into())
+        .await
+        .unwrap();
+    assert!(p.is_active);
+    sqlx::query(
+        "INSERT INTO email_digest_preferences (id, organization_id, user_id) VALUES ($1, $2, $3)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(org_u)
+    .bind(uuid::Uuid::new_v4())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let defaults: (bool, bool, bool, Option<String>) = sqlx::query_as(
+        "SELECT include_forecast, include_team_breakdown, is_active, email \
+         FROM email_digest_preferences WHERE email IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(defaults, (false, true, true, None));
+    pool.close().await;
+    schema.drop().await;
+}

@@ -8,6 +8,7 @@ use chrono::{TimeZone, Utc};
 use tokentra_reports::backends::memory::{ManualClock, MemoryCostSource, MemoryStore};
 use tokentra_reports::engine::Engine;
 use tokentra_reports::model::*;
+use tokentra_reports::ports::Clock as _;
 use tokentra_reports::ports::{GeneratedReportStore, RenderedReport, Renderer, ReportListQuery};
 
 #[derive(Debug)]
@@ -143,4 +144,52 @@ async fn one_poisoned_organization_does_not_stop_the_digests_of_the_others() {
     assert_eq!(stats.failed, 1);
     let to: Vec<_> = deliverer.sent().iter().map(|d| d.organization_id).collect();
     assert!(to.contains(&good1) && to.contains(&good2) && !to.contains(&bad));
+}
+
+/// A report whose worker died outside a schedule (a request's generation
+/// interrupted) is failed by the sweeper, with a reason, and only then.
+#[tokio::test]
+async fn the_sweeper_fails_reports_stuck_generating() {
+    use tokentra_reports::ports::GeneratedReportStore as _;
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap());
+    let e = Engine::builder()
+        .cost_source(Arc::new(MemoryCostSource::new()))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let org = OrganizationId::new();
+    let ok = e
+        .generate(
+            org,
+            GenerateReportRequest {
+                report_type: Some(ReportType::Team),
+                date_preset: Some(DateRangePreset::LastMonth),
+                format: ReportFormat::Json,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    // A second report left `generating` by a worker that died.
+    let mut stuck = store.get_report(org, ok.report_id).await.unwrap();
+    stuck.id = ReportId::new();
+    stuck.status = ReportStatus::Generating;
+    stuck.started_at = Some(clock.now());
+    store.create_report(org, &stuck).await.unwrap();
+
+    clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(e.sweep_stuck_reports().await.unwrap().failed, 0);
+    clock.advance(chrono::Duration::minutes(15));
+    assert_eq!(e.sweep_stuck_reports().await.unwrap().failed, 1);
+    let r = store.get_report(org, stuck.id).await.unwrap();
+    assert_eq!(r.status, ReportStatus::Failed);
+    assert!(r.error_message.unwrap().contains("did not finish"));
+    assert_eq!(
+        store.get_report(org, ok.report_id).await.unwrap().status,
+        ReportStatus::Completed
+    );
+    assert_eq!(e.sweep_stuck_reports().await.unwrap().failed, 0);
 }

@@ -5,6 +5,10 @@
 ALTER TABLE generated_reports ADD COLUMN file_path TEXT NOT NULL DEFAULT '';
 ALTER TABLE generated_reports ADD COLUMN download_url TEXT;
 ALTER TABLE generated_reports ADD COLUMN download_expires_at TEXT;
+-- When generation last started: the sweeper fails reports stuck unfinished.
+ALTER TABLE generated_reports ADD COLUMN started_at TEXT;
+CREATE INDEX idx_generated_reports_unfinished ON generated_reports (COALESCE(started_at, created_at))
+    WHERE status IN ('pending', 'generating');
 UPDATE generated_reports
    SET file_path = 'reports/' || organization_id || '/' || id || '.' || format
  WHERE status IN ('completed', 'expired') AND file_path = '';

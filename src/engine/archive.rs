@@ -30,6 +30,15 @@ pub struct Download {
     pub artifact: Artifact,
 }
 
+/// What [`Engine::sweep_stuck_reports`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepStats {
+    /// Reports marked `failed`.
+    pub failed: usize,
+    /// Reports the store could not update (tried again next time).
+    pub errors: usize,
+}
+
 impl Engine {
     /// The organization's reports, newest first, paged.
     pub async fn list_reports(
@@ -125,6 +134,49 @@ impl Engine {
                     }
                     Err(Error::NotFound { .. }) => progressed = true, // deleted meanwhile
                     Err(_) => stats.failed += 1,
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Background job: fail every report (all organizations) still
+    /// `pending` or `generating` longer than
+    /// [`EngineConfig::stuck_after`](super::EngineConfig::stuck_after) after
+    /// its generation started, e.g. because its worker died outside a
+    /// schedule's lease. Each is a compare-and-set: a worker finishing it
+    /// meanwhile wins. A scheduled slot whose report was failed this way is
+    /// generated again in place when its run is taken over.
+    pub async fn sweep_stuck_reports(&self) -> Result<SweepStats> {
+        let now = self.clock.now();
+        let bound = self.config.stuck_after;
+        let before = now - bound;
+        let message = format!(
+            "generation did not finish within {} minutes (its worker stopped); generate it again",
+            bound.num_minutes()
+        );
+        let mut stats = SweepStats::default();
+        loop {
+            let batch = self.store.stuck_reports(before, 500).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for (org, id) in batch {
+                match self
+                    .store
+                    .fail_stuck_report(org, id, before, &message, now)
+                    .await
+                {
+                    Ok(true) => {
+                        stats.failed += 1;
+                        progressed = true;
+                    }
+                    Ok(false) | Err(Error::NotFound { .. }) => progressed = true,
+                    Err(_) => stats.errors += 1,
                 }
             }
             if !progressed {

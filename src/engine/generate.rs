@@ -197,6 +197,7 @@ impl Engine {
             download_count: 0,
             created_by: origin.user,
             created_at: started,
+            started_at: None,
             completed_at: None,
         };
         match &reuse {
@@ -208,6 +209,7 @@ impl Engine {
             None => self.store.create_report(org, &report).await?,
         }
         report.status = ReportStatus::Generating;
+        report.started_at = Some(started);
         self.store.update_report(org, &report).await?;
 
         // A panic in the cost source, the core or a renderer fails this

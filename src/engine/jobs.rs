@@ -7,6 +7,7 @@
 //! | [`Engine::process_email_digests`] | sends due digests | 5 minutes |
 //! | [`Engine::process_periodic_chargebacks`] | records closed chargeback periods | 1 hour |
 //! | [`Engine::cleanup_expired_reports`] | expires old reports | 1 hour |
+//! | [`Engine::sweep_stuck_reports`] (with the clean-up) | fails reports stuck unfinished | 1 hour |
 //!
 //! Each returns counts of what it did. All are safe to run from several
 //! engines over one store.
@@ -64,6 +65,8 @@ pub struct WorkerStats {
     pub chargebacks: usize,
     /// Reports expired.
     pub expired: usize,
+    /// Reports stuck unfinished and failed by the sweeper.
+    pub swept: usize,
     /// Job calls that returned an error (the worker keeps going).
     pub errors: usize,
 }
@@ -152,6 +155,10 @@ impl Worker {
     async fn tick_cleanup(&self, stats: &mut WorkerStats) {
         match self.engine.cleanup_expired_reports().await {
             Ok(CleanupStats { expired, .. }) => stats.expired += expired,
+            Err(_) => stats.errors += 1,
+        }
+        match self.engine.sweep_stuck_reports().await {
+            Ok(s) => stats.swept += s.failed,
             Err(_) => stats.errors += 1,
         }
     }

@@ -55,6 +55,10 @@ pub struct EngineConfig {
     pub link_ttl: Duration,
     /// Signs download links; without it deliveries carry no link.
     pub links: Option<LinkSigner>,
+    /// A report still `pending` or `generating` this long after its
+    /// generation started is failed by [`Engine::sweep_stuck_reports`]
+    /// (default 30 minutes: longer than the run lease and any generation).
+    pub stuck_after: Duration,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +71,7 @@ impl Default for EngineConfig {
             catch_up: CatchUpPolicy::LatestOnly,
             link_ttl: Duration::days(7),
             links: None,
+            stuck_after: Duration::minutes(30),
         }
     }
 }

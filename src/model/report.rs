@@ -184,7 +184,7 @@ impl<'de> Deserialize<'de> for DistributionStatus {
 /// `downloadExpiresAt`, `generatedBy`... (this crate's earlier
 /// `organizationId`, `reportType`, `dateRange: {start, end}` and `createdBy`
 /// are read too), plus the extra keys `scheduleSlot`, `comparisonRange`,
-/// `checksum`, `recipients`, `expiresAt` and `completedAt`.
+/// `checksum`, `recipients`, `expiresAt`, `startedAt` and `completedAt`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "GeneratedReportJson", try_from = "GeneratedReportJson")]
 pub struct GeneratedReport {
@@ -246,6 +246,9 @@ pub struct GeneratedReport {
     pub created_by: Option<UserId>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When its generation last started (`generating`); the sweeper fails a
+    /// report stuck unfinished long after it.
+    pub started_at: Option<DateTime<Utc>>,
     /// Completion time.
     pub completed_at: Option<DateTime<Utc>>,
 }
@@ -316,6 +319,8 @@ struct GeneratedReportJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     completed_at: Option<DateTime<Utc>>,
 }
 
@@ -352,6 +357,7 @@ impl From<GeneratedReport> for GeneratedReportJson {
             checksum: r.checksum,
             recipients: r.recipients,
             expires_at: Some(r.expires_at),
+            started_at: r.started_at,
             completed_at: r.completed_at,
         }
     }
@@ -403,6 +409,7 @@ impl TryFrom<GeneratedReportJson> for GeneratedReport {
             download_count: j.download_count,
             created_by: j.created_by,
             created_at: j.created_at,
+            started_at: j.started_at,
             completed_at: j.completed_at,
         })
     }

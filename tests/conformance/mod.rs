@@ -114,6 +114,7 @@ pub fn report(org: OrganizationId, created_at: DateTime<Utc>) -> GeneratedReport
         download_count: 0,
         created_by: None,
         created_at,
+        started_at: None,
         completed_at: None,
     }
 }
@@ -245,6 +246,7 @@ where
     generated_reports(&*fresh().await).await;
     report_paging(&*fresh().await).await;
     artifacts(&*fresh().await).await;
+    stuck_reports(&*fresh().await).await;
     digests(&*fresh().await).await;
     chargeback(&*fresh().await).await;
     org_isolation(&*fresh().await).await;
@@ -817,6 +819,68 @@ pub async fn artifacts(store: &dyn ReportStore) {
     assert_not_found(store.get_artifact(org, r.id).await);
     assert_not_found(store.put_artifact(org, r.id, &a).await);
     assert_not_found(store.delete_artifact(org, r.id).await);
+}
+
+/// Reports left unfinished are found across organizations and failed by
+/// compare-and-set.
+pub async fn stuck_reports(store: &dyn ReportStore) {
+    let (a, b) = (OrganizationId::new(), OrganizationId::new());
+    let now = t0() + Duration::hours(2);
+    let before = now - Duration::minutes(30);
+    // Started an hour ago and never finished (two organizations); started
+    // 10 minutes ago; created long ago but restarted 5 minutes ago; done.
+    let mut old_a = report(a, t0());
+    old_a.status = ReportStatus::Generating;
+    old_a.started_at = Some(now - Duration::hours(1));
+    let mut old_b = report(b, t0());
+    old_b.status = ReportStatus::Pending;
+    let mut recent = report(a, now - Duration::minutes(10));
+    recent.status = ReportStatus::Generating;
+    recent.started_at = Some(now - Duration::minutes(10));
+    let mut restarted = report(a, t0());
+    restarted.status = ReportStatus::Generating;
+    restarted.started_at = Some(now - Duration::minutes(5));
+    let mut done = report(b, t0());
+    done.status = ReportStatus::Completed;
+    for r in [&old_a, &old_b, &recent, &restarted, &done] {
+        store.create_report(r.organization_id, r).await.unwrap();
+    }
+    let stuck = store.stuck_reports(before, 100).await.unwrap();
+    // Oldest start first: old_b (created t0, never started), then old_a.
+    assert_eq!(stuck, [(b, old_b.id), (a, old_a.id)]);
+    assert_eq!(store.stuck_reports(before, 1).await.unwrap().len(), 1);
+
+    assert!(store
+        .fail_stuck_report(a, old_a.id, before, "worker stopped", now)
+        .await
+        .unwrap());
+    let failed = store.get_report(a, old_a.id).await.unwrap();
+    assert_eq!(failed.status, ReportStatus::Failed);
+    assert_eq!(failed.error_message.as_deref(), Some("worker stopped"));
+    assert_eq!(failed.completed_at, Some(now));
+    // Compare-and-set: not again, not a recent one, not a finished one,
+    // not through another organization.
+    assert!(!store
+        .fail_stuck_report(a, old_a.id, before, "again", now)
+        .await
+        .unwrap());
+    assert!(!store
+        .fail_stuck_report(a, restarted.id, before, "x", now)
+        .await
+        .unwrap());
+    assert!(!store
+        .fail_stuck_report(b, done.id, before, "x", now)
+        .await
+        .unwrap());
+    assert_not_found(store.fail_stuck_report(a, old_b.id, before, "x", now).await);
+    assert_eq!(
+        store.get_report(b, old_b.id).await.unwrap().status,
+        ReportStatus::Pending
+    );
+    assert_eq!(
+        store.stuck_reports(before, 100).await.unwrap(),
+        [(b, old_b.id)]
+    );
 }
 
 pub async fn digests(store: &dyn ReportStore) {

@@ -503,6 +503,53 @@ impl GeneratedReportStore for MemoryStore {
             .map(|r| (r.organization_id, r.id))
             .collect())
     }
+
+    async fn stuck_reports(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(OrganizationId, ReportId)>> {
+        let s = self.lock();
+        let mut v: Vec<(DateTime<Utc>, &GeneratedReport)> = s
+            .reports
+            .values()
+            .filter(|r| is_unfinished(r))
+            .map(|r| (r.started_at.unwrap_or(r.created_at), r))
+            .filter(|(started, _)| *started < before)
+            .collect();
+        v.sort_by_key(|(started, r)| (*started, r.id));
+        Ok(v.into_iter()
+            .take(limit)
+            .map(|(_, r)| (r.organization_id, r.id))
+            .collect())
+    }
+
+    async fn fail_stuck_report(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        before: DateTime<Utc>,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut s = self.lock();
+        let r = s
+            .reports
+            .get_mut(&id)
+            .filter(|r| r.organization_id == org)
+            .ok_or_else(|| Error::not_found("report", id))?;
+        if !is_unfinished(r) || r.started_at.unwrap_or(r.created_at) >= before {
+            return Ok(false);
+        }
+        r.status = ReportStatus::Failed;
+        r.error_message = Some(message.to_owned());
+        r.completed_at = Some(now);
+        Ok(true)
+    }
+}
+
+fn is_unfinished(r: &GeneratedReport) -> bool {
+    matches!(r.status, ReportStatus::Pending | ReportStatus::Generating)
 }
 
 #[async_trait]

@@ -741,6 +741,7 @@ const REPORTS: Table = Table {
         ("file_path", Kind::Text),
         ("download_url", Kind::Text),
         ("download_expires_at", Kind::Ts),
+        ("started_at", Kind::Ts),
     ],
 };
 
@@ -777,6 +778,7 @@ fn report_vals(r: &GeneratedReport) -> Result<Vec<Val>> {
         text(&r.file_path),
         opt_text(r.download_url.as_deref()),
         opt_ts(r.download_expires_at),
+        opt_ts(r.started_at),
     ])
 }
 
@@ -826,6 +828,7 @@ fn report_from(mut r: Row) -> Result<GeneratedReport> {
         file_path: r.text()?,
         download_url: r.opt_text()?,
         download_expires_at: r.opt_ts()?,
+        started_at: r.opt_ts()?,
     })
 }
 
@@ -1116,6 +1119,51 @@ impl<D: Db> GeneratedReportStore for SqlStore<D> {
         .into_iter()
         .map(|mut r| Ok((r.uuid()?, r.uuid()?)))
         .collect()
+    }
+
+    async fn stuck_reports(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(OrganizationId, ReportId)>> {
+        self.rows(
+            "SELECT organization_id, id FROM generated_reports \
+             WHERE status IN ('pending', 'generating') AND COALESCE(started_at, created_at) < $1 \
+             ORDER BY COALESCE(started_at, created_at), id LIMIT $2",
+            vec![ts(before), limit_val(limit)],
+            &[Kind::Uuid, Kind::Uuid],
+        )
+        .await?
+        .into_iter()
+        .map(|mut r| Ok((r.uuid()?, r.uuid()?)))
+        .collect()
+    }
+
+    async fn fail_stuck_report(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        before: DateTime<Utc>,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self
+            .db
+            .exec(
+                "UPDATE generated_reports SET status = 'failed', error_message = $3, completed_at = $4 \
+                 WHERE id = $1 AND organization_id = $2 AND status IN ('pending', 'generating') \
+                 AND COALESCE(started_at, created_at) < $5",
+                vec![uuid(id.0), uuid(org.0), text(message), ts(now), ts(before)],
+            )
+            .await?;
+        if n > 0 {
+            return Ok(true);
+        }
+        if self.report_exists(org, id).await? {
+            Ok(false)
+        } else {
+            Err(Error::not_found("report", id))
+        }
     }
 }
 
