@@ -193,3 +193,128 @@ async fn the_sweeper_fails_reports_stuck_generating() {
     );
     assert_eq!(e.sweep_stuck_reports().await.unwrap().failed, 0);
 }
+
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut p = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    p.extend_from_slice(&width.to_be_bytes());
+    p.extend_from_slice(&height.to_be_bytes());
+    p.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    p
+}
+
+fn logo(format: LogoFormat, data: Vec<u8>) -> ReportBranding {
+    ReportBranding {
+        logo: Some(Logo { format, data }),
+        ..Default::default()
+    }
+}
+
+/// Logos are checked by what they are: decompression and pixel bombs,
+/// external references and entity tricks are refused before any render.
+#[test]
+fn logo_bombs_and_external_references_are_refused() {
+    let refused = |b: ReportBranding, why: &str| {
+        let e = b.validate().unwrap_err();
+        assert!(
+            e.field().is_some_and(|f| f.starts_with("logo.")),
+            "{why}: {e}"
+        );
+    };
+    // A PNG whose header declares 30000x30000 pixels.
+    refused(
+        logo(LogoFormat::Png, png_header(30_000, 30_000)),
+        "pixel bomb",
+    );
+    refused(logo(LogoFormat::Png, png_header(4097, 10)), "too wide");
+    assert!(logo(LogoFormat::Png, png_header(512, 128))
+        .validate()
+        .is_ok());
+    // A gzip-compressed SVG (svgz) under 1 MiB that expands without bound.
+    let mut svgz = vec![0x1f, 0x8b, 8, 0];
+    svgz.extend(std::iter::repeat_n(0u8, 1000));
+    refused(logo(LogoFormat::Svg, svgz), "svgz");
+    // A PNG declared as an SVG, and the other way round.
+    refused(logo(LogoFormat::Svg, png_header(10, 10)), "png as svg");
+    refused(
+        logo(
+            LogoFormat::Png,
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+        ),
+        "svg as png",
+    );
+    let svg = |body: &str| {
+        logo(
+            LogoFormat::Svg,
+            format!(
+                "<svg xmlns='http://www.w3.org/2000/svg' xmlns:xlink='http://www.w3.org/1999/xlink' \
+                 width='120' height='40'>{body}</svg>"
+            )
+            .into_bytes(),
+        )
+    };
+    for (body, why) in [
+        (
+            "<image href='https://evil.example/x.png'/>",
+            "external image",
+        ),
+        (
+            "<use xlink:href='https://evil.example/s.svg#a'/>",
+            "external use",
+        ),
+        ("<script>alert(1)</script>", "script"),
+        ("<foreignObject><p>x</p></foreignObject>", "foreign object"),
+        (
+            "<rect fill='url(https://evil.example/p)'/>",
+            "external paint",
+        ),
+        (
+            "<style>@import url(https://evil.example/a.css);</style>",
+            "css import",
+        ),
+        ("<rect onload='x()'/>", "event handler"),
+    ] {
+        refused(svg(body), why);
+    }
+    // Entity expansion (billion laughs) never reaches a parser without limits.
+    let laughs = "<?xml version='1.0'?><!DOCTYPE svg [<!ENTITY a 'aaaaaaaaaa'>\
+        <!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>]><svg xmlns='http://www.w3.org/2000/svg'>&b;</svg>";
+    refused(
+        logo(LogoFormat::Svg, laughs.as_bytes().to_vec()),
+        "entities",
+    );
+    let huge = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg'>{}</svg>",
+        "<g/>".repeat(30_000)
+    );
+    refused(logo(LogoFormat::Svg, huge.into_bytes()), "too many nodes");
+    refused(
+        logo(
+            LogoFormat::Svg,
+            b"<svg xmlns='http://www.w3.org/2000/svg' width='100000' height='10'/>".to_vec(),
+        ),
+        "huge width",
+    );
+    // A plain logo with internal references passes.
+    assert!(svg(
+        "<defs><linearGradient id='g'/></defs><rect width='120' height='40' fill='url(#g)'/>\
+         <use href='#g'/><style>rect { fill: #4F46E5 }</style>"
+    )
+    .validate()
+    .is_ok());
+    // Through the specification's JSON: a data URI logo in a template.
+    let mut t: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/spec/report_template.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    use base64::Engine as _;
+    t["branding"]["logo"] = serde_json::json!(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png_header(30_000, 30_000))
+    ));
+    let e = from_json_validated::<ReportTemplate>(&t.to_string()).unwrap_err();
+    assert_eq!(e.field(), Some("branding.logo.data"), "{e}");
+}

@@ -472,7 +472,47 @@ pub struct Logo {
     pub data: Vec<u8>,
 }
 
+/// Largest logo file accepted.
+pub const MAX_LOGO_BYTES: usize = 1024 * 1024;
+/// Largest logo width and height, in pixels (PNG) or SVG user units.
+pub const MAX_LOGO_SIDE: u32 = 4096;
+/// Most XML nodes an SVG logo may have.
+pub const MAX_SVG_NODES: u32 = 20_000;
+
 impl Logo {
+    /// Check the logo by its content, not its declared format: at most
+    /// [`MAX_LOGO_BYTES`]; a PNG whose header declares at most
+    /// [`MAX_LOGO_SIDE`] pixels a side; an SVG that is plain UTF-8 XML (no
+    /// gzip-compressed `svgz`, no DTD or entities, at most
+    /// [`MAX_SVG_NODES`] nodes) with an `svg` root, no scripts, no foreign
+    /// objects, no embedded or external images, and no references outside
+    /// itself (`href` only to `#fragments`, no `url(...)` but `url(#...)`,
+    /// no `@import`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`](crate::Error::Invalid) on `data` (or `format` when
+    /// the content is not what the format says).
+    pub fn validate(&self) -> Result<()> {
+        use crate::Error;
+        let data = &self.data;
+        if data.is_empty() {
+            return Err(Error::invalid("data", "the logo is empty"));
+        }
+        if data.len() > MAX_LOGO_BYTES {
+            return Err(Error::invalid("data", "a logo may be at most 1 MiB"));
+        }
+        const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+        let is_png = data.starts_with(PNG);
+        match (self.format, is_png) {
+            (LogoFormat::Png, true) => check_png(data),
+            (LogoFormat::Png, false) => Err(Error::invalid("format", "the logo is not a PNG")),
+            (LogoFormat::Svg, true) => {
+                Err(Error::invalid("format", "the logo is a PNG, not an SVG"))
+            }
+            (LogoFormat::Svg, false) => check_svg(data),
+        }
+    }
+
     /// The logo as a `data:` URI (`data:image/png;base64,...`).
     pub fn data_uri(&self) -> String {
         use base64::Engine as _;
@@ -520,6 +560,100 @@ impl Logo {
     }
 }
 
+fn check_png(data: &[u8]) -> Result<()> {
+    use crate::Error;
+    // Signature, then the IHDR chunk: length 13, "IHDR", width, height.
+    let ihdr = data.get(8..24).filter(|h| &h[..8] == b"\0\0\0\rIHDR");
+    let Some(h) = ihdr else {
+        return Err(Error::invalid("data", "the PNG has no IHDR header"));
+    };
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let (w, hgt) = (be(&h[8..12]), be(&h[12..16]));
+    if w == 0 || hgt == 0 || w > MAX_LOGO_SIDE || hgt > MAX_LOGO_SIDE {
+        return Err(Error::invalid(
+            "data",
+            format!("the PNG is {w}x{hgt} pixels; a logo may be at most {MAX_LOGO_SIDE}x{MAX_LOGO_SIDE}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_svg(data: &[u8]) -> Result<()> {
+    use crate::Error;
+    let bad = |why: String| Err(Error::invalid("data", why));
+    if data.starts_with(&[0x1f, 0x8b]) {
+        return bad("a compressed SVG (svgz) is not accepted: give it uncompressed".into());
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return bad("an SVG logo must be UTF-8 text".into());
+    };
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: MAX_SVG_NODES,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = match roxmltree::Document::parse_with_options(text, options) {
+        Ok(d) => d,
+        Err(e) => return bad(format!("the SVG does not parse: {e}")),
+    };
+    if doc.root_element().tag_name().name() != "svg" {
+        return bad("the logo's root element is not <svg>".into());
+    }
+    let outside = |css: &str| {
+        let lower = css.to_ascii_lowercase();
+        lower.contains("@import")
+            || lower.match_indices("url(").any(|(i, _)| {
+                !lower[i + 4..]
+                    .trim_start_matches(['\'', '"', ' '])
+                    .starts_with('#')
+            })
+    };
+    for node in doc.descendants() {
+        if node.is_text()
+            && node
+                .parent()
+                .is_some_and(|p| p.tag_name().name() == "style")
+        {
+            if node.text().is_some_and(outside) {
+                return bad("the SVG's style refers outside the logo".into());
+            }
+            continue;
+        }
+        if !node.is_element() {
+            continue;
+        }
+        let name = node.tag_name().name();
+        if matches!(name, "script" | "foreignObject" | "image" | "feImage") {
+            return bad(format!("an SVG logo may not contain <{name}>"));
+        }
+        for a in node.attributes() {
+            let value = a.value().trim();
+            if a.name() == "href" && !value.starts_with('#') {
+                return bad(format!("the SVG refers outside the logo ({value:?})"));
+            }
+            if a.name().starts_with("on") {
+                return bad(format!(
+                    "an SVG logo may not carry event handlers ({})",
+                    a.name()
+                ));
+            }
+            if outside(value) {
+                return bad(format!("the SVG's {} refers outside the logo", a.name()));
+            }
+        }
+        for dim in ["width", "height"] {
+            let n: Option<f64> = node
+                .attribute(dim)
+                .filter(|_| name == "svg")
+                .and_then(|v| v.trim().trim_end_matches("px").parse().ok());
+            if n.is_some_and(|n| !(0.0..=f64::from(MAX_LOGO_SIDE)).contains(&n)) {
+                return bad(format!("the SVG's {dim} is outside 0 to {MAX_LOGO_SIDE}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl std::fmt::Debug for Logo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Logo")
@@ -553,12 +687,7 @@ impl ReportBranding {
             }
         }
         if let Some(logo) = &self.logo {
-            if logo.data.len() > 1024 * 1024 {
-                v.fail("logo.data", "a logo may be at most 1 MiB");
-            }
-            if logo.data.is_empty() {
-                v.fail("logo.data", "the logo is empty");
-            }
+            v.check_in("logo", logo.validate());
         }
         for (field, text) in [
             ("companyName", &self.company_name),

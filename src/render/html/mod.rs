@@ -12,10 +12,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use base64::Engine as _;
 use minijinja::{context, Environment};
 
-use crate::model::{Artifact, LogoFormat, ReportDocument, ReportFormat};
+use crate::model::{Artifact, ReportDocument, ReportFormat};
 use crate::ports::{RenderedReport, Renderer};
 use crate::render::json::file_stem;
 use crate::render::view::ReportView;
@@ -140,17 +139,16 @@ impl Templates {
     }
 }
 
-/// The logo as a `data:` URI (PNG or SVG; an SVG in `<img>` runs no script).
+/// The logo as a `data:` URI (PNG or SVG; an SVG in `<img>` runs no
+/// script). A logo that fails [`Logo::validate`](crate::model::Logo::validate)
+/// (stored before the checks existed) is left out.
 pub fn logo_data_uri(doc: &ReportDocument) -> Option<String> {
-    let logo = doc.branding.logo.as_ref()?;
-    let mime = match logo.format {
-        LogoFormat::Png => "image/png",
-        LogoFormat::Svg => "image/svg+xml",
-    };
-    Some(format!(
-        "data:{mime};base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(&logo.data)
-    ))
+    let logo = doc
+        .branding
+        .logo
+        .as_ref()
+        .filter(|l| l.validate().is_ok())?;
+    Some(logo.data_uri())
 }
 
 /// Renders the self-contained HTML page.

@@ -142,10 +142,17 @@ impl PdfRenderer {
                 table.fit = fit::fit(faces, table, content_width);
             }
         }
-        let logo = doc.branding.logo.as_ref().map(|l| match l.format {
-            LogoFormat::Png => (ids.logo_png, "/logo.png", l.data.clone()),
-            LogoFormat::Svg => (ids.logo_svg, "/logo.svg", l.data.clone()),
-        });
+        // A logo that fails its content checks (stored before they existed)
+        // is left out rather than handed to the SVG or PNG decoder.
+        let logo = doc
+            .branding
+            .logo
+            .as_ref()
+            .filter(|l| l.validate().is_ok())
+            .map(|l| match l.format {
+                LogoFormat::Png => (ids.logo_png, "/logo.png", l.data.clone()),
+                LogoFormat::Svg => (ids.logo_svg, "/logo.svg", l.data.clone()),
+            });
         let data = PdfData {
             view: &view,
             paper: self.paper.typst_name(),
