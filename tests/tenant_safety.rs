@@ -318,3 +318,106 @@ fn logo_bombs_and_external_references_are_refused() {
     let e = from_json_validated::<ReportTemplate>(&t.to_string()).unwrap_err();
     assert_eq!(e.field(), Some("branding.logo.data"), "{e}");
 }
+
+/// Lists are bounded before anything is stored: the error names the list.
+#[test]
+fn list_lengths_are_capped_and_named() {
+    let many = |n: usize| -> Vec<ReportRecipient> {
+        (0..n)
+            .map(|i| ReportRecipient::email(format!("u{i}@example.com")))
+            .collect()
+    };
+    let mut r = GenerateReportRequest {
+        report_type: Some(ReportType::Team),
+        recipients: many(MAX_RECIPIENTS),
+        ..Default::default()
+    };
+    assert!(r.validate().is_ok());
+    r.recipients = many(MAX_RECIPIENTS + 1);
+    assert_eq!(r.validate().unwrap_err().field(), Some("recipients"));
+    r.recipients.clear();
+    r.filters.teams = (0..=MAX_FILTER_VALUES).map(|i| format!("t{i}")).collect();
+    assert_eq!(r.validate().unwrap_err().field(), Some("filters.teams"));
+    r.filters.teams = vec!["x".repeat(MAX_FILTER_VALUE_CHARS + 1)];
+    assert_eq!(r.validate().unwrap_err().field(), Some("filters.teams[0]"));
+
+    let mut c = ReportTemplateConfig::default();
+    c.breakdowns = (0..=MAX_BREAKDOWNS)
+        .map(|i| Dimension::Tag(format!("k{i}")))
+        .collect();
+    assert_eq!(c.validate().unwrap_err().field(), Some("breakdowns"));
+    c.breakdowns = vec![Dimension::Team, Dimension::Team];
+    assert_eq!(c.validate().unwrap_err().field(), Some("breakdowns[1]"));
+
+    let mut config: ChargebackConfiguration = from_json(
+        r#"{"id":"40323701-c96c-4678-bd5c-a345dda8291b","orgId":"0b7c5a8e-2f43-4c1e-9d2a-6a1f3e5b7c90",
+            "name":"Big","allocationBasis":"team"}"#,
+    )
+    .unwrap();
+    config.allocation_rules = (0..=MAX_ALLOCATION_RULES)
+        .map(|i| AllocationRule {
+            source: format!("s{i}"),
+            target: Some("t".into()),
+            ..Default::default()
+        })
+        .collect();
+    assert_eq!(
+        config.validate().unwrap_err().field(),
+        Some("allocationRules")
+    );
+    config.allocation_rules.clear();
+    config.distribution_list = many(MAX_RECIPIENTS + 1);
+    assert_eq!(
+        config.validate().unwrap_err().field(),
+        Some("distributionList")
+    );
+}
+
+/// One schedule that cannot be handled (a row stored with an impossible
+/// day of week) does not stop the due schedules of other organizations; its
+/// error is recorded where the host sees it.
+#[tokio::test]
+async fn one_broken_schedule_does_not_stop_run_due() {
+    use tokentra_reports::engine::schedules::ScheduleInput;
+    use tokentra_reports::ports::ScheduleStore;
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap());
+    let e = Engine::builder()
+        .cost_source(Arc::new(MemoryCostSource::new()))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let input = |name: &str| ScheduleInput {
+        name: name.into(),
+        description: None,
+        template_id: None,
+        report_type: Some(ReportType::Team),
+        frequency: Frequency::Weekly,
+        schedule_config: ScheduleConfig::default(),
+        filters: ReportFilters::default(),
+        recipients: vec![],
+        format: ReportFormat::Json,
+        is_active: true,
+    };
+    let (bad_org, good_org) = (OrganizationId::new(), OrganizationId::new());
+    let mut bad = e
+        .create_schedule(bad_org, input("bad"), None)
+        .await
+        .unwrap();
+    let good = e
+        .create_schedule(good_org, input("good"), None)
+        .await
+        .unwrap();
+    // Corrupt the stored row behind the engine's back.
+    bad.schedule_config.day_of_week = 9;
+    store.update_schedule(bad_org, &bad).await.unwrap();
+    clock.advance(chrono::Duration::days(8));
+    let stats = e.run_due().await.unwrap();
+    assert_eq!(stats.succeeded, 1, "{stats:?}");
+    assert_eq!(stats.errors, 1, "{stats:?}");
+    let good_after = store.get_schedule(good_org, good.id).await.unwrap();
+    assert_eq!(good_after.run_count, 1);
+    let bad_after = store.get_schedule(bad_org, bad.id).await.unwrap();
+    assert!(bad_after.last_error.is_some(), "{bad_after:?}");
+}

@@ -96,6 +96,10 @@ pub struct RunDueStats {
     pub busy: usize,
     /// Schedules paused for failing too often.
     pub paused: usize,
+    /// Schedules whose handling failed in this call (store errors, invalid
+    /// schedules); the others still ran. A non-retryable error is recorded
+    /// in the schedule's `lastError`.
+    pub errors: usize,
 }
 
 impl Engine {
@@ -330,14 +334,27 @@ impl Engine {
             };
             handled.insert(schedule.id);
             if let Err(e) = self.run_schedule(&schedule, now, &mut stats).await {
-                // A store error on one schedule must not stop the others; it
-                // will be retried on the next call.
+                // One schedule's failure never stops the others. A retryable
+                // one is tried again on the next call; any other is recorded
+                // on the schedule (`lastError`) where the host sees it.
+                stats.errors += 1;
                 if !e.is_retryable() && !matches!(e, Error::NotFound { .. } | Error::Conflict(_)) {
-                    return Err(e);
+                    self.record_schedule_error(&schedule, &e).await;
                 }
             }
         }
         Ok(stats)
+    }
+
+    /// Best effort: put `error` in the schedule's `lastError` (the next
+    /// successful run clears it).
+    async fn record_schedule_error(&self, s: &ScheduledReport, error: &Error) {
+        let org = s.organization_id;
+        if let Ok(mut latest) = self.store.get_schedule(org, s.id).await {
+            latest.last_error = Some(error.to_string());
+            latest.updated_at = self.clock.now();
+            let _ = self.store.update_schedule(org, &latest).await;
+        }
     }
 
     async fn run_schedule(

@@ -106,6 +106,11 @@ impl AllocationRule {
                 if split.is_empty() {
                     v.fail("split", "a split needs at least one target");
                 }
+                v.check(crate::model::validate::at_most(
+                    "split",
+                    split.len(),
+                    crate::model::MAX_SPLIT_TARGETS,
+                ));
                 for (i, s) in split.iter().enumerate() {
                     if s.target.trim().is_empty() {
                         v.fail(format!("split[{i}].target"), "must not be empty");
@@ -259,6 +264,22 @@ impl ChargebackConfiguration {
                 "a `custom` allocation basis needs the tag key to allocate by",
             );
         }
+        use crate::model::validate::at_most;
+        v.check(at_most(
+            "allocationRules",
+            self.allocation_rules.len(),
+            crate::model::MAX_ALLOCATION_RULES,
+        ));
+        v.check(at_most(
+            "approvers",
+            self.approvers.len(),
+            crate::model::MAX_APPROVERS,
+        ));
+        v.check(at_most(
+            "distributionList",
+            self.distribution_list.len(),
+            crate::model::MAX_RECIPIENTS,
+        ));
         for (i, rule) in self.allocation_rules.iter().enumerate() {
             v.check_in(&format!("allocationRules[{i}]"), rule.validate());
             if self.allocation_rules[..i]

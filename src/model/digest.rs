@@ -143,6 +143,14 @@ impl EmailDigestPreferences {
         if let Some(address) = &self.email {
             v.check(email("email", address));
         }
+        v.check(crate::model::validate::filter_values(
+            "teamFilter",
+            &self.team_filter,
+        ));
+        v.check(crate::model::validate::filter_values(
+            "projectFilter",
+            &self.project_filter,
+        ));
         if self.day_of_week > 6 {
             v.fail(
                 "dayOfWeek",

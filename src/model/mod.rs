@@ -52,6 +52,11 @@ mod template;
 mod time;
 pub(crate) mod validate;
 
+pub use validate::{
+    MAX_ALLOCATION_RULES, MAX_APPROVERS, MAX_BREAKDOWNS, MAX_FILTER_VALUES, MAX_FILTER_VALUE_CHARS,
+    MAX_RECIPIENTS, MAX_SPLIT_TARGETS,
+};
+
 pub use chargeback::*;
 pub use cost::*;
 pub use digest::*;

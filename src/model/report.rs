@@ -497,6 +497,12 @@ impl GenerateReportRequest {
         if let Some(r) = &self.date_range {
             v.check(r.validate());
         }
+        v.check_in("filters", self.filters.validate());
+        v.check(crate::model::validate::at_most(
+            "recipients",
+            self.recipients.len(),
+            crate::model::MAX_RECIPIENTS,
+        ));
         for (i, r) in self.recipients.iter().enumerate() {
             v.check_in(&format!("recipients[{i}]"), r.validate());
         }

@@ -105,6 +105,18 @@ pub struct ReportFilters {
 }
 
 impl ReportFilters {
+    /// Check the list lengths (see [`MAX_FILTER_VALUES`](crate::model::MAX_FILTER_VALUES)).
+    pub fn validate(&self) -> Result<()> {
+        use crate::model::validate::filter_values;
+        let mut v = Validator::default();
+        v.check(filter_values("teams", &self.teams));
+        v.check(filter_values("projects", &self.projects));
+        v.check(filter_values("costCenters", &self.cost_centers));
+        v.check(filter_values("providers", &self.providers));
+        v.check(filter_values("models", &self.models));
+        v.finish()
+    }
+
     /// Whether no filter is set.
     pub fn is_empty(&self) -> bool {
         self.teams.is_empty()
@@ -418,6 +430,12 @@ impl ScheduledReport {
             );
         }
         v.check_in("scheduleConfig", self.schedule_config.validate());
+        v.check_in("filters", self.filters.validate());
+        v.check(crate::model::validate::at_most(
+            "recipients",
+            self.recipients.len(),
+            crate::model::MAX_RECIPIENTS,
+        ));
         for (i, r) in self.recipients.iter().enumerate() {
             v.check_in(&format!("recipients[{i}]"), r.validate());
         }

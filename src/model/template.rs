@@ -345,6 +345,21 @@ impl ReportTemplateConfig {
                 v.fail(format!("sections[{i}]"), format!("{s:?} is listed twice"));
             }
         }
+        v.check(crate::model::validate::at_most(
+            "breakdowns",
+            self.breakdowns.len(),
+            crate::model::MAX_BREAKDOWNS,
+        ));
+        for (i, d) in self.breakdowns.iter().enumerate() {
+            if self.breakdowns[..i].contains(d) {
+                v.fail(format!("breakdowns[{i}]"), format!("{d} is listed twice"));
+            }
+        }
+        for (i, c) in self.chart_types.iter().enumerate() {
+            if self.chart_types[..i].contains(c) {
+                v.fail(format!("chartTypes[{i}]"), format!("{c:?} is listed twice"));
+            }
+        }
         for (i, m) in self.metrics.iter().enumerate() {
             if self.metrics[..i].contains(m) {
                 v.fail(format!("metrics[{i}]"), format!("{m:?} is listed twice"));

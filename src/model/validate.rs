@@ -40,6 +40,47 @@ impl Validator {
     }
 }
 
+/// Most recipients one report, schedule or distribution list may have.
+pub const MAX_RECIPIENTS: usize = 100;
+/// Most breakdowns a template may list.
+pub const MAX_BREAKDOWNS: usize = 10;
+/// Most allocation rules a chargeback configuration may have.
+pub const MAX_ALLOCATION_RULES: usize = 1_000;
+/// Most targets one split rule may have.
+pub const MAX_SPLIT_TARGETS: usize = 100;
+/// Most approvers a chargeback configuration may name.
+pub const MAX_APPROVERS: usize = 100;
+/// Most values one filter list may hold.
+pub const MAX_FILTER_VALUES: usize = 1_000;
+/// Longest filter value, in characters.
+pub const MAX_FILTER_VALUE_CHARS: usize = 255;
+
+/// `Invalid` on `field` when a list is longer than `max`.
+pub(crate) fn at_most(field: &str, len: usize, max: usize) -> Result<()> {
+    if len > max {
+        return Err(Error::invalid(
+            field,
+            format!("{len} entries; at most {max} are allowed"),
+        ));
+    }
+    Ok(())
+}
+
+/// Filter values: at most [`MAX_FILTER_VALUES`] of at most
+/// [`MAX_FILTER_VALUE_CHARS`] characters each.
+pub(crate) fn filter_values(field: &str, values: &[String]) -> Result<()> {
+    at_most(field, values.len(), MAX_FILTER_VALUES)?;
+    for (i, v) in values.iter().enumerate() {
+        if v.chars().count() > MAX_FILTER_VALUE_CHARS {
+            return Err(Error::invalid(
+                format!("{field}[{i}]"),
+                format!("at most {MAX_FILTER_VALUE_CHARS} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A name must have visible characters and at most 255 of them.
 pub(crate) fn non_empty_name(field: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() {
