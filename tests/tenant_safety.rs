@@ -341,10 +341,12 @@ fn list_lengths_are_capped_and_named() {
     r.filters.teams = vec!["x".repeat(MAX_FILTER_VALUE_CHARS + 1)];
     assert_eq!(r.validate().unwrap_err().field(), Some("filters.teams[0]"));
 
-    let mut c = ReportTemplateConfig::default();
-    c.breakdowns = (0..=MAX_BREAKDOWNS)
-        .map(|i| Dimension::Tag(format!("k{i}")))
-        .collect();
+    let mut c = ReportTemplateConfig {
+        breakdowns: (0..=MAX_BREAKDOWNS)
+            .map(|i| Dimension::Tag(format!("k{i}")))
+            .collect(),
+        ..Default::default()
+    };
     assert_eq!(c.validate().unwrap_err().field(), Some("breakdowns"));
     c.breakdowns = vec![Dimension::Team, Dimension::Team];
     assert_eq!(c.validate().unwrap_err().field(), Some("breakdowns[1]"));
