@@ -423,3 +423,95 @@ async fn one_broken_schedule_does_not_stop_run_due() {
     let bad_after = store.get_schedule(bad_org, bad.id).await.unwrap();
     assert!(bad_after.last_error.is_some(), "{bad_after:?}");
 }
+
+/// Collects tracing events as text.
+#[derive(Clone, Default)]
+struct Capture(Arc<std::sync::Mutex<Vec<String>>>);
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={value:?} ", field.name()));
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut f = Fields(format!("span {} ", span.metadata().name()));
+        span.record(&mut f);
+        self.0.lock().unwrap().push(f.0);
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut f = Fields(format!("{} ", event.metadata().level()));
+        event.record(&mut f);
+        self.0.lock().unwrap().push(f.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A failure the worker used to discard is an event naming the
+/// organization and user (never the address), the jobs' spans carry their
+/// names, and the worker's health shows each job's last tick.
+#[tokio::test]
+async fn failures_are_traced_and_the_worker_reports_its_health() {
+    use tokentra_reports::backends::memory::RecordingDeliverer;
+    use tokentra_reports::engine::jobs::{Worker, WorkerConfig, WorkerStats};
+    use tokentra_reports::ports::DigestStore;
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let store = MemoryStore::new();
+    let bad = OrganizationId::new();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0).unwrap());
+    let e = Engine::builder()
+        .cost_source(Arc::new(Poisoned {
+            inner: MemoryCostSource::new(),
+            bad,
+        }))
+        .store(Arc::new(store.clone()))
+        .deliverer(Arc::new(RecordingDeliverer::new()))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let p = EmailDigestPreferences::new(
+        bad,
+        UserId::new(),
+        "secret-person@example.com",
+        Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap(),
+    );
+    store.upsert_digest_preferences(bad, &p).await.unwrap();
+    let worker = Worker::new(e, WorkerConfig::default()).unwrap();
+    assert_eq!(worker.health().digests.last_tick, None);
+    let mut stats = WorkerStats::default();
+    worker.tick_all(&mut stats).await;
+
+    let events = capture.0.lock().unwrap().join("\n");
+    let failure = events
+        .lines()
+        .find(|l| l.contains("digest could not be built"))
+        .unwrap_or_else(|| panic!("no failure event in:\n{events}"));
+    assert!(failure.starts_with("WARN"), "{failure}");
+    assert!(failure.contains(&bad.to_string()), "{failure}");
+    assert!(failure.contains(&p.user_id.to_string()), "{failure}");
+    assert!(!events.contains("secret-person"), "{events}");
+    assert!(events.contains("span job job=\"digests\""), "{events}");
+
+    let health = worker.health();
+    for job in [
+        &health.scheduled_reports,
+        &health.digests,
+        &health.chargebacks,
+        &health.cleanup,
+    ] {
+        assert_eq!(job.last_tick, Some(clock.now()));
+        assert!(!job.last_failed);
+    }
+    assert_eq!(worker.health_handle().snapshot(), health);
+}

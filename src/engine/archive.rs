@@ -172,11 +172,15 @@ impl Engine {
                     .await
                 {
                     Ok(true) => {
+                        tracing::warn!(org = %org, report = %id, "stuck report marked failed");
                         stats.failed += 1;
                         progressed = true;
                     }
                     Ok(false) | Err(Error::NotFound { .. }) => progressed = true,
-                    Err(_) => stats.errors += 1,
+                    Err(e) => {
+                        tracing::warn!(org = %org, report = %id, error = %e, "stuck report could not be marked failed");
+                        stats.errors += 1;
+                    }
                 }
             }
             if !progressed {

@@ -151,9 +151,13 @@ impl Engine {
             let org = prefs.organization_id;
             // Any failure is this user's alone: count it and go on with the
             // next user (the slot stays due, so the next tick tries again).
-            let Ok(doc) = self.digest_document(&prefs, due.period).await else {
-                stats.failed += 1;
-                continue;
+            let doc = match self.digest_document(&prefs, due.period).await {
+                Ok(doc) => doc,
+                Err(e) => {
+                    tracing::warn!(org = %org, user = %prefs.user_id, error = %e, "digest could not be built");
+                    stats.failed += 1;
+                    continue;
+                }
             };
             let (subject, html, text) = digest_message(&doc);
             let recipient = prefs.recipient();
@@ -180,9 +184,15 @@ impl Engine {
                     Ok(false) => stats.raced += 1,
                     // Sent but not recorded: the delivery's idempotency key
                     // (user and slot) lets the channel drop the repeat.
-                    Err(_) => stats.failed += 1,
+                    Err(e) => {
+                        tracing::warn!(org = %org, user = %prefs.user_id, error = %e, "digest sent but not recorded");
+                        stats.failed += 1;
+                    }
                 },
-                Err(_) => stats.failed += 1,
+                Err(e) => {
+                    tracing::warn!(org = %org, user = %prefs.user_id, error = %e, "digest delivery failed");
+                    stats.failed += 1;
+                }
             }
         }
         Ok(stats)

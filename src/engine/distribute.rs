@@ -134,8 +134,17 @@ impl Engine {
                     },
                 )
                 .await?;
+            let span = tracing::info_span!(
+                "deliver",
+                org = %org,
+                report = %id,
+                channel = recipient.kind.as_str(),
+                key = %key,
+                attempt = attempts,
+            );
             let result = if deliverer.supports(recipient.kind) {
-                deliverer.deliver(&delivery).await
+                use tracing::Instrument as _;
+                deliverer.deliver(&delivery).instrument(span.clone()).await
             } else {
                 Err(Error::Unsupported(format!(
                     "no deliverer for {:?} recipients",
@@ -156,6 +165,7 @@ impl Engine {
                     }
                 }
                 Err(e) => {
+                    tracing::warn!(parent: &span, error = %e, retryable = e.is_retryable(), "delivery failed");
                     outcome.failed += 1;
                     DistributionStatus {
                         recipient: recipient.clone(),

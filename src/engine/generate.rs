@@ -215,13 +215,25 @@ impl Engine {
         // A panic in the cost source, the core or a renderer fails this
         // report (recorded with its message) instead of unwinding through
         // the caller and leaving the record `generating`.
+        let span = tracing::info_span!(
+            "generate",
+            org = %org,
+            report = %report.id,
+            schedule = ?origin.schedule.map(|(id, _)| id.to_string()),
+            format = report.format.extension(),
+        );
         let outcome = {
             use futures::FutureExt as _;
+            use tracing::Instrument as _;
             std::panic::AssertUnwindSafe(self.produce(org, resolved, &report, renderer))
                 .catch_unwind()
+                .instrument(span.clone())
                 .await
                 .unwrap_or_else(|panic| Err(panicked(panic)))
         };
+        if let Err(e) = &outcome {
+            tracing::warn!(parent: &span, error = %e, "report generation failed");
+        }
         let finished = self.clock.now();
         let elapsed = (finished - started).num_milliseconds().max(0) as u64;
         report.generation_time_ms = Some(elapsed);
@@ -301,6 +313,8 @@ async fn render_off_executor(
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => handle
             .spawn_blocking(move || {
+                let _span =
+                    tracing::info_span!("render", format = renderer.format().extension()).entered();
                 let rendered = renderer.render(&doc);
                 rendered.map(|r| (doc, r))
             })

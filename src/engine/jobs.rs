@@ -20,6 +20,7 @@ use super::digests::DigestStats;
 use super::schedules::RunDueStats;
 use super::Engine;
 use crate::Result;
+use tracing::Instrument as _;
 
 impl Engine {
     /// Job: run due scheduled reports (see [`Engine::run_due`]).
@@ -78,6 +79,7 @@ pub struct WorkerStats {
 pub struct Worker {
     engine: Engine,
     config: WorkerConfig,
+    health: HealthHandle,
 }
 
 /// The longest interval a job may have.
@@ -108,6 +110,62 @@ impl WorkerConfig {
     }
 }
 
+/// The state of one job as a [`Worker`] last saw it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobHealth {
+    /// When the job last ran (from the engine's clock).
+    pub last_tick: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether its last run ended in an error.
+    pub last_failed: bool,
+    /// The last error it returned, and when (kept after later successes).
+    pub last_error: Option<(chrono::DateTime<chrono::Utc>, String)>,
+    /// Runs that returned an error.
+    pub errors: u64,
+}
+
+/// A snapshot of a [`Worker`]'s jobs, for a host's health endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerHealth {
+    /// [`Engine::process_scheduled_reports`].
+    pub scheduled_reports: JobHealth,
+    /// [`Engine::process_email_digests`].
+    pub digests: JobHealth,
+    /// [`Engine::process_periodic_chargebacks`].
+    pub chargebacks: JobHealth,
+    /// [`Engine::cleanup_expired_reports`] and [`Engine::sweep_stuck_reports`].
+    pub cleanup: JobHealth,
+}
+
+/// Reads a running worker's [`WorkerHealth`] (clones share it).
+#[derive(Clone, Debug, Default)]
+pub struct HealthHandle(std::sync::Arc<std::sync::Mutex<WorkerHealth>>);
+
+impl HealthHandle {
+    /// The current snapshot.
+    pub fn snapshot(&self) -> WorkerHealth {
+        self.0.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Job {
+    Schedules,
+    Digests,
+    Chargebacks,
+    Cleanup,
+}
+
+impl Job {
+    fn name(self) -> &'static str {
+        match self {
+            Job::Schedules => "scheduled_reports",
+            Job::Digests => "digests",
+            Job::Chargebacks => "chargebacks",
+            Job::Cleanup => "cleanup",
+        }
+    }
+}
+
 impl Worker {
     /// A worker over `engine`.
     ///
@@ -116,7 +174,45 @@ impl Worker {
     /// longer than [`MAX_INTERVAL`] (see [`WorkerConfig::validate`]).
     pub fn new(engine: Engine, config: WorkerConfig) -> crate::Result<Self> {
         config.validate()?;
-        Ok(Worker { engine, config })
+        Ok(Worker {
+            engine,
+            config,
+            health: HealthHandle::default(),
+        })
+    }
+
+    /// The jobs' last ticks and errors now.
+    pub fn health(&self) -> WorkerHealth {
+        self.health.snapshot()
+    }
+
+    /// A handle that reads the health while [`run`](Self::run) owns the worker.
+    pub fn health_handle(&self) -> HealthHandle {
+        self.health.clone()
+    }
+
+    /// Record a job's outcome in the health snapshot and as a tracing event
+    /// (errors are never discarded silently).
+    fn record(&self, job: Job, outcome: Result<(), &crate::Error>, stats: &mut WorkerStats) {
+        let now = self.engine.clock().now();
+        if let Err(e) = outcome {
+            stats.errors += 1;
+            tracing::error!(job = job.name(), error = %e, retryable = e.is_retryable(), "job failed");
+        }
+        if let Ok(mut h) = self.health.0.lock() {
+            let j = match job {
+                Job::Schedules => &mut h.scheduled_reports,
+                Job::Digests => &mut h.digests,
+                Job::Chargebacks => &mut h.chargebacks,
+                Job::Cleanup => &mut h.cleanup,
+            };
+            j.last_tick = Some(now);
+            j.last_failed = outcome.is_err();
+            if let Err(e) = outcome {
+                j.errors += 1;
+                j.last_error = Some((now, e.to_string()));
+            }
+        }
     }
 
     /// Run one round of every job now (what each tick does), adding to `stats`.
@@ -129,38 +225,87 @@ impl Worker {
 
     async fn tick_schedules(&self, stats: &mut WorkerStats) {
         stats.ticks += 1;
-        match self.engine.process_scheduled_reports().await {
-            Ok(s) => stats.runs += s.ran,
-            Err(_) => stats.errors += 1,
+        let result = self
+            .engine
+            .process_scheduled_reports()
+            .instrument(tracing::info_span!("job", job = Job::Schedules.name()))
+            .await;
+        if let Ok(s) = &result {
+            stats.runs += s.ran;
+            if s.failed > 0 || s.errors > 0 {
+                tracing::warn!(
+                    job = Job::Schedules.name(),
+                    failed_runs = s.failed,
+                    schedule_errors = s.errors,
+                    "some scheduled runs failed"
+                );
+            }
         }
+        self.record(Job::Schedules, result.as_ref().map(|_| ()), stats);
     }
 
     async fn tick_digests(&self, stats: &mut WorkerStats) {
         if self.engine.deliverer().is_none() {
             return;
         }
-        match self.engine.process_email_digests().await {
-            Ok(DigestStats { sent, .. }) => stats.digests += sent,
-            Err(_) => stats.errors += 1,
+        let result = self
+            .engine
+            .process_email_digests()
+            .instrument(tracing::info_span!("job", job = Job::Digests.name()))
+            .await;
+        if let Ok(DigestStats { sent, failed, .. }) = &result {
+            stats.digests += sent;
+            if *failed > 0 {
+                tracing::warn!(job = Job::Digests.name(), failed, "some digests failed");
+            }
         }
+        self.record(Job::Digests, result.as_ref().map(|_| ()), stats);
     }
 
     async fn tick_chargebacks(&self, stats: &mut WorkerStats) {
-        match self.engine.process_periodic_chargebacks().await {
-            Ok(s) => stats.chargebacks += s.created.len(),
-            Err(_) => stats.errors += 1,
+        let result = self
+            .engine
+            .process_periodic_chargebacks()
+            .instrument(tracing::info_span!("job", job = Job::Chargebacks.name()))
+            .await;
+        if let Ok(s) = &result {
+            stats.chargebacks += s.created.len();
+            for f in &s.failed {
+                tracing::warn!(
+                    job = Job::Chargebacks.name(),
+                    org = %f.organization_id,
+                    configuration = %f.configuration_id,
+                    error = %f.error,
+                    "chargeback record failed"
+                );
+            }
         }
+        self.record(Job::Chargebacks, result.as_ref().map(|_| ()), stats);
     }
 
     async fn tick_cleanup(&self, stats: &mut WorkerStats) {
-        match self.engine.cleanup_expired_reports().await {
-            Ok(CleanupStats { expired, .. }) => stats.expired += expired,
-            Err(_) => stats.errors += 1,
+        let span = tracing::info_span!("job", job = Job::Cleanup.name());
+        let cleaned = self
+            .engine
+            .cleanup_expired_reports()
+            .instrument(span.clone())
+            .await;
+        if let Ok(CleanupStats { expired, .. }) = &cleaned {
+            stats.expired += expired;
         }
-        match self.engine.sweep_stuck_reports().await {
-            Ok(s) => stats.swept += s.failed,
-            Err(_) => stats.errors += 1,
+        let swept = self.engine.sweep_stuck_reports().instrument(span).await;
+        if let Ok(s) = &swept {
+            stats.swept += s.failed;
         }
+        if let (Err(_), Err(e)) = (&cleaned, &swept) {
+            // Both failed: the clean-up's error is recorded, the sweep's logged.
+            tracing::error!(job = Job::Cleanup.name(), error = %e, "sweep failed");
+        }
+        let outcome = match (&cleaned, &swept) {
+            (Err(e), _) | (_, Err(e)) => Err(e),
+            _ => Ok(()),
+        };
+        self.record(Job::Cleanup, outcome, stats);
     }
 
     /// Tick the jobs until `shutdown` resolves; return what was done.

@@ -338,6 +338,13 @@ impl Engine {
                 // one is tried again on the next call; any other is recorded
                 // on the schedule (`lastError`) where the host sees it.
                 stats.errors += 1;
+                tracing::warn!(
+                    org = %schedule.organization_id,
+                    schedule = %schedule.id,
+                    error = %e,
+                    retryable = e.is_retryable(),
+                    "scheduled run could not be handled"
+                );
                 if !e.is_retryable() && !matches!(e, Error::NotFound { .. } | Error::Conflict(_)) {
                     self.record_schedule_error(&schedule, &e).await;
                 }
@@ -495,12 +502,21 @@ impl Engine {
         let (status, report_id, error) = match generated {
             Ok((result, doc)) if result.status == ReportStatus::Completed => {
                 if !s.recipients.is_empty() && self.deliverer.is_some() {
-                    // Delivery failures are recorded per recipient on the
-                    // report and retried by `retry_distributions`; the run
-                    // itself succeeded.
-                    let _ = self
+                    // Failed recipients are recorded on the report (and
+                    // sent again by `distribute`, which sends only to those
+                    // not yet sent); the run itself succeeded.
+                    if let Err(e) = self
                         .distribute_with(org, result.report_id, doc.as_ref())
-                        .await;
+                        .await
+                    {
+                        tracing::warn!(
+                            org = %org,
+                            schedule = %s.id,
+                            report = %result.report_id,
+                            error = %e,
+                            "distribution of a scheduled report failed"
+                        );
+                    }
                 }
                 (RunStatus::Success, Some(result.report_id), None)
             }
