@@ -4,6 +4,7 @@
 mod delivery_common;
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -39,6 +40,7 @@ fn fast_http() -> HttpOptions {
 fn slack(server: &MockServer, token: Option<&str>) -> SlackDeliverer {
     SlackDeliverer::new(SlackConfig {
         bot_token: token.map(SlackToken::new),
+        token_resolver: None,
         api_base: format!("{}/api", server.uri()),
         top_items: 5,
         http: fast_http(),
@@ -277,6 +279,7 @@ async fn oversized_api_answers_are_refused_at_the_cap() {
     http.max_response_bytes = 1024;
     let s = SlackDeliverer::new(SlackConfig {
         bot_token: Some(SlackToken::new(TOKEN)),
+        token_resolver: None,
         api_base: format!("{}/api/", server.uri()),
         top_items: 5,
         http,
@@ -364,6 +367,7 @@ fn message_without_document_uses_the_text_body() {
 fn token_never_appears_in_debug_output() {
     let config = SlackConfig {
         bot_token: Some(SlackToken::new(TOKEN)),
+        token_resolver: None,
         ..SlackConfig::default()
     };
     let text = format!("{config:?}");
@@ -371,4 +375,69 @@ fn token_never_appears_in_debug_output() {
     assert!(text.contains("SlackToken(<redacted>)"));
     let d = SlackDeliverer::new(config).unwrap();
     assert!(!format!("{d:?}").contains(TOKEN));
+}
+
+/// Bot tokens per organization: each tenant posts with its own workspace's
+/// token only; a tenant without one cannot post to channels.
+#[derive(Debug)]
+struct Tokens(std::collections::HashMap<tokentra_reports::model::OrganizationId, &'static str>);
+
+#[async_trait::async_trait]
+impl tokentra_reports::backends::slack::SlackTokenResolver for Tokens {
+    async fn bot_token(
+        &self,
+        org: tokentra_reports::model::OrganizationId,
+    ) -> tokentra_reports::Result<Option<SlackToken>> {
+        Ok(self.0.get(&org).map(|t| SlackToken::new(*t)))
+    }
+}
+
+#[tokio::test]
+async fn each_organization_posts_with_its_own_token() {
+    use tokentra_reports::model::OrganizationId;
+    let server = MockServer::start().await;
+    for token in ["xoxb-org-a", "xoxb-org-b"] {
+        Mock::given(method("POST"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_string(r#"{"ok":true,"channel":"C1","ts":"1.2"}"#),
+            )
+            .mount(&server)
+            .await;
+    }
+    let (a, b, c) = (
+        OrganizationId::new(),
+        OrganizationId::new(),
+        OrganizationId::new(),
+    );
+    let s = SlackDeliverer::new(SlackConfig {
+        bot_token: Some(SlackToken::new("xoxb-shared-never-used")),
+        token_resolver: Some(Arc::new(Tokens(
+            [(a, "xoxb-org-a"), (b, "xoxb-org-b")].into(),
+        ))),
+        api_base: format!("{}/api/", server.uri()),
+        top_items: 5,
+        http: fast_http(),
+    })
+    .unwrap();
+    for org in [a, b] {
+        let mut d = delivery_common::delivery(RecipientKind::Slack, "#finops");
+        d.organization_id = org;
+        d.attachment = None;
+        s.deliver(&d).await.unwrap();
+    }
+    let auth: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(auth, ["Bearer xoxb-org-a", "Bearer xoxb-org-b"]);
+    let mut d = delivery_common::delivery(RecipientKind::Slack, "#finops");
+    d.organization_id = c;
+    let err = s.deliver(&d).await.unwrap_err();
+    assert!(!reason(&err).0);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }

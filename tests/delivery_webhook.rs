@@ -442,3 +442,81 @@ fn unsigned_configuration_is_refused() {
 fn num(text: &str) -> serde_json::Value {
     serde_json::Value::Number(text.parse().unwrap())
 }
+
+/// Secrets per organization: each tenant's events are signed with its own
+/// secret only, so tenant B can never produce a valid signature for tenant
+/// A's receiver; a tenant without a secret gets nothing sent.
+#[derive(Debug)]
+struct PerOrg(std::collections::HashMap<tokentra_reports::model::OrganizationId, WebhookSecret>);
+
+#[async_trait::async_trait]
+impl tokentra_reports::backends::webhook::WebhookSecretResolver for PerOrg {
+    async fn secrets(
+        &self,
+        org: tokentra_reports::model::OrganizationId,
+        _url: &str,
+    ) -> tokentra_reports::Result<Option<Vec<WebhookSecret>>> {
+        Ok(self.0.get(&org).map(|s| vec![s.clone()]))
+    }
+}
+
+#[tokio::test]
+async fn each_organization_signs_with_its_own_secret() {
+    use tokentra_reports::model::OrganizationId;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let (a, b, c) = (
+        OrganizationId::new(),
+        OrganizationId::new(),
+        OrganizationId::new(),
+    );
+    let secret_a = WebhookSecret::parse("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGQ==").unwrap();
+    let secret_b = WebhookSecret::parse(SECRET).unwrap();
+    let clock = clock();
+    let d = WebhookDeliverer::new(WebhookConfig {
+        secret_resolver: Some(Arc::new(PerOrg(
+            [(a, secret_a.clone()), (b, secret_b.clone())].into(),
+        ))),
+        http: fast_http(&clock),
+        ..WebhookConfig::default()
+    })
+    .unwrap();
+    let mut for_a = hook(&server);
+    for_a.organization_id = a;
+    let mut for_b = hook(&server);
+    for_b.organization_id = b;
+    for_b.idempotency_key = "rep_b:webhook:1".into();
+    d.deliver(&for_a).await.unwrap();
+    d.deliver(&for_b).await.unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2);
+    let check = |req: &wiremock::Request, secrets: &[WebhookSecret]| {
+        verify(
+            secrets,
+            &SignedHeaders {
+                id: header(req, "webhook-id"),
+                timestamp: header(req, "webhook-timestamp"),
+                signature: header(req, "webhook-signature"),
+            },
+            &req.body,
+            Utc.timestamp_opt(NOW, 0).unwrap(),
+            default_tolerance(),
+        )
+    };
+    assert!(check(&reqs[0], std::slice::from_ref(&secret_a)).is_ok());
+    assert!(check(&reqs[0], std::slice::from_ref(&secret_b)).is_err());
+    assert!(check(&reqs[1], std::slice::from_ref(&secret_b)).is_ok());
+    assert!(check(&reqs[1], std::slice::from_ref(&secret_a)).is_err());
+    // An organization with no secret: nothing is sent, not retryable.
+    let mut for_c = hook(&server);
+    for_c.organization_id = c;
+    let err = d.deliver(&for_c).await.unwrap_err();
+    let (_, retryable, f) = failure(&err);
+    assert!(!retryable);
+    assert!(f.to_string().contains("organization"), "{f}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}

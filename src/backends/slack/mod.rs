@@ -28,6 +28,7 @@
 mod blocks;
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -41,7 +42,7 @@ pub use blocks::{
 
 use crate::backends::http::{HttpClient, HttpOptions};
 use crate::backends::routing::DeliveryFailure;
-use crate::model::{RecipientKind, ReportRecipient};
+use crate::model::{OrganizationId, RecipientKind, ReportRecipient};
 use crate::ports::{Deliverer, Delivery, DeliveryReceipt};
 use crate::{Error, Result};
 
@@ -68,8 +69,13 @@ impl fmt::Debug for SlackToken {
 /// `https://slack.com/api/`, five breakdown lines, [`HttpOptions::default`].
 #[derive(Clone, Debug)]
 pub struct SlackConfig {
-    /// Bot token for channel recipients and file uploads.
+    /// Bot token for channel recipients and file uploads, for a
+    /// single-tenant host. Ignored when `token_resolver` is set.
     pub bot_token: Option<SlackToken>,
+    /// Per-organization bot tokens (many tenants): when set, an
+    /// organization's channel deliveries use only its own token (its own
+    /// Slack workspace), never a shared one.
+    pub token_resolver: Option<Arc<dyn SlackTokenResolver>>,
     /// Base URL of the Web API (a `/` is added when missing).
     pub api_base: String,
     /// Lines of the top breakdown shown.
@@ -82,6 +88,7 @@ impl Default for SlackConfig {
     fn default() -> Self {
         SlackConfig {
             bot_token: None,
+            token_resolver: None,
             api_base: "https://slack.com/api/".to_owned(),
             top_items: 5,
             http: HttpOptions::default(),
@@ -89,11 +96,22 @@ impl Default for SlackConfig {
     }
 }
 
+/// Where each organization's Slack bot token comes from (the host's secret
+/// store, e.g. the token of the workspace the organization installed the
+/// app in).
+#[async_trait]
+pub trait SlackTokenResolver: fmt::Debug + Send + Sync + 'static {
+    /// `org`'s bot token; `Ok(None)` when it has none (its channel
+    /// recipients fail, not retryably; incoming-webhook URLs need no token).
+    async fn bot_token(&self, org: OrganizationId) -> Result<Option<SlackToken>>;
+}
+
 /// Delivers to recipients of kind `slack`. See the [module docs](self).
 #[derive(Clone)]
 pub struct SlackDeliverer {
     client: HttpClient,
     token: Option<SlackToken>,
+    resolver: Option<Arc<dyn SlackTokenResolver>>,
     api_base: Url,
     top_items: usize,
 }
@@ -153,6 +171,7 @@ impl SlackDeliverer {
         Ok(SlackDeliverer {
             client: HttpClient::new(config.http, "slack")?,
             token: config.bot_token,
+            resolver: config.token_resolver,
             api_base,
             top_items: config.top_items,
         })
@@ -233,12 +252,17 @@ impl SlackDeliverer {
 
     async fn via_bot(&self, channel: &str, delivery: &Delivery) -> Result<DeliveryReceipt> {
         let recipient = &delivery.recipient;
-        let Some(token) = &self.token else {
-            return Err(Self::fail(
-                recipient,
-                "a bot token is required to post to a channel",
-                false,
-            ));
+        let resolved = match &self.resolver {
+            Some(r) => r.bot_token(delivery.organization_id).await?,
+            None => self.token.clone(),
+        };
+        let Some(token) = &resolved else {
+            let why = if self.resolver.is_some() {
+                "a bot token is required to post to a channel (none for this organization)"
+            } else {
+                "a bot token is required to post to a channel"
+            };
+            return Err(Self::fail(recipient, why, false));
         };
         let posted = self
             .call(

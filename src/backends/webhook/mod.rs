@@ -33,6 +33,7 @@ mod signature;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -52,14 +53,30 @@ use crate::model::{
 use crate::ports::{Deliverer, Delivery, DeliveryKind, DeliveryReceipt};
 use crate::{Error, Result};
 
+/// Where each organization's webhook signing secrets come from (the host's
+/// secret store), so one tenant's events can never be validly signed for
+/// another tenant's receiver.
+#[async_trait]
+pub trait WebhookSecretResolver: fmt::Debug + Send + Sync + 'static {
+    /// The secrets signing `org`'s deliveries to `url` (newest first during
+    /// a rotation); `Ok(None)` or an empty list when the organization has
+    /// none: that recipient fails, not retryably. An `Err` is passed
+    /// through (make it retryable when a lookup may work later).
+    async fn secrets(&self, org: OrganizationId, url: &str) -> Result<Option<Vec<WebhookSecret>>>;
+}
+
 /// Configuration of a [`WebhookDeliverer`].
 #[derive(Clone, Debug, Default)]
 pub struct WebhookConfig {
-    /// Secrets signing every request (newest first during a rotation).
+    /// Secrets signing every request (newest first during a rotation), for
+    /// a single-tenant host. Ignored when `secret_resolver` is set.
     pub secrets: Vec<WebhookSecret>,
     /// Secrets of particular endpoints (by exact URL), replacing
-    /// `secrets` for them.
+    /// `secrets` for them. Ignored when `secret_resolver` is set.
     pub endpoint_secrets: HashMap<String, Vec<WebhookSecret>>,
+    /// Per-organization secrets (many tenants): when set, every delivery is
+    /// signed only with its organization's secrets, never with the global ones.
+    pub secret_resolver: Option<Arc<dyn WebhookSecretResolver>>,
     /// HTTP client settings: retries, SSRF guard, timeouts, clock.
     pub http: HttpOptions,
 }
@@ -156,6 +173,7 @@ pub struct WebhookDeliverer {
     client: HttpClient,
     secrets: Vec<WebhookSecret>,
     endpoint_secrets: HashMap<String, Vec<WebhookSecret>>,
+    resolver: Option<Arc<dyn WebhookSecretResolver>>,
 }
 
 impl fmt::Debug for WebhookDeliverer {
@@ -163,16 +181,20 @@ impl fmt::Debug for WebhookDeliverer {
         f.debug_struct("WebhookDeliverer")
             .field("secrets", &self.secrets.len())
             .field("endpoints_with_own_secrets", &self.endpoint_secrets.len())
+            .field("per_organization", &self.resolver.is_some())
             .field("http", self.client.options())
             .finish()
     }
 }
 
 impl WebhookDeliverer {
-    /// A deliverer. [`Error::Invalid`] on `secrets` when no secret is
-    /// configured (webhooks are never sent unsigned).
+    /// A deliverer. [`Error::Invalid`] on `secrets` when no secret and no
+    /// resolver is configured (webhooks are never sent unsigned).
     pub fn new(config: WebhookConfig) -> Result<Self> {
-        if config.secrets.is_empty() && config.endpoint_secrets.is_empty() {
+        if config.secrets.is_empty()
+            && config.endpoint_secrets.is_empty()
+            && config.secret_resolver.is_none()
+        {
             return Err(Error::invalid(
                 "secrets",
                 "at least one signing secret is required",
@@ -182,6 +204,7 @@ impl WebhookDeliverer {
             client: HttpClient::new(config.http, "webhook")?,
             secrets: config.secrets,
             endpoint_secrets: config.endpoint_secrets,
+            resolver: config.secret_resolver,
         })
     }
 }
@@ -204,12 +227,24 @@ impl Deliverer for WebhookDeliverer {
             return Err(fail("not a webhook recipient"));
         }
         let url = Url::parse(&recipient.address).map_err(|_| fail("the address is not a URL"))?;
-        let secrets = self
-            .endpoint_secrets
-            .get(&recipient.address)
-            .unwrap_or(&self.secrets);
+        let resolved;
+        let secrets: &[WebhookSecret] = match &self.resolver {
+            Some(r) => {
+                resolved = r
+                    .secrets(delivery.organization_id, &recipient.address)
+                    .await?
+                    .unwrap_or_default();
+                &resolved
+            }
+            None => self
+                .endpoint_secrets
+                .get(&recipient.address)
+                .unwrap_or(&self.secrets),
+        };
         if secrets.is_empty() {
-            return Err(fail("no signing secret is configured for this endpoint"));
+            return Err(fail(
+                "no signing secret is configured for this organization and endpoint",
+            ));
         }
         let msg_id = delivery.idempotency_key.as_str();
         if !header_safe(msg_id) {
