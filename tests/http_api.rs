@@ -488,6 +488,19 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
     assert_eq!(prefs["includeForecast"], false);
     assert_eq!(prefs["isActive"], true);
     assert_eq!(prefs["timezone"], "UTC");
+    // A partial update (the specification's updatePreferences) keeps the rest.
+    let (st, partial) = s
+        .call(
+            Method::PUT,
+            "/api/v1/digest-preferences",
+            Some("token-a"),
+            Some(json!({"frequency": "weekly", "dayOfWeek": 5})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{partial}");
+    assert_eq!(partial["data"]["frequency"], "weekly");
+    assert_eq!(partial["data"]["dayOfWeek"], 5);
+    assert_eq!(partial["data"]["digestTime"], "09:00");
     let mut p = prefs.clone();
     p["timezone"] = json!("Asia/Kolkata");
     p["userId"] = json!(UserId::new().to_string());

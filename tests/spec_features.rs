@@ -118,6 +118,25 @@ async fn a_custom_report_is_its_templates_sections_metrics_and_breakdowns() {
         summary,
         ["Total cost", "Average cost per request", "Tokens"]
     );
+    // The specification's runScheduledReport sends type "custom" with any
+    // template: the template decides.
+    let team = tokentra_reports::engine::templates::system_template(ReportType::Team);
+    let r = f
+        .engine
+        .generate(
+            f.org,
+            GenerateReportRequest {
+                template_id: Some(team.id),
+                report_type: Some(ReportType::Custom),
+                date_range: Some(october()),
+                format: ReportFormat::Csv,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, ReportStatus::Completed);
     // And JSON carries them for any other renderer.
     let json: serde_json::Value =
         serde_json::from_slice(&JsonRenderer.render(&doc).unwrap().artifact.bytes).unwrap();

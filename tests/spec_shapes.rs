@@ -431,3 +431,58 @@ fn unknown_metric_is_invalid_and_named() {
     assert_eq!(e.field(), Some("config.metrics[3]"), "{e}");
     assert!(e.to_string().contains("vibes"), "{e}");
 }
+
+/// What the specification's own services write reads too: `{}` summaries
+/// of unfinished reports, `null` in nullable columns, JavaScript
+/// timestamps as dates, an empty name.
+#[test]
+fn what_the_specifications_services_write_reads_too() {
+    let pending = r#"{
+        "id": "90d5e0c7-b686-456f-93fe-b55aafe677db",
+        "orgId": "0b7c5a8e-2f43-4c1e-9d2a-6a1f3e5b7c90",
+        "scheduledReportId": null, "templateId": null,
+        "name": "team Report - 11/2/2026", "type": "team",
+        "dateRangeStart": "2026-10-01", "dateRangeEnd": "2026-10-31",
+        "filters": null, "format": "pdf", "filePath": "", "fileSize": null,
+        "pageCount": null, "summaryData": {}, "status": "generating",
+        "errorMessage": null, "generationTimeMs": null, "distributedAt": null,
+        "distributionStatus": [], "downloadUrl": null, "downloadExpiresAt": null,
+        "downloadCount": 0, "generatedBy": null, "createdAt": "2026-11-02T08:00:00.000Z"
+    }"#;
+    let r: GeneratedReport = from_json(pending).unwrap();
+    assert_eq!(r.summary_data, None);
+    assert!(r.filters.is_empty());
+    let v = serde_json::to_value(&r).unwrap();
+    assert!(v.get("summaryData").is_none(), "{v}");
+    assert!(v.get("errorMessage").is_none(), "{v}");
+
+    let prefs = r#"{"id":"37b611ee-eeda-46b8-ab36-654eab6feb82","orgId":"0b7c5a8e-2f43-4c1e-9d2a-6a1f3e5b7c90",
+        "userId":"7173607c-2fb2-4639-9633-5fc5b1928b52","frequency":"weekly","digestTime":"09:00:00",
+        "timezone":"UTC","dayOfWeek":1,"includeSummary":true,"includeAnomalies":true,
+        "includeForecast":false,"includeTeamBreakdown":true,"includeRecommendations":true,
+        "teamFilter":null,"projectFilter":null,"isActive":true,"lastSentAt":null}"#;
+    let p: EmailDigestPreferences = from_json_validated(prefs).unwrap();
+    assert!(p.team_filter.is_empty() && p.project_filter.is_empty());
+    assert_eq!(p.digest_time.to_string(), "09:00");
+
+    let config = r#"{"id":"40323701-c96c-4678-bd5c-a345dda8291b","orgId":"0b7c5a8e-2f43-4c1e-9d2a-6a1f3e5b7c90",
+        "name":"Monthly","allocationBasis":"team","allocationRules":null,"reportFrequency":"monthly",
+        "includeBreakdownBy":null,"currency":"USD","requiresApproval":false,"approvers":null,
+        "autoDistribute":true,"distributionList":[],"isActive":true}"#;
+    let c: ChargebackConfiguration = from_json_validated(config).unwrap();
+    assert!(c.approvers.is_empty() && c.allocation_rules.is_empty());
+    assert_eq!(
+        c.include_breakdown_by,
+        [Dimension::Provider, Dimension::Model]
+    );
+
+    // The spec's runScheduledReport body: type "custom" with a template,
+    // an empty name, dates as JavaScript timestamps.
+    let request = r#"{"templateId":"62d440ee-47e1-448b-93cf-3f1f4e394c36","type":"custom","name":"",
+        "dateRange":{"start":"2026-10-01T00:00:00.000Z","end":"2026-10-31T00:00:00.000Z"},
+        "format":"pdf","filters":null,"recipients":null}"#;
+    let r: GenerateReportRequest = from_json_validated(request).unwrap();
+    assert_eq!(r.name, None);
+    assert_eq!(r.report_type, Some(ReportType::Custom));
+    assert_eq!(r.date_range.unwrap().days(), 31);
+}

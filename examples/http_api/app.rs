@@ -86,10 +86,30 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `{ "error": ..., "field": ... }` with `status`.
+/// `{ "error": ..., "field": ... }` with `status` (`field` only when known).
 fn error_body(status: StatusCode, error: &str, field: Option<&str>) -> Response {
-    let body = serde_json::json!({ "error": error, "field": field });
+    let mut body = serde_json::json!({ "error": error });
+    if let Some(f) = field {
+        body["field"] = f.into();
+    }
     (status, Json(body)).into_response()
+}
+
+/// `base` with the top-level keys of `patch` put over it: a partial body
+/// (the specification's `Partial<...>` create and update calls) keeps what
+/// it leaves out.
+fn merged(mut base: serde_json::Value, patch: serde_json::Value) -> serde_json::Value {
+    if let (Some(b), serde_json::Value::Object(p)) = (base.as_object_mut(), patch) {
+        for (k, v) in p {
+            b.insert(k, v);
+        }
+    }
+    base
+}
+
+/// Read a merged JSON value as a model type, errors naming the field.
+fn read<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
+    Ok(from_json(&value.to_string())?)
 }
 
 /// `{ "data": ... }`, the specification's envelope.
@@ -281,10 +301,11 @@ async fn list_reports(
             },
         )
         .await?;
-    Ok(Json(serde_json::json!({
-        "data": page.reports,
-        "nextCursor": page.next_cursor.map(|c| serde_json::json!({"beforeCreatedAt": c.created_at, "beforeId": c.id})),
-    })))
+    let mut body = serde_json::json!({ "data": page.reports });
+    if let Some(c) = page.next_cursor {
+        body["nextCursor"] = serde_json::json!({"beforeCreatedAt": c.created_at, "beforeId": c.id});
+    }
+    Ok(Json(body))
 }
 
 /// The specification's `POST /api/v1/reports`: `{ "data": ReportGenerationResult }`.
@@ -407,12 +428,20 @@ async fn get_digest(State(s): State<AppState>, p: Principal) -> ApiResult<impl I
     ))
 }
 
+/// The specification's `updatePreferences(userId, orgId, Partial<...>)`: the
+/// keys given replace the stored (or default) ones.
 async fn put_digest(
     State(s): State<AppState>,
     p: Principal,
-    ApiJson(mut prefs): ApiJson<EmailDigestPreferences>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
+    let current = s.engine.digest_preferences(p.org, p.user, p.email).await?;
+    let mut prefs: EmailDigestPreferences = read(&merged(
+        serde_json::to_value(&current).map_err(Error::from)?,
+        body,
+    ))?;
     // The user and organization come from the token, never from the body.
+    prefs.id = current.id;
     prefs.user_id = p.user;
     prefs.organization_id = p.org;
     Ok(data(
@@ -427,12 +456,15 @@ async fn list_chargeback_configurations(
     Ok(data(s.engine.store().list_chargeback_configs(p.org).await?))
 }
 
-/// A configuration in the specification's shape; its `orgId` is the token's.
+/// A configuration in the specification's shape (its `Partial<...>`: `id`
+/// may be left out); its `orgId` is the token's.
 async fn create_chargeback_configuration(
     State(s): State<AppState>,
     p: Principal,
-    ApiJson(config): ApiJson<ChargebackConfiguration>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
+    let base = serde_json::json!({ "id": ChargebackConfigId::new(), "orgId": p.org });
+    let config: ChargebackConfiguration = read(&merged(base, body))?;
     let created = s
         .engine
         .create_chargeback_configuration(p.org, config)
@@ -440,12 +472,18 @@ async fn create_chargeback_configuration(
     Ok((StatusCode::CREATED, data(created)))
 }
 
+/// The keys given replace the stored ones.
 async fn update_chargeback_configuration(
     State(s): State<AppState>,
     p: Principal,
     ApiPath(id): ApiPath<ChargebackConfigId>,
-    ApiJson(mut config): ApiJson<ChargebackConfiguration>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
+    let current = s.engine.store().get_chargeback_config(p.org, id).await?;
+    let mut config: ChargebackConfiguration = read(&merged(
+        serde_json::to_value(&current).map_err(Error::from)?,
+        body,
+    ))?;
     config.id = id;
     Ok(data(
         s.engine

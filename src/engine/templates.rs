@@ -394,7 +394,9 @@ impl Engine {
     ) -> Result<ReportTemplate> {
         if let Some(id) = id {
             let t = self.get_template(org, id).await?;
-            if let Some(rt) = report_type {
+            // `custom` with a template means "as the template says" (the
+            // specification's runScheduledReport sends exactly that).
+            if let Some(rt) = report_type.filter(|rt| *rt != ReportType::Custom) {
                 if rt != t.report_type {
                     return Err(Error::invalid(
                         "type",

@@ -166,13 +166,16 @@ pub struct ChargebackConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_tag_key: Option<String>,
     /// Rules, at most one per source.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::model::null_as_default")]
     pub allocation_rules: Vec<AllocationRule>,
     /// Period of the records.
     #[serde(default)]
     pub report_frequency: ChargebackFrequency,
     /// Dimensions broken down inside each allocation and in the report.
-    #[serde(default = "default_breakdown")]
+    #[serde(
+        default = "default_breakdown",
+        deserialize_with = "breakdown_or_default"
+    )]
     pub include_breakdown_by: Vec<Dimension>,
     /// Currency of the records; rows in another currency are an error.
     #[serde(default)]
@@ -181,7 +184,7 @@ pub struct ChargebackConfiguration {
     #[serde(default)]
     pub requires_approval: bool,
     /// Users who may approve or reject.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::model::null_as_default")]
     pub approvers: Vec<UserId>,
     /// Send the chargeback report to `distributionList` once approved
     /// (default `true`, as in the specification).
@@ -230,6 +233,12 @@ fn recipients_or_addresses<'de, D: serde::Deserializer<'de>>(
             Entry::Recipient(r) => r,
         })
         .collect())
+}
+
+fn breakdown_or_default<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<Dimension>, D::Error> {
+    Ok(Option::<Vec<Dimension>>::deserialize(d)?.unwrap_or_else(default_breakdown))
 }
 
 fn default_breakdown() -> Vec<Dimension> {

@@ -69,11 +69,11 @@ pub struct EmailDigestPreferences {
     /// Include the team breakdown.
     #[serde(default = "crate::model::yes")]
     pub include_team_breakdown: bool,
-    /// Only these teams (empty: all).
-    #[serde(default)]
+    /// Only these teams (empty or `null`: all).
+    #[serde(default, deserialize_with = "crate::model::null_as_default")]
     pub team_filter: Vec<String>,
-    /// Only these projects (empty: all).
-    #[serde(default)]
+    /// Only these projects (empty or `null`: all).
+    #[serde(default, deserialize_with = "crate::model::null_as_default")]
     pub project_filter: Vec<String>,
     /// Whether the user gets digests at all (default `true`).
     #[serde(default = "crate::model::yes")]

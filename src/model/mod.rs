@@ -70,11 +70,31 @@ pub use template::*;
 pub use time::*;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 
 use crate::{Error, Result};
 
 pub(crate) fn yes() -> bool {
     true
+}
+
+/// serde helper: `null` (as nullable SQL columns come back through the
+/// specification's services) reads as the type's default, like a missing key.
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// serde helper: an empty or blank string reads as `None` (the
+/// specification's `name || default`).
+pub(crate) fn blank_as_none<'de, D>(d: D) -> std::result::Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.trim().is_empty()))
 }
 
 /// serde default of timestamps the specification's JSON lacks

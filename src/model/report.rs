@@ -36,8 +36,10 @@ pub enum ReportStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ReportSummaryData {
     /// Total cost of the period.
+    #[serde(default)]
     pub total_cost: Decimal,
     /// Total requests of the period.
+    #[serde(default)]
     pub total_requests: u64,
     /// Change of cost against the comparison period, in percent; absent when
     /// the comparison period cost nothing.
@@ -271,7 +273,7 @@ struct GeneratedReportJson {
     date_range_start: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     date_range_end: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::model::null_as_default")]
     filters: ReportFilters,
     format: ReportFormat,
     #[serde(default)]
@@ -280,7 +282,11 @@ struct GeneratedReportJson {
     file_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     page_count: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "empty_summary_as_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     summary_data: Option<ReportSummaryData>,
     status: ReportStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,7 +295,7 @@ struct GeneratedReportJson {
     generation_time_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     distributed_at: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::model::null_as_default")]
     distribution_status: Vec<DistributionStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     download_url: Option<String>,
@@ -314,7 +320,11 @@ struct GeneratedReportJson {
     comparison_range: Option<DateRange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     checksum: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::model::null_as_default"
+    )]
     recipients: Vec<ReportRecipient>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<DateTime<Utc>>,
@@ -322,6 +332,21 @@ struct GeneratedReportJson {
     started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     completed_at: Option<DateTime<Utc>>,
+}
+
+/// The table's `summary_data JSONB DEFAULT '{}'`: an empty object (a report
+/// that has not completed) reads as no summary.
+fn empty_summary_as_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<ReportSummaryData>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    match v {
+        None => Ok(None),
+        Some(serde_json::Value::Object(m)) if m.is_empty() => Ok(None),
+        Some(v) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 impl From<GeneratedReport> for GeneratedReportJson {
@@ -468,8 +493,12 @@ pub struct GenerateReportRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub report_type: Option<ReportType>,
-    /// Name; defaults to the template's name and the period.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Name; defaults to the template's name and the period (also when
+    /// empty, as the specification's `name || default`).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::model::blank_as_none"
+    )]
     pub name: Option<String>,
     /// Explicit period; else `datePreset`; else the template's preset.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -478,12 +507,18 @@ pub struct GenerateReportRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_preset: Option<DateRangePreset>,
     /// Filters.
-    #[serde(skip_serializing_if = "ReportFilters::is_empty")]
+    #[serde(
+        skip_serializing_if = "ReportFilters::is_empty",
+        deserialize_with = "crate::model::null_as_default"
+    )]
     pub filters: ReportFilters,
     /// Format.
     pub format: ReportFormat,
     /// Recipients to deliver to once generated.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::model::null_as_default"
+    )]
     pub recipients: Vec<ReportRecipient>,
 }
 

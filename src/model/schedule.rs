@@ -88,19 +88,34 @@ impl ScheduleConfig {
 #[serde(rename_all = "camelCase", default)]
 pub struct ReportFilters {
     /// Teams to include.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::model::null_as_default"
+    )]
     pub teams: Vec<String>,
     /// Projects to include.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::model::null_as_default"
+    )]
     pub projects: Vec<String>,
     /// Cost centers to include.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::model::null_as_default"
+    )]
     pub cost_centers: Vec<String>,
     /// Providers to include.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::model::null_as_default"
+    )]
     pub providers: Vec<String>,
     /// Models to include.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::model::null_as_default"
+    )]
     pub models: Vec<String>,
 }
 
@@ -373,10 +388,10 @@ pub struct ScheduledReport {
     #[serde(default)]
     pub schedule_config: ScheduleConfig,
     /// Filters applied to the cost data.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::model::null_as_default")]
     pub filters: ReportFilters,
     /// Who receives it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::model::null_as_default")]
     pub recipients: Vec<ReportRecipient>,
     /// Output format.
     #[serde(default)]

@@ -74,12 +74,31 @@ impl fmt::Display for DateRange {
 
 impl<'de> Deserialize<'de> for DateRange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        /// `YYYY-MM-DD`, or a JavaScript `toISOString()` timestamp whose
+        /// date part is taken (`2026-10-01T00:00:00.000Z`).
+        struct Day(NaiveDate);
+        impl<'de> Deserialize<'de> for Day {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                let date = match s.split_once('T') {
+                    Some((day, _)) if s.len() > 10 => day,
+                    _ => s.as_str(),
+                };
+                date.parse().map(Day).map_err(|_| {
+                    serde::de::Error::custom(format!("{s:?} is not a date YYYY-MM-DD"))
+                })
+            }
+        }
         #[derive(Deserialize)]
         struct Wire {
-            start: NaiveDate,
-            end: NaiveDate,
+            start: Day,
+            end: Day,
         }
         let w = Wire::deserialize(d)?;
+        let w = DateRange {
+            start: w.start.0,
+            end: w.end.0,
+        };
         if w.end < w.start {
             return Err(serde::de::Error::custom(format!(
                 "end {} is before start {}",
