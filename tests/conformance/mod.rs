@@ -614,6 +614,12 @@ pub async fn generated_reports(store: &dyn ReportStore) {
     assert_conflict(store.create_report(org, &s2).await);
     s2.schedule_slot = Some(t0() + Duration::days(7));
     store.create_report(org, &s2).await.unwrap();
+    // A report cannot name another organization's schedule.
+    let other = OrganizationId::new();
+    let mut foreign = report(other, t0());
+    foreign.scheduled_report_id = Some(sch.id);
+    foreign.schedule_slot = Some(t0() + Duration::days(14));
+    assert_not_found(store.create_report(other, &foreign).await);
 
     // Lifecycle update keeps everything written.
     r.status = ReportStatus::Completed;

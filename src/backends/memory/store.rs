@@ -347,6 +347,12 @@ impl GeneratedReportStore for MemoryStore {
     async fn create_report(&self, org: OrganizationId, r: &GeneratedReport) -> Result<()> {
         check_org(org, Some(r.organization_id), "report")?;
         let mut s = self.lock();
+        // The schedule, when given, must be this organization's (as the SQL
+        // stores check).
+        if let Some(sid) = r.scheduled_report_id {
+            owned(&s.schedules, &sid, org, |x| Some(x.organization_id))
+                .ok_or_else(|| Error::not_found("scheduled report", sid))?;
+        }
         if s.reports.contains_key(&r.id) {
             return Err(Error::Conflict(format!("report {} exists", r.id)));
         }
