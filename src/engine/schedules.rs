@@ -223,23 +223,7 @@ impl Engine {
     ) -> Result<crate::model::ReportGenerationResult> {
         let s = self.store.get_schedule(org, id).await?;
         let now = self.clock.now();
-        let period = report_period(s.frequency, &s.schedule_config, now)?;
-        let request = GenerateReportRequest {
-            template_id: s.template_id,
-            report_type: s.report_type,
-            name: Some(format!(
-                "{} {}",
-                s.name,
-                super::generate::period_label(period)
-            )),
-            date_range: Some(period),
-            date_preset: None,
-            filters: s.filters.clone(),
-            format: s.format,
-            recipients: s.recipients.clone(),
-        };
-        let template = self.template_for(org, s.template_id, s.report_type).await?;
-        let resolved = self.resolve_with(template, &request, now.date_naive())?;
+        let resolved = self.resolve_schedule(&s, now, now).await?;
         let origin = Origin {
             user,
             schedule: Some((s.id, None)),
@@ -353,6 +337,36 @@ impl Engine {
         Ok(stats)
     }
 
+    /// The report a schedule makes for the slot `at`: the last complete
+    /// period before it, the schedule's template (else its type's default),
+    /// filters, format and recipients, named after the period.
+    async fn resolve_schedule(
+        &self,
+        s: &ScheduledReport,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<super::generate::ResolvedReport> {
+        let period = report_period(s.frequency, &s.schedule_config, at)?;
+        let request = GenerateReportRequest {
+            template_id: s.template_id,
+            report_type: s.report_type,
+            name: Some(format!(
+                "{} {}",
+                s.name,
+                super::generate::period_label(period)
+            )),
+            date_range: Some(period),
+            date_preset: None,
+            filters: s.filters.clone(),
+            format: s.format,
+            recipients: s.recipients.clone(),
+        };
+        let template = self
+            .template_for(s.organization_id, s.template_id, s.report_type)
+            .await?;
+        self.resolve_with(template, &request, now.date_naive())
+    }
+
     /// Best effort: put `error` in the schedule's `lastError` (the next
     /// successful run clears it).
     async fn record_schedule_error(&self, s: &ScheduledReport, error: &Error) {
@@ -446,26 +460,7 @@ impl Engine {
     ) -> Result<()> {
         let org = s.organization_id;
         let worker = self.config.worker_id.clone();
-        let resolved = async {
-            let period = report_period(s.frequency, &s.schedule_config, slot)?;
-            let request = GenerateReportRequest {
-                template_id: s.template_id,
-                report_type: s.report_type,
-                name: Some(format!(
-                    "{} {}",
-                    s.name,
-                    super::generate::period_label(period)
-                )),
-                date_range: Some(period),
-                date_preset: None,
-                filters: s.filters.clone(),
-                format: s.format,
-                recipients: s.recipients.clone(),
-            };
-            let template = self.template_for(org, s.template_id, s.report_type).await?;
-            self.resolve_with(template, &request, now.date_naive())
-        }
-        .await;
+        let resolved = self.resolve_schedule(s, slot, now).await;
         let origin = Origin {
             user: None,
             schedule: Some((s.id, Some(slot))),
