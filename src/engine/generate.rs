@@ -143,14 +143,30 @@ impl Engine {
                 None,
             )
             .await?;
-        if result.status == ReportStatus::Completed
-            && !resolved.recipients.is_empty()
-            && self.deliverer.is_some()
-        {
-            self.distribute_with(org, result.report_id, doc.as_ref())
-                .await?;
-        }
+        self.deliver_generated(org, &resolved.recipients, &result, doc.as_ref())
+            .await?;
         Ok(result)
+    }
+
+    /// Send a report just generated to `recipients` when it completed and
+    /// the engine has a deliverer. Per-recipient failures are recorded on
+    /// the report; `Err` only when the store fails.
+    pub(crate) async fn deliver_generated(
+        &self,
+        org: OrganizationId,
+        recipients: &[crate::model::ReportRecipient],
+        result: &ReportGenerationResult,
+        doc: Option<&ReportDocument>,
+    ) -> Result<()> {
+        if result.status != ReportStatus::Completed
+            || recipients.is_empty()
+            || self.deliverer.is_none()
+        {
+            return Ok(());
+        }
+        self.distribute_with(org, result.report_id, doc)
+            .await
+            .map(|_| ())
     }
 
     /// The lifecycle after resolution. `Err` only when the store refuses the

@@ -229,14 +229,8 @@ impl Engine {
             schedule: Some((s.id, None)),
         };
         let (result, doc) = self.generate_resolved(org, &resolved, origin, None).await?;
-        if result.status == ReportStatus::Completed
-            && !resolved.recipients.is_empty()
-            && self.deliverer.is_some()
-        {
-            // Per-recipient failures are recorded on the report.
-            self.distribute_with(org, result.report_id, doc.as_ref())
-                .await?;
-        }
+        self.deliver_generated(org, &resolved.recipients, &result, doc.as_ref())
+            .await?;
         let mut latest = self.store.get_schedule(org, id).await?;
         latest.last_run_at = Some(now);
         latest.last_status = Some(result.status);
@@ -496,22 +490,20 @@ impl Engine {
         };
         let (status, report_id, error) = match generated {
             Ok((result, doc)) if result.status == ReportStatus::Completed => {
-                if !s.recipients.is_empty() && self.deliverer.is_some() {
-                    // Failed recipients are recorded on the report (and
-                    // sent again by `distribute`, which sends only to those
-                    // not yet sent); the run itself succeeded.
-                    if let Err(e) = self
-                        .distribute_with(org, result.report_id, doc.as_ref())
-                        .await
-                    {
-                        tracing::warn!(
-                            org = %org,
-                            schedule = %s.id,
-                            report = %result.report_id,
-                            error = %e,
-                            "distribution of a scheduled report failed"
-                        );
-                    }
+                // Failed recipients are recorded on the report (and sent
+                // again by `distribute`, which sends only to those not yet
+                // sent); the run itself succeeded.
+                if let Err(e) = self
+                    .deliver_generated(org, &s.recipients, &result, doc.as_ref())
+                    .await
+                {
+                    tracing::warn!(
+                        org = %org,
+                        schedule = %s.id,
+                        report = %result.report_id,
+                        error = %e,
+                        "distribution of a scheduled report failed"
+                    );
                 }
                 (RunStatus::Success, Some(result.report_id), None)
             }
