@@ -131,6 +131,7 @@ async fn worker(store: PostgresStore, name: String, work: StdDuration, skip_lock
                 recipients: s.recipients.clone(),
                 distribution_status: vec![],
                 distributed_at: None,
+                next_delivery_at: None,
                 file_path: String::new(),
                 download_url: None,
                 download_expires_at: None,

@@ -111,6 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             digests: StdDuration::from_millis(5),
             chargebacks: StdDuration::from_millis(50),
             cleanup: StdDuration::from_millis(50),
+            deliveries: StdDuration::from_millis(5),
         },
     )?;
     let shutdown = {

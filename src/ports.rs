@@ -268,6 +268,71 @@ pub fn fresh_after(now: DateTime<Utc>, lease_until: DateTime<Utc>) -> DateTime<U
     now - (lease_until - now).max(chrono::Duration::zero())
 }
 
+/// The claim a worker holds on a scheduled run, as a fencing token: the
+/// run of `(schedule, slot)` is held by `worker` and has been claimed
+/// `token` times ([`ScheduleRun::attempts`]). A takeover by another worker
+/// (after the lease ran out) raises the count, so a worker that lost its
+/// claim holds a stale fence and every fenced write of it is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunFence {
+    /// The schedule.
+    pub schedule: ScheduledReportId,
+    /// The slot.
+    pub slot: DateTime<Utc>,
+    /// The worker holding the claim.
+    pub worker: String,
+    /// The run's `attempts` when the worker claimed it.
+    pub token: u32,
+}
+
+impl RunFence {
+    /// The fence of a claimed run.
+    pub fn of(run: &ScheduleRun) -> Self {
+        RunFence {
+            schedule: run.scheduled_report_id,
+            slot: run.slot,
+            worker: run.worker.clone(),
+            token: run.attempts,
+        }
+    }
+
+    /// The refusal of a write under this fence once it no longer holds.
+    pub(crate) fn lost(&self) -> crate::Error {
+        crate::Error::Conflict(format!(
+            "the run {}@{} is no longer held by worker {:?} (claim {}): another worker took it over",
+            self.schedule, self.slot, self.worker, self.token
+        ))
+    }
+}
+
+/// What [`GeneratedReportStore::save_report`] does to the artifact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArtifactChange<'a> {
+    /// Leave it as it is.
+    Keep,
+    /// Store (or replace) it.
+    Put(&'a Artifact),
+    /// Delete it (no error when there is none).
+    Delete,
+}
+
+/// A worker's claim on delivering one report
+/// ([`GeneratedReportStore::claim_delivery`]): the token rises with every
+/// claim, so a worker whose claim was taken over cannot release it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryClaim {
+    /// The organization.
+    pub organization_id: OrganizationId,
+    /// The report.
+    pub report_id: ReportId,
+    /// The worker holding it.
+    pub worker: String,
+    /// The claim's number (1 for the first claim of the report).
+    pub token: u32,
+    /// Until when it holds.
+    pub lease_until: DateTime<Utc>,
+}
+
 /// Filter and page of [`GeneratedReportStore::list_reports`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportListQuery {
@@ -350,13 +415,67 @@ pub trait GeneratedReportStore: Send + Sync + 'static {
     async fn increment_download_count(&self, org: OrganizationId, id: ReportId) -> Result<u32>;
 
     /// Replace the delivery status of one recipient (matched by recipient)
-    /// atomically, adding it when absent. `NotFound` when missing.
+    /// atomically, adding it when absent. A recipient recorded `sent` stays
+    /// `sent` (a later write for it is ignored), so a worker that lost its
+    /// claim cannot undo a delivery. `NotFound` when missing.
     async fn set_distribution_status(
         &self,
         org: OrganizationId,
         id: ReportId,
         status: &DistributionStatus,
     ) -> Result<()>;
+
+    /// Replace a report record and change its artifact in one atomic step
+    /// (both or neither). With a `fence` the step happens only while the
+    /// fence holds: the run of `(fence.schedule, fence.slot)` is `running`,
+    /// held by `fence.worker`, with `attempts == fence.token`, and the report
+    /// is that slot's; otherwise `Conflict` and nothing changes. `NotFound`
+    /// when the report is missing; the schedule and slot of a report cannot
+    /// change (as in [`update_report`](Self::update_report)).
+    async fn save_report(
+        &self,
+        org: OrganizationId,
+        report: &GeneratedReport,
+        artifact: ArtifactChange<'_>,
+        fence: Option<&RunFence>,
+    ) -> Result<()>;
+
+    /// Claim the delivery of one report for `worker` until `lease_until`,
+    /// whether or not it is due: `None` while a live claim (one whose lease
+    /// ends after `now`) exists, even this worker's own. A new claim takes
+    /// over an expired one. `NotFound` when the report is missing.
+    async fn claim_delivery(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<DeliveryClaim>>;
+
+    /// Across organizations (background job): claim, as
+    /// [`claim_delivery`](Self::claim_delivery) would, up to `limit`
+    /// completed reports whose `nextDeliveryAt` is at or before `now` and
+    /// that no other worker holds under a live claim, earliest first.
+    /// Concurrent callers get disjoint sets.
+    async fn claim_due_deliveries(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryClaim>>;
+
+    /// End a delivery claim: set `nextDeliveryAt` (`None`: nothing more to
+    /// send) and, when given, `distributedAt`, and release the claim, only
+    /// if `claim` is still the report's latest claim. Returns whether it was.
+    /// `NotFound` when the report is missing.
+    async fn release_delivery(
+        &self,
+        claim: &DeliveryClaim,
+        next_delivery_at: Option<DateTime<Utc>>,
+        distributed_at: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
 
     /// Across organizations (background job): reports whose `expiresAt` is
     /// at or before `now` and whose status is not yet `expired`, oldest

@@ -79,6 +79,7 @@ async fn completed_report(f: &Fixture, recipients: Vec<ReportRecipient>) -> Gene
         recipients,
         distribution_status: vec![],
         distributed_at: None,
+        next_delivery_at: None,
         file_path: String::new(),
         download_url: None,
         download_expires_at: None,

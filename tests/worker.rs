@@ -61,6 +61,7 @@ async fn worker_runs_jobs_until_shutdown() {
             digests: fast,
             chargebacks: fast,
             cleanup: fast,
+            deliveries: fast,
         },
     )
     .unwrap();

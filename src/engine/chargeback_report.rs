@@ -70,10 +70,14 @@ impl Engine {
                 Origin {
                     user: None,
                     schedule: None,
+                    // Sent by `distribute_chargeback`, once approved.
+                    deliver: false,
                 },
                 None,
+                None,
             )
-            .await?;
+            .await?
+            .into_result()?;
         if result.status != ReportStatus::Completed {
             return Err(Error::InvalidState(format!(
                 "the chargeback report of record {record_id} failed: {}",

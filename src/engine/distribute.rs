@@ -5,12 +5,15 @@
 
 use sha2::{Digest, Sha256};
 
-use super::Engine;
+use chrono::{DateTime, Utc};
+
+use super::generate::STORE_TRIES;
+use super::{retry_transient, Engine};
 use crate::model::{
     DeliveryState, DistributionStatus, GeneratedReport, OrganizationId, ReportDocument, ReportId,
     ReportRecipient, ReportStatus,
 };
-use crate::ports::{Delivery, DeliveryKind};
+use crate::ports::{Delivery, DeliveryClaim, DeliveryKind};
 use crate::{Error, Result};
 
 /// What one distribution pass did.
@@ -22,7 +25,34 @@ pub struct DistributionOutcome {
     pub failed: usize,
     /// Recipients skipped because an earlier pass already sent to them.
     pub already_sent: usize,
+    /// Recipients left for a later pass: the delivery budget ran out, the
+    /// store could not record the attempt, or their retry is not due yet.
+    pub deferred: usize,
+    /// Recipients the engine gave up on (a non-retryable error, or no
+    /// attempts left), skipped by this pass.
+    pub gave_up: usize,
 }
+
+/// What one [`Engine::retry_failed_deliveries`] call did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryRetryStats {
+    /// Reports whose delivery was taken up.
+    pub reports: usize,
+    /// Recipients sent to.
+    pub sent: usize,
+    /// Recipients whose delivery failed again.
+    pub failed: usize,
+    /// Reports whose pass ended in an error (store failure); the others
+    /// still ran, and these are taken up again when their claim expires.
+    pub errors: usize,
+}
+
+/// Reports one [`Engine::retry_failed_deliveries`] call takes up at most.
+const MAX_RETRIES_PER_CALL: usize = 500;
+
+/// Tries of recording a delivery that went out: a failure here would send
+/// it again later, so the engine tries hard (about 25 s in all).
+const SENT_TRIES: u32 = 10;
 
 /// The idempotency key of delivering `report` to `recipient`: the first 32
 /// hex digits of SHA-256 over `"{report}:{recipient key}"`. Stable across
@@ -54,44 +84,195 @@ impl Engine {
 
     /// Send a completed report to its recipients that have not had it yet,
     /// recording each recipient's status; `distributedAt` is set once every
-    /// recipient has it. Running it again retries only the failed or pending
-    /// recipients.
+    /// recipient has it. Running it again retries only the recipients not
+    /// yet sent, including those the engine gave up on.
+    ///
+    /// The pass holds the report's delivery claim, so it never runs twice at
+    /// once for one report (across engines too), and lasts at most the
+    /// engine's [`delivery_budget`](super::EngineConfig::delivery_budget).
     ///
     /// # Errors
     /// `NotFound` for a missing report; [`Error::InvalidState`] when it is
-    /// not completed; [`Error::Unsupported`] when the engine has no
-    /// deliverer. A failing recipient is not an error of the call: it is
-    /// recorded and counted.
+    /// not completed; [`Error::Conflict`] while another pass is delivering
+    /// it; [`Error::Unsupported`] when the engine has no deliverer. A failing
+    /// recipient is not an error of the call: it is recorded and counted.
     pub async fn distribute(
         &self,
         org: OrganizationId,
         id: ReportId,
     ) -> Result<DistributionOutcome> {
-        self.distribute_with(org, id, None).await
+        if self.deliverer.is_none() {
+            return Err(Error::Unsupported("the engine has no deliverer".into()));
+        }
+        let report = self.store.get_report(org, id).await?;
+        if report.status != ReportStatus::Completed {
+            return Err(not_completed(&report));
+        }
+        let now = self.clock.now();
+        let claim = self
+            .store
+            .claim_delivery(
+                org,
+                id,
+                &self.config.worker_id,
+                now,
+                now + self.delivery_lease(),
+            )
+            .await?
+            .ok_or_else(|| {
+                Error::Conflict(format!("report {id} is being delivered by another worker"))
+            })?;
+        self.deliver_claimed(&claim, None, true).await
     }
 
-    pub(crate) async fn distribute_with(
+    /// Deliver a report just completed (after generation), unless another
+    /// worker is already at it. `None` when it was.
+    pub(crate) async fn deliver_now(
         &self,
         org: OrganizationId,
         id: ReportId,
         document: Option<&ReportDocument>,
+    ) -> Result<Option<DistributionOutcome>> {
+        let now = self.clock.now();
+        let claim = self
+            .store
+            .claim_delivery(
+                org,
+                id,
+                &self.config.worker_id,
+                now,
+                now + self.delivery_lease(),
+            )
+            .await?;
+        match claim {
+            Some(claim) => self
+                .deliver_claimed(&claim, document, false)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Background job: send every report whose delivery is due
+    /// (`nextDeliveryAt` passed: a report completed but not yet delivered,
+    /// or recipients whose retry is due), all organizations, each report
+    /// under its delivery claim so several engines never send one twice.
+    /// Only recipients not yet sent are sent; a recipient is tried at most
+    /// [`delivery_attempts`](super::EngineConfig::delivery_attempts) times,
+    /// with backoff. At most 500 reports per call.
+    ///
+    /// # Errors
+    /// Only when the store cannot hand out claims; one report's failure is
+    /// counted in [`DeliveryRetryStats::errors`] and the others go on.
+    pub async fn retry_failed_deliveries(&self) -> Result<DeliveryRetryStats> {
+        let mut stats = DeliveryRetryStats::default();
+        if self.deliverer.is_none() {
+            return Ok(stats);
+        }
+        let mut handled = std::collections::HashSet::new();
+        while handled.len() < MAX_RETRIES_PER_CALL {
+            let now = self.clock.now();
+            let claims = self
+                .store
+                .claim_due_deliveries(&self.config.worker_id, now, now + self.delivery_lease(), 1)
+                .await?;
+            let Some(claim) = claims.into_iter().next() else {
+                break;
+            };
+            if !handled.insert(claim.report_id) {
+                // Its pass of this call left it due (out of budget): the
+                // next call goes on with it.
+                let org = claim.organization_id;
+                let next = self
+                    .store
+                    .get_report(org, claim.report_id)
+                    .await
+                    .ok()
+                    .and_then(|r| r.next_delivery_at);
+                let _ = self.store.release_delivery(&claim, next, None).await;
+                break;
+            }
+            stats.reports += 1;
+            match self.deliver_claimed(&claim, None, false).await {
+                Ok(o) => {
+                    stats.sent += o.sent;
+                    stats.failed += o.failed;
+                }
+                Err(Error::InvalidState(_) | Error::NotFound { .. }) => {}
+                Err(e) => {
+                    stats.errors += 1;
+                    tracing::warn!(
+                        org = %claim.organization_id,
+                        report = %claim.report_id,
+                        error = %e,
+                        "delivery retry failed"
+                    );
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    /// How long a delivery claim holds: the budget and a minute.
+    fn delivery_lease(&self) -> chrono::Duration {
+        self.config.delivery_budget + chrono::Duration::minutes(1)
+    }
+
+    /// Wait before retry number `attempts` of a recipient.
+    fn delivery_backoff(&self, attempts: u32) -> chrono::Duration {
+        let factor = 4i32.saturating_pow(attempts.saturating_sub(1).min(10));
+        (self.config.delivery_backoff * factor).min(chrono::Duration::hours(6))
+    }
+
+    /// One delivery pass under `claim`: each recipient not yet sent (and,
+    /// unless `manual`, whose retry is due and not given up) is recorded
+    /// `pending`, sent, and recorded `sent` or `failed` with its next
+    /// attempt. Ends by releasing the claim with the report's next delivery
+    /// time (`None` once nothing is left) and `distributedAt` once all have it.
+    async fn deliver_claimed(
+        &self,
+        claim: &DeliveryClaim,
+        document: Option<&ReportDocument>,
+        manual: bool,
     ) -> Result<DistributionOutcome> {
         let deliverer = self
             .deliverer
             .clone()
             .ok_or_else(|| Error::Unsupported("the engine has no deliverer".into()))?;
-        let report = self.store.get_report(org, id).await?;
+        let (org, id) = (claim.organization_id, claim.report_id);
+        let report = retry_transient(STORE_TRIES, || self.store.get_report(org, id)).await?;
         if report.status != ReportStatus::Completed {
-            return Err(Error::InvalidState(format!(
-                "report {id} is {:?}; only completed reports are distributed",
-                report.status
-            )));
+            // Expired or regenerating meanwhile: nothing to send now.
+            self.store.release_delivery(claim, None, None).await?;
+            return Err(not_completed(&report));
         }
-        let artifact = self.store.get_artifact(org, id).await?;
+        let artifact = match retry_transient(STORE_TRIES, || self.store.get_artifact(org, id)).await
+        {
+            Ok(a) => a,
+            Err(e @ Error::NotFound { .. }) => {
+                self.store.release_delivery(claim, None, None).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let download_url = self
             .signed_link(org, id, report.expires_at)
             .map(|(url, _)| url);
+        let (subject, html_body, text_body) =
+            report_message(&report, document, download_url.as_deref());
+        let budget = self
+            .config
+            .delivery_budget
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(300));
+        let deadline = std::time::Instant::now() + budget;
         let mut outcome = DistributionOutcome::default();
+        // Earliest time a recipient left unsent is to be tried again.
+        let mut next: Option<DateTime<Utc>> = None;
+        let mut soonest =
+            |t: DateTime<Utc>| next = Some(next.map_or(t, |n: DateTime<Utc>| n.min(t)));
+        // Sent, but the store refused to record it: written again at the end.
+        let mut unrecorded = Vec::new();
         for recipient in &report.recipients {
             let previous = report
                 .distribution_status
@@ -101,39 +282,72 @@ impl Engine {
                 outcome.already_sent += 1;
                 continue;
             }
+            let now = self.clock.now();
+            if !manual {
+                if let Some(d) = previous.filter(|d| d.status == DeliveryState::Failed) {
+                    match d.next_attempt_at {
+                        None => {
+                            outcome.gave_up += 1;
+                            continue;
+                        }
+                        Some(t) if t > now => {
+                            outcome.deferred += 1;
+                            soonest(t);
+                            continue;
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                outcome.deferred += 1;
+                soonest(now);
+                continue;
+            }
             let key = idempotency_key(id, recipient);
-            let (subject, html_body, text_body) =
-                report_message(&report, document, download_url.as_deref());
-            let attempts = previous.map_or(0, |d| d.attempts) + 1;
+            let attempts = previous.map_or(0, |d| d.attempts).saturating_add(1);
+            let status = |state, sent_at, error, next_attempt_at| DistributionStatus {
+                recipient: recipient.clone(),
+                status: state,
+                attempts,
+                sent_at,
+                error,
+                idempotency_key: key.clone(),
+                next_attempt_at,
+            };
+            // Recorded before the attempt (the specification's `pending`), so
+            // a crash mid-send leaves a visible state the next pass retries
+            // (with the same idempotency key, for receivers to drop a repeat).
+            let pending = status(
+                DeliveryState::Pending,
+                None,
+                previous.and_then(|d| d.error.clone()),
+                None,
+            );
+            if let Err(e) = retry_transient(STORE_TRIES, || {
+                self.store.set_distribution_status(org, id, &pending)
+            })
+            .await
+            {
+                tracing::warn!(org = %org, report = %id, error = %e, "could not record a delivery attempt; not sending now");
+                outcome.deferred += 1;
+                soonest(now);
+                continue;
+            }
             let delivery = Delivery {
                 idempotency_key: key.clone(),
                 organization_id: org,
                 kind: DeliveryKind::Report,
                 report_id: Some(id),
                 recipient: recipient.clone(),
-                subject,
-                html_body,
-                text_body,
+                subject: subject.clone(),
+                html_body: html_body.clone(),
+                text_body: text_body.clone(),
                 attachment: Some(artifact.clone()),
                 download_url: download_url.clone(),
                 document: document.map(|d| Box::new(d.clone())),
             };
-            // Recorded before the attempt (the specification's `pending`), so
-            // a crash mid-send leaves a visible, retryable state.
-            self.store
-                .set_distribution_status(
-                    org,
-                    id,
-                    &DistributionStatus {
-                        recipient: recipient.clone(),
-                        status: DeliveryState::Pending,
-                        attempts,
-                        sent_at: None,
-                        error: previous.and_then(|d| d.error.clone()),
-                        idempotency_key: key.clone(),
-                    },
-                )
-                .await?;
             let span = tracing::info_span!(
                 "deliver",
                 org = %org,
@@ -144,7 +358,15 @@ impl Engine {
             );
             let result = if deliverer.supports(recipient.kind) {
                 use tracing::Instrument as _;
-                deliverer.deliver(&delivery).instrument(span.clone()).await
+                within(left, deliverer.deliver(&delivery).instrument(span.clone()))
+                    .await
+                    .unwrap_or_else(|| {
+                        Err(Error::backend(
+                            "delivery",
+                            true,
+                            "timed out: the report's delivery budget ran out",
+                        ))
+                    })
             } else {
                 Err(Error::Unsupported(format!(
                     "no deliverer for {:?} recipients",
@@ -152,45 +374,97 @@ impl Engine {
                 )))
             };
             let now = self.clock.now();
-            let status = match result {
+            match result {
                 Ok(_) => {
                     outcome.sent += 1;
-                    DistributionStatus {
-                        recipient: recipient.clone(),
-                        status: DeliveryState::Sent,
-                        attempts,
-                        sent_at: Some(now),
-                        error: None,
-                        idempotency_key: key,
+                    let sent = status(DeliveryState::Sent, Some(now), None, None);
+                    if let Err(e) = retry_transient(SENT_TRIES, || {
+                        self.store.set_distribution_status(org, id, &sent)
+                    })
+                    .await
+                    {
+                        tracing::error!(parent: &span, error = %e, "sent, but the store could not record it");
+                        unrecorded.push(sent);
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(parent: &span, error = %e, retryable = e.is_retryable(), "delivery failed");
+                    let retry_at = (e.is_retryable() && attempts < self.config.delivery_attempts)
+                        .then(|| now + self.delivery_backoff(attempts));
+                    tracing::warn!(
+                        parent: &span,
+                        error = %e,
+                        retryable = e.is_retryable(),
+                        next_attempt = ?retry_at,
+                        "delivery failed"
+                    );
                     outcome.failed += 1;
-                    DistributionStatus {
-                        recipient: recipient.clone(),
-                        status: DeliveryState::Failed,
-                        attempts,
-                        sent_at: None,
-                        error: Some(e.to_string()),
-                        idempotency_key: key,
+                    if let Some(t) = retry_at {
+                        soonest(t);
+                    }
+                    let failed = status(DeliveryState::Failed, None, Some(e.to_string()), retry_at);
+                    if let Err(e) = retry_transient(STORE_TRIES, || {
+                        self.store.set_distribution_status(org, id, &failed)
+                    })
+                    .await
+                    {
+                        // Left `pending`: the next pass tries it again.
+                        tracing::warn!(parent: &span, error = %e, "could not record a failed delivery");
+                        soonest(now);
                     }
                 }
-            };
-            self.store.set_distribution_status(org, id, &status).await?;
+            }
         }
-        let mut latest = self.store.get_report(org, id).await?;
+        for sent in &unrecorded {
+            retry_transient(SENT_TRIES, || {
+                self.store.set_distribution_status(org, id, sent)
+            })
+            .await?;
+        }
+        let latest = retry_transient(STORE_TRIES, || self.store.get_report(org, id)).await?;
         let all_sent = latest.recipients.iter().all(|r| {
             latest
                 .distribution_status
                 .iter()
                 .any(|d| &d.recipient == r && d.status == DeliveryState::Sent)
         });
-        if all_sent && latest.distributed_at.is_none() && !latest.recipients.is_empty() {
-            latest.distributed_at = Some(self.clock.now());
-            self.store.update_report(org, &latest).await?;
+        let now = self.clock.now();
+        let (next, distributed) = if all_sent {
+            (
+                None,
+                (latest.distributed_at.is_none() && !latest.recipients.is_empty()).then_some(now),
+            )
+        } else {
+            (next, None)
+        };
+        let released = retry_transient(STORE_TRIES, || {
+            self.store.release_delivery(claim, next, distributed)
+        })
+        .await?;
+        if !released {
+            tracing::warn!(org = %org, report = %id, "delivery claim expired during the pass");
         }
         Ok(outcome)
+    }
+}
+
+/// `InvalidState` for delivering a report that is not completed.
+fn not_completed(report: &GeneratedReport) -> Error {
+    Error::InvalidState(format!(
+        "report {} is {:?}; only completed reports are distributed",
+        report.id, report.status
+    ))
+}
+
+/// `fut`, or `None` when `limit` passes first (inside tokio; elsewhere no
+/// limit applies).
+async fn within<T>(
+    limit: std::time::Duration,
+    fut: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::time::timeout(limit, fut).await.ok()
+    } else {
+        Some(fut.await)
     }
 }
 

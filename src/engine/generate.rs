@@ -14,7 +14,7 @@ use crate::model::{
     ReportFilters, ReportFormat, ReportGenerationResult, ReportId, ReportRecipient, ReportStatus,
     ReportTemplate, ReportTemplateConfig, ScheduledReportId, UserId,
 };
-use crate::ports::{RenderedReport, Renderer};
+use crate::ports::{ArtifactChange, RenderedReport, Renderer, RunFence};
 use crate::{Error, Result};
 
 /// A request resolved against its template: everything generation needs.
@@ -47,6 +47,9 @@ pub struct ResolvedReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Origin {
     pub(crate) user: Option<UserId>,
+    /// Whether the report is due for delivery to its recipients as soon as
+    /// it completes (a chargeback report waits for its approval).
+    pub(crate) deliver: bool,
     /// The schedule the report is generated for, and the slot when it is a
     /// scheduled run ((schedule, slot) is unique); `None` for a run started
     /// by hand (`run_schedule_now`).
@@ -124,7 +127,9 @@ impl Engine {
     /// count, checksum, summary, generation time) or `failed` (with the
     /// error message; the request is kept). Both end states are `Ok`, with
     /// the status in the result. Recipients in the request are sent the
-    /// report when it completed and the engine has a deliverer.
+    /// report when it completed and the engine has a deliverer (within the
+    /// engine's delivery budget; recipients not reached are tried again by
+    /// [`retry_failed_deliveries`](Self::retry_failed_deliveries)).
     pub async fn generate(
         &self,
         org: OrganizationId,
@@ -132,56 +137,68 @@ impl Engine {
         user: Option<UserId>,
     ) -> Result<ReportGenerationResult> {
         let resolved = self.resolve(org, &request).await?;
+        let origin = Origin {
+            user,
+            schedule: None,
+            deliver: true,
+        };
         let (result, doc) = self
-            .generate_resolved(
-                org,
-                &resolved,
-                Origin {
-                    user,
-                    schedule: None,
-                },
-                None,
-            )
-            .await?;
+            .generate_resolved(org, &resolved, origin, None, None)
+            .await?
+            .into_result()?;
         self.deliver_generated(org, &resolved.recipients, &result, doc.as_ref())
-            .await?;
+            .await;
         Ok(result)
     }
 
-    /// Send a report just generated to `recipients` when it completed and
-    /// the engine has a deliverer. Per-recipient failures are recorded on
-    /// the report; `Err` only when the store fails.
+    /// Send a report just generated to its recipients when it completed,
+    /// has recipients and the engine has a deliverer. Failures are recorded
+    /// on the report (and its `nextDeliveryAt` set for the retry job), never
+    /// returned: the report itself is done.
     pub(crate) async fn deliver_generated(
         &self,
         org: OrganizationId,
-        recipients: &[crate::model::ReportRecipient],
+        recipients: &[ReportRecipient],
         result: &ReportGenerationResult,
         doc: Option<&ReportDocument>,
-    ) -> Result<()> {
+    ) {
         if result.status != ReportStatus::Completed
             || recipients.is_empty()
             || self.deliverer.is_none()
         {
-            return Ok(());
+            return;
         }
-        self.distribute_with(org, result.report_id, doc)
-            .await
-            .map(|_| ())
+        if let Err(e) = self.deliver_now(org, result.report_id, doc).await {
+            tracing::warn!(
+                org = %org,
+                report = %result.report_id,
+                error = %e,
+                "delivery after generation failed; the retry job sends it"
+            );
+        }
     }
 
     /// The lifecycle after resolution. `Err` only when the store refuses the
-    /// initial record (e.g. `Conflict` for a schedule slot that already has a
-    /// report) or fails while recording the outcome.
+    /// initial record or fails while recording the outcome (after retrying
+    /// transient errors).
     ///
     /// `reuse` is the record of a schedule slot whose generation a dead
     /// worker left unfinished: it is generated again in place (same id).
+    /// `fence` is the claim of the slot's run: every write of the record and
+    /// its artifact is made only while the claim holds.
+    ///
+    /// A transient failure (a retryable store or cost-source error) is tried
+    /// again a few times. For a scheduled slot it is never turned into a
+    /// failed report: the record stays `generating`, the error is returned,
+    /// and the slot (still claimed) is generated again on a later call.
     pub(crate) async fn generate_resolved(
         &self,
         org: OrganizationId,
         resolved: &ResolvedReport,
         origin: Origin,
         reuse: Option<GeneratedReport>,
-    ) -> Result<(ReportGenerationResult, Option<ReportDocument>)> {
+        fence: Option<&RunFence>,
+    ) -> Result<Generation> {
         let renderer = self.renderer(resolved.format)?.clone();
         let started = self.clock.now();
         let mut report = GeneratedReport {
@@ -205,6 +222,7 @@ impl Engine {
             recipients: resolved.recipients.clone(),
             distribution_status: Vec::new(),
             distributed_at: None,
+            next_delivery_at: None,
             download_url: None,
             download_expires_at: None,
             generation_time_ms: None,
@@ -222,15 +240,25 @@ impl Engine {
                 report.expires_at = old.expires_at;
                 report.distribution_status = old.distribution_status.clone();
             }
-            None => self.store.create_report(org, &report).await?,
+            None => match self.create_report_once(org, &report).await {
+                Ok(()) => {}
+                Err(Error::Conflict(_)) if report.schedule_slot.is_some() => {
+                    return Ok(Generation::SlotTaken)
+                }
+                Err(e) => return Err(e),
+            },
         }
         report.status = ReportStatus::Generating;
         report.started_at = Some(started);
-        self.store.update_report(org, &report).await?;
+        match self
+            .save_retrying(org, &report, ArtifactChange::Keep, fence)
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Conflict(_)) if fence.is_some() => return Ok(Generation::LostClaim),
+            Err(e) => return Err(e),
+        }
 
-        // A panic in the cost source, the core or a renderer fails this
-        // report (recorded with its message) instead of unwinding through
-        // the caller and leaving the record `generating`.
         let span = tracing::info_span!(
             "generate",
             org = %org,
@@ -238,22 +266,40 @@ impl Engine {
             schedule = ?origin.schedule.map(|(id, _)| id.to_string()),
             format = report.format.extension(),
         );
-        let outcome = {
-            use futures::FutureExt as _;
-            use tracing::Instrument as _;
-            std::panic::AssertUnwindSafe(self.produce(org, resolved, &report, renderer))
-                .catch_unwind()
-                .instrument(span.clone())
-                .await
-                .unwrap_or_else(|panic| Err(panicked(panic)))
-        };
-        if let Err(e) = &outcome {
-            tracing::warn!(parent: &span, error = %e, "report generation failed");
+        let mut outcome = Err(Error::InvalidState("not generated".into()));
+        for attempt in 0..GENERATION_TRIES {
+            // A panic in the cost source, the core or a renderer fails this
+            // report (recorded with its message) instead of unwinding through
+            // the caller and leaving the record `generating`.
+            outcome = {
+                use futures::FutureExt as _;
+                use tracing::Instrument as _;
+                std::panic::AssertUnwindSafe(self.produce(org, resolved, renderer.clone()))
+                    .catch_unwind()
+                    .instrument(span.clone())
+                    .await
+                    .unwrap_or_else(|panic| Err(panicked(panic)))
+            };
+            match &outcome {
+                Err(e) if e.is_retryable() && attempt + 1 < GENERATION_TRIES => {
+                    tracing::info!(parent: &span, error = %e, attempt, "transient failure; generating again");
+                    super::pause(backoff_delay(attempt)).await;
+                }
+                _ => break,
+            }
         }
+        if let Err(e) = &outcome {
+            tracing::warn!(parent: &span, error = %e, retryable = e.is_retryable(), "report generation failed");
+        }
+        let outcome = match outcome {
+            // The slot stays claimed and is generated again later.
+            Err(e) if e.is_retryable() && fence.is_some() => return Err(e),
+            other => other,
+        };
         let finished = self.clock.now();
         let elapsed = (finished - started).num_milliseconds().max(0) as u64;
         report.generation_time_ms = Some(elapsed);
-        match outcome {
+        let (saved, doc) = match outcome {
             Ok((doc, rendered)) => {
                 let bytes = &rendered.artifact.bytes;
                 report.status = ReportStatus::Completed;
@@ -267,57 +313,141 @@ impl Engine {
                 report.checksum = Some(hex_sha256(bytes));
                 report.summary_data = Some(doc.summary_data.clone());
                 report.completed_at = Some(finished);
-                self.store.update_report(org, &report).await?;
-                Ok((
-                    ReportGenerationResult {
-                        report_id: report.id,
-                        status: report.status,
-                        download_url: report.download_url.clone(),
-                        summary: report.summary_data.clone(),
-                        file_size: report.file_size,
-                        page_count: report.page_count,
-                        error: None,
-                    },
-                    Some(doc),
-                ))
+                // Due for delivery in the same write that completes it, so a
+                // crash right after still gets it sent (by the retry job).
+                if origin.deliver && self.deliverer.is_some() && !report.recipients.is_empty() {
+                    report.next_delivery_at = Some(finished);
+                }
+                let saved = self
+                    .save_retrying(org, &report, ArtifactChange::Put(&rendered.artifact), fence)
+                    .await;
+                (saved, Some(doc))
             }
             Err(e) => {
                 // Whatever was stored of the artifact goes; the request stays.
-                let _ = self.store.delete_artifact(org, report.id).await;
                 report.status = ReportStatus::Failed;
                 report.error_message = Some(e.to_string());
                 report.completed_at = Some(finished);
-                self.store.update_report(org, &report).await?;
-                Ok((
-                    ReportGenerationResult {
-                        report_id: report.id,
-                        status: report.status,
-                        download_url: None,
-                        summary: None,
-                        file_size: None,
-                        page_count: None,
-                        error: report.error_message.clone(),
-                    },
-                    None,
-                ))
+                let saved = self
+                    .save_retrying(org, &report, ArtifactChange::Delete, fence)
+                    .await;
+                (saved, None)
             }
+        };
+        match saved {
+            Ok(()) => {}
+            Err(Error::Conflict(_)) if fence.is_some() => return Ok(Generation::LostClaim),
+            Err(e) => return Err(e),
         }
+        let completed = report.status == ReportStatus::Completed;
+        Ok(Generation::Done(
+            ReportGenerationResult {
+                report_id: report.id,
+                status: report.status,
+                download_url: report.download_url.clone(),
+                summary: report.summary_data.clone(),
+                file_size: report.file_size,
+                page_count: report.page_count,
+                error: report.error_message.clone(),
+            },
+            doc.filter(|_| completed).map(Box::new),
+        ))
     }
 
+    /// Create the record, retrying transient errors; a retry that finds the
+    /// record (the first write did land) counts as created.
+    async fn create_report_once(
+        &self,
+        org: OrganizationId,
+        report: &GeneratedReport,
+    ) -> Result<()> {
+        let mut tried = false;
+        super::retry_transient(STORE_TRIES, || {
+            let first = !tried;
+            tried = true;
+            async move {
+                match self.store.create_report(org, report).await {
+                    Err(Error::Conflict(_)) if !first => {
+                        match self.store.get_report(org, report.id).await {
+                            Ok(r) if r.created_at == report.created_at => Ok(()),
+                            Ok(_) | Err(Error::NotFound { .. }) => {
+                                Err(Error::Conflict(format!("report {} exists", report.id)))
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    other => other,
+                }
+            }
+        })
+        .await
+    }
+
+    /// [`save_report`](crate::ports::GeneratedReportStore::save_report),
+    /// retrying transient errors (the write is a whole replacement, so
+    /// repeating it is harmless).
+    pub(crate) async fn save_retrying(
+        &self,
+        org: OrganizationId,
+        report: &GeneratedReport,
+        artifact: ArtifactChange<'_>,
+        fence: Option<&RunFence>,
+    ) -> Result<()> {
+        super::retry_transient(STORE_TRIES, || {
+            self.store.save_report(org, report, artifact, fence)
+        })
+        .await
+    }
+
+    /// Gather the data and render it.
     async fn produce(
         &self,
         org: OrganizationId,
         resolved: &ResolvedReport,
-        report: &GeneratedReport,
         renderer: Arc<dyn Renderer>,
     ) -> Result<(ReportDocument, RenderedReport)> {
         let doc = self.build_document(org, resolved).await?;
-        let (doc, rendered) = render_off_executor(renderer, doc).await?;
-        self.store
-            .put_artifact(org, report.id, &rendered.artifact)
-            .await?;
-        Ok((doc, rendered))
+        render_off_executor(renderer, doc).await
     }
+}
+
+/// How a generation ended.
+#[derive(Debug)]
+pub(crate) enum Generation {
+    /// The record is `completed` or `failed`; the document when completed.
+    Done(ReportGenerationResult, Option<Box<ReportDocument>>),
+    /// A report for the slot exists (another holder of the claim made it).
+    SlotTaken,
+    /// The slot's claim was taken over by another worker: nothing was
+    /// written after that.
+    LostClaim,
+}
+
+impl Generation {
+    /// The result, or `Conflict` for a taken slot or a lost claim.
+    pub(crate) fn into_result(self) -> Result<(ReportGenerationResult, Option<ReportDocument>)> {
+        match self {
+            Generation::Done(r, d) => Ok((r, d.map(|d| *d))),
+            Generation::SlotTaken => Err(Error::Conflict(
+                "a report for this schedule slot exists".into(),
+            )),
+            Generation::LostClaim => {
+                Err(Error::Conflict("another worker took over this run".into()))
+            }
+        }
+    }
+}
+
+/// Tries of a generation whose data or rendering failed transiently.
+const GENERATION_TRIES: u32 = 3;
+
+/// Tries of a store write that failed transiently.
+pub(crate) const STORE_TRIES: u32 = 5;
+
+/// Pause before try `attempt + 1`: 100 ms, 400 ms, 1.6 s, ... at most 5 s.
+pub(crate) fn backoff_delay(attempt: u32) -> std::time::Duration {
+    let ms = 100u64.saturating_mul(4u64.saturating_pow(attempt));
+    std::time::Duration::from_millis(ms.min(5_000))
 }
 
 /// Render on tokio's blocking pool when running inside tokio (so a PDF

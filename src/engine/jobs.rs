@@ -4,6 +4,7 @@
 //! | job | what it does | default interval |
 //! |---|---|---|
 //! | [`Engine::process_scheduled_reports`] | runs due schedule slots | 1 minute |
+//! | [`Engine::retry_failed_deliveries`] | sends reports whose delivery is due (failed recipients, reports not yet sent) | 1 minute |
 //! | [`Engine::process_email_digests`] | sends due digests | 5 minutes |
 //! | [`Engine::process_periodic_chargebacks`] | records closed chargeback periods | 1 hour |
 //! | [`Engine::cleanup_expired_reports`] | expires old reports | 1 hour |
@@ -40,6 +41,8 @@ pub struct WorkerConfig {
     pub chargebacks: StdDuration,
     /// Clean-up of expired reports.
     pub cleanup: StdDuration,
+    /// Deliveries due (retries of failed recipients).
+    pub deliveries: StdDuration,
 }
 
 impl Default for WorkerConfig {
@@ -49,6 +52,7 @@ impl Default for WorkerConfig {
             digests: StdDuration::from_secs(300),
             chargebacks: StdDuration::from_secs(3600),
             cleanup: StdDuration::from_secs(3600),
+            deliveries: StdDuration::from_secs(60),
         }
     }
 }
@@ -68,11 +72,13 @@ pub struct WorkerStats {
     pub expired: usize,
     /// Reports stuck unfinished and failed by the sweeper.
     pub swept: usize,
+    /// Recipients sent to by the delivery retry job.
+    pub redelivered: usize,
     /// Job calls that returned an error (the worker keeps going).
     pub errors: usize,
 }
 
-/// A loop that ticks the four jobs at their intervals on tokio until a
+/// A loop that ticks the five jobs at their intervals on tokio until a
 /// shutdown future resolves. A job in progress is finished before the loop
 /// stops; errors are counted and the loop goes on (the next tick retries).
 #[derive(Debug)]
@@ -91,13 +97,14 @@ impl WorkerConfig {
     ///
     /// # Errors
     /// [`Error::Invalid`](crate::Error::Invalid) naming the interval
-    /// (`scheduledReports`, `digests`, `chargebacks`, `cleanup`).
+    /// (`scheduledReports`, `digests`, `chargebacks`, `cleanup`, `deliveries`).
     pub fn validate(&self) -> crate::Result<()> {
         for (field, d) in [
             ("scheduledReports", self.scheduled_reports),
             ("digests", self.digests),
             ("chargebacks", self.chargebacks),
             ("cleanup", self.cleanup),
+            ("deliveries", self.deliveries),
         ] {
             if d.is_zero() || d > MAX_INTERVAL {
                 return Err(crate::Error::invalid(
@@ -134,6 +141,8 @@ pub struct WorkerHealth {
     pub chargebacks: JobHealth,
     /// [`Engine::cleanup_expired_reports`] and [`Engine::sweep_stuck_reports`].
     pub cleanup: JobHealth,
+    /// [`Engine::retry_failed_deliveries`].
+    pub deliveries: JobHealth,
 }
 
 /// Reads a running worker's [`WorkerHealth`] (clones share it).
@@ -153,6 +162,7 @@ enum Job {
     Digests,
     Chargebacks,
     Cleanup,
+    Deliveries,
 }
 
 impl Job {
@@ -162,6 +172,7 @@ impl Job {
             Job::Digests => "digests",
             Job::Chargebacks => "chargebacks",
             Job::Cleanup => "cleanup",
+            Job::Deliveries => "deliveries",
         }
     }
 }
@@ -205,6 +216,7 @@ impl Worker {
                 Job::Digests => &mut h.digests,
                 Job::Chargebacks => &mut h.chargebacks,
                 Job::Cleanup => &mut h.cleanup,
+                Job::Deliveries => &mut h.deliveries,
             };
             j.last_tick = Some(now);
             j.last_failed = outcome.is_err();
@@ -218,6 +230,7 @@ impl Worker {
     /// Run one round of every job now (what each tick does), adding to `stats`.
     pub async fn tick_all(&self, stats: &mut WorkerStats) {
         self.tick_schedules(stats).await;
+        self.tick_deliveries(stats).await;
         self.tick_digests(stats).await;
         self.tick_chargebacks(stats).await;
         self.tick_cleanup(stats).await;
@@ -242,6 +255,29 @@ impl Worker {
             }
         }
         self.record(Job::Schedules, result.as_ref().map(|_| ()), stats);
+    }
+
+    async fn tick_deliveries(&self, stats: &mut WorkerStats) {
+        if self.engine.deliverer().is_none() {
+            return;
+        }
+        let result = self
+            .engine
+            .retry_failed_deliveries()
+            .instrument(tracing::info_span!("job", job = Job::Deliveries.name()))
+            .await;
+        if let Ok(s) = &result {
+            stats.redelivered += s.sent;
+            if s.failed > 0 || s.errors > 0 {
+                tracing::warn!(
+                    job = Job::Deliveries.name(),
+                    failed = s.failed,
+                    report_errors = s.errors,
+                    "some deliveries failed again"
+                );
+            }
+        }
+        self.record(Job::Deliveries, result.as_ref().map(|_| ()), stats);
     }
 
     async fn tick_digests(&self, stats: &mut WorkerStats) {
@@ -315,7 +351,14 @@ impl Worker {
         let mut digests = tokio::time::interval(self.config.digests);
         let mut chargebacks = tokio::time::interval(self.config.chargebacks);
         let mut cleanup = tokio::time::interval(self.config.cleanup);
-        for i in [&mut schedules, &mut digests, &mut chargebacks, &mut cleanup] {
+        let mut deliveries = tokio::time::interval(self.config.deliveries);
+        for i in [
+            &mut schedules,
+            &mut digests,
+            &mut chargebacks,
+            &mut cleanup,
+            &mut deliveries,
+        ] {
             i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
         tokio::pin!(shutdown);
@@ -329,6 +372,7 @@ impl Worker {
                 _ = digests.tick() => self.tick_digests(&mut stats).await,
                 _ = chargebacks.tick() => self.tick_chargebacks(&mut stats).await,
                 _ = cleanup.tick() => self.tick_cleanup(&mut stats).await,
+                _ = deliveries.tick() => self.tick_deliveries(&mut stats).await,
             }
         }
         stats

@@ -59,6 +59,18 @@ pub struct EngineConfig {
     /// generation started is failed by [`Engine::sweep_stuck_reports`]
     /// (default 30 minutes: longer than the run lease and any generation).
     pub stuck_after: Duration,
+    /// Wall-clock time one delivery pass of a report may take, over all its
+    /// recipients (default 5 minutes). Recipients not reached in time are
+    /// tried again by [`Engine::retry_failed_deliveries`]. The pass holds a
+    /// delivery claim of this length plus one minute, separate from the
+    /// run lease of a scheduled slot.
+    pub delivery_budget: Duration,
+    /// Attempts per recipient before the engine gives up on it (default 5;
+    /// [`Engine::distribute`] called by hand tries again anyway).
+    pub delivery_attempts: u32,
+    /// Wait before the first retry of a failed delivery (default 1 minute);
+    /// each further retry waits four times longer, at most 6 hours.
+    pub delivery_backoff: Duration,
 }
 
 impl Default for EngineConfig {
@@ -72,6 +84,9 @@ impl Default for EngineConfig {
             link_ttl: Duration::days(7),
             links: None,
             stuck_after: Duration::minutes(30),
+            delivery_budget: Duration::minutes(5),
+            delivery_attempts: 5,
+            delivery_backoff: Duration::minutes(1),
         }
     }
 }
@@ -86,6 +101,10 @@ pub struct Engine {
     deliverer: Option<Arc<dyn Deliverer>>,
     clock: Arc<dyn Clock>,
     config: Arc<EngineConfig>,
+    /// Schedules whose slot a task of this engine is running: a second task
+    /// (a host calling `run_due` twice at once) leaves them alone, since
+    /// both would hold the same worker's claim.
+    running: Arc<std::sync::Mutex<std::collections::HashSet<crate::model::ScheduledReportId>>>,
 }
 
 impl fmt::Debug for Engine {
@@ -260,6 +279,27 @@ impl EngineBuilder {
         if c.worker_id.trim().is_empty() {
             return Err(Error::invalid("workerId", "must not be empty"));
         }
+        if c.delivery_budget <= Duration::zero() || c.delivery_budget > Duration::hours(6) {
+            return Err(Error::invalid(
+                "deliveryBudget",
+                "must be positive and at most 6 hours",
+            ));
+        }
+        if c.delivery_attempts == 0 || c.delivery_attempts > 100 {
+            return Err(Error::invalid(
+                "deliveryAttempts",
+                "must be between 1 and 100",
+            ));
+        }
+        if c.delivery_backoff <= Duration::zero() || c.delivery_backoff > Duration::days(1) {
+            return Err(Error::invalid(
+                "deliveryBackoff",
+                "must be positive and at most a day",
+            ));
+        }
+        if c.stuck_after <= Duration::zero() {
+            return Err(Error::invalid("stuckAfter", "must be positive"));
+        }
         if c.max_consecutive_failures == 0 {
             return Err(Error::invalid(
                 "maxConsecutiveFailures",
@@ -277,6 +317,35 @@ impl EngineBuilder {
             deliverer: self.deliverer,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             config: Arc::new(self.config),
+            running: Arc::default(),
         })
+    }
+}
+
+/// Wait `d` on tokio's timer when running inside tokio (else not at all:
+/// the retry then comes at once).
+pub(crate) async fn pause(d: std::time::Duration) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// Run `f` up to `tries` times while it fails with a retryable error,
+/// pausing 100 ms, 400 ms, 1.6 s... between tries.
+pub(crate) async fn retry_transient<T, F, Fut>(tries: u32, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match f().await {
+            Err(e) if e.is_retryable() && attempt + 1 < tries => {
+                tracing::debug!(error = %e, attempt, "transient store error; trying again");
+                pause(generate::backoff_delay(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }

@@ -27,15 +27,15 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::generate::Origin;
+use super::generate::{Generation, Origin, STORE_TRIES};
 use super::{CatchUpPolicy, Engine};
 use crate::core::schedule::{latest_slot_at_or_before, next_run, report_period};
 use crate::model::{
-    Frequency, GenerateReportRequest, OrganizationId, ReportFilters, ReportFormat, ReportRecipient,
-    ReportStatus, ReportType, RunStatus, ScheduleConfig, ScheduledReport, ScheduledReportId,
-    TemplateId, UserId,
+    Frequency, GenerateReportRequest, OrganizationId, ReportFilters, ReportFormat, ReportId,
+    ReportRecipient, ReportStatus, ReportType, RunStatus, ScheduleConfig, ScheduleRun,
+    ScheduledReport, ScheduledReportId, TemplateId, UserId,
 };
-use crate::ports::{ClaimOutcome, RunOutcome};
+use crate::ports::{ClaimOutcome, RunFence, RunOutcome};
 use crate::{Error, Result};
 
 /// Most missed slots handled for one schedule in one call.
@@ -227,10 +227,14 @@ impl Engine {
         let origin = Origin {
             user,
             schedule: Some((s.id, None)),
+            deliver: true,
         };
-        let (result, doc) = self.generate_resolved(org, &resolved, origin, None).await?;
+        let (result, doc) = self
+            .generate_resolved(org, &resolved, origin, None, None)
+            .await?
+            .into_result()?;
         self.deliver_generated(org, &resolved.recipients, &result, doc.as_ref())
-            .await?;
+            .await;
         let mut latest = self.store.get_schedule(org, id).await?;
         latest.last_run_at = Some(now);
         latest.last_status = Some(result.status);
@@ -311,6 +315,12 @@ impl Engine {
                 break;
             };
             handled.insert(schedule.id);
+            // Another task of this engine holds the same worker's claim on
+            // it right now: leave it to that task.
+            let Some(_running) = RunningGuard::enter(&self.running, schedule.id) else {
+                stats.busy += 1;
+                continue;
+            };
             if let Err(e) = self.run_schedule(&schedule, now, &mut stats).await {
                 // One schedule's failure never stops the others. A retryable
                 // one is tried again on the next call; any other is recorded
@@ -434,7 +444,7 @@ impl Engine {
                 .claim_run(org, s.id, slot, worker, now, now + self.config.lease)
                 .await?
             {
-                ClaimOutcome::Claimed(_) => self.run_slot(s, slot, now, stats).await?,
+                ClaimOutcome::Claimed(run) => self.run_slot(s, &run, now, stats).await?,
                 ClaimOutcome::Busy(_) => stats.busy += 1,
                 ClaimOutcome::Done(_) => {
                     self.advance(org, s.id, slot, None).await?;
@@ -444,87 +454,129 @@ impl Engine {
         Ok(())
     }
 
-    /// Generate (and deliver) the report of one claimed slot and record it.
+    /// Generate the report of one claimed slot, record the run, move the
+    /// schedule on, then deliver the report: delivery runs outside the run's
+    /// claim, under the report's own delivery claim and budget, so slow
+    /// recipients never hold the slot (and a takeover never sends again).
     async fn run_slot(
         &self,
         s: &ScheduledReport,
-        slot: DateTime<Utc>,
+        run: &ScheduleRun,
         now: DateTime<Utc>,
         stats: &mut RunDueStats,
     ) -> Result<()> {
         let org = s.organization_id;
-        let worker = self.config.worker_id.clone();
-        let resolved = self.resolve_schedule(s, slot, now).await;
+        let slot = run.slot;
+        let fence = RunFence::of(run);
         let origin = Origin {
             user: None,
             schedule: Some((s.id, Some(slot))),
+            deliver: true,
         };
-        let generated = match resolved {
-            Ok(resolved) => match self.generate_resolved(org, &resolved, origin, None).await {
-                // The slot's report exists: a previous holder of the claim
-                // made it and died before recording the run. A completed one
-                // counts; an unfinished or failed one is generated again in
-                // place, so the slot still has exactly one report.
-                Err(Error::Conflict(msg)) => match self.report_of_slot(org, s.id, slot).await? {
-                    Some(r) if r.status == ReportStatus::Completed => Ok((
-                        crate::model::ReportGenerationResult {
-                            report_id: r.id,
-                            status: r.status,
-                            download_url: None,
-                            summary: r.summary_data.clone(),
-                            file_size: r.file_size,
-                            page_count: r.page_count,
-                            error: None,
-                        },
-                        None,
-                    )),
-                    Some(r) => {
-                        self.generate_resolved(org, &resolved, origin, Some(r))
-                            .await
-                    }
-                    None => Err(Error::Conflict(msg)),
-                },
-                other => other,
-            },
-            Err(e) => Err(e),
-        };
-        let (status, report_id, error) = match generated {
-            Ok((result, doc)) if result.status == ReportStatus::Completed => {
-                // Failed recipients are recorded on the report (and sent
-                // again by `distribute`, which sends only to those not yet
-                // sent); the run itself succeeded.
-                if let Err(e) = self
-                    .deliver_generated(org, &s.recipients, &result, doc.as_ref())
-                    .await
+        let generated = match self.resolve_schedule(s, slot, now).await {
+            Ok(resolved) => {
+                match self
+                    .generate_resolved(org, &resolved, origin, None, Some(&fence))
+                    .await?
                 {
-                    tracing::warn!(
-                        org = %org,
-                        schedule = %s.id,
-                        report = %result.report_id,
-                        error = %e,
-                        "distribution of a scheduled report failed"
-                    );
+                    // The slot's report exists: a previous holder of the
+                    // claim made it and died before recording the run. A
+                    // completed one counts; an unfinished or failed one is
+                    // generated again in place, so the slot still has
+                    // exactly one report.
+                    Generation::SlotTaken => match self.report_of_slot(org, s.id, slot).await? {
+                        Some(r) if r.status == ReportStatus::Completed => Generation::Done(
+                            crate::model::ReportGenerationResult {
+                                report_id: r.id,
+                                status: r.status,
+                                download_url: None,
+                                summary: r.summary_data.clone(),
+                                file_size: r.file_size,
+                                page_count: r.page_count,
+                                error: None,
+                            },
+                            None,
+                        ),
+                        Some(r) => {
+                            self.generate_resolved(org, &resolved, origin, Some(r), Some(&fence))
+                                .await?
+                        }
+                        None => {
+                            return Err(Error::Conflict(format!(
+                                "the report of schedule {} slot {slot} vanished",
+                                s.id
+                            )))
+                        }
+                    },
+                    other => other,
                 }
-                (RunStatus::Success, Some(result.report_id), None)
             }
-            Ok((result, _)) => (RunStatus::Failed, Some(result.report_id), result.error),
             Err(e) if e.is_retryable() => return Err(e),
-            Err(e) => (RunStatus::Failed, None, Some(e.to_string())),
+            // The schedule cannot make a report (its template is gone...):
+            // a failed run with no report.
+            Err(e) => {
+                return self
+                    .record_run(s, slot, None, Some(e.to_string()), stats)
+                    .await
+                    .map(|_| ());
+            }
+        };
+        let (result, doc) = match generated {
+            Generation::Done(result, doc) => (result, doc),
+            // Another worker took the slot over: it records the outcome.
+            Generation::SlotTaken | Generation::LostClaim => return Ok(()),
+        };
+        let completed = result.status == ReportStatus::Completed;
+        let recorded = self
+            .record_run(
+                s,
+                slot,
+                Some((result.report_id, completed)),
+                result.error.clone(),
+                stats,
+            )
+            .await?;
+        // Failed recipients are recorded on the report and tried again by
+        // `retry_failed_deliveries`; the run itself succeeded.
+        if recorded && completed {
+            self.deliver_generated(org, &s.recipients, &result, doc.as_deref())
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Record the outcome of a claimed slot (its report and whether it
+    /// completed) and move the schedule on. `false` when another worker
+    /// took the slot over meanwhile (it records the outcome).
+    async fn record_run(
+        &self,
+        s: &ScheduledReport,
+        slot: DateTime<Utc>,
+        report: Option<(ReportId, bool)>,
+        error: Option<String>,
+        stats: &mut RunDueStats,
+    ) -> Result<bool> {
+        let org = s.organization_id;
+        let worker = self.config.worker_id.as_str();
+        let status = match report {
+            Some((_, true)) => RunStatus::Success,
+            _ => RunStatus::Failed,
         };
         let outcome = RunOutcome {
             status,
-            report_id,
+            report_id: report.map(|(id, _)| id),
             error: error.clone(),
         };
-        match self
-            .store
-            .finish_run(org, s.id, slot, &worker, &outcome, self.clock.now())
-            .await
-        {
+        let finished = super::retry_transient(STORE_TRIES, || {
+            self.store
+                .finish_run(org, s.id, slot, worker, &outcome, self.clock.now())
+        })
+        .await;
+        match finished {
             Ok(_) => {}
             // Our lease ran out and another worker took the slot over: it
             // records the outcome.
-            Err(Error::Conflict(_)) => return Ok(()),
+            Err(Error::Conflict(_)) => return Ok(false),
             Err(e) => return Err(e),
         }
         stats.ran += 1;
@@ -533,10 +585,14 @@ impl Engine {
         } else {
             stats.failed += 1;
         }
-        if self.advance(org, s.id, slot, Some((status, error))).await? {
+        let paused = super::retry_transient(STORE_TRIES, || {
+            self.advance(org, s.id, slot, Some((status, error.clone())))
+        })
+        .await?;
+        if paused {
             stats.paused += 1;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Record a run on the schedule and move `nextRunAt` past `slot`.
@@ -611,5 +667,30 @@ impl Engine {
                 None => return Ok(None),
             }
         }
+    }
+}
+
+/// Marks a schedule as being run by a task of this engine until dropped.
+struct RunningGuard<'a> {
+    set: &'a std::sync::Mutex<HashSet<ScheduledReportId>>,
+    id: ScheduledReportId,
+}
+
+impl<'a> RunningGuard<'a> {
+    fn enter(
+        set: &'a std::sync::Mutex<HashSet<ScheduledReportId>>,
+        id: ScheduledReportId,
+    ) -> Option<Self> {
+        let mut running = set.lock().unwrap_or_else(|p| p.into_inner());
+        running.insert(id).then_some(RunningGuard { set, id })
+    }
+}
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
     }
 }

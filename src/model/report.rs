@@ -73,7 +73,7 @@ pub enum DeliveryState {
 /// JSON is the specification's `{channel, recipient, status, sentAt?, error?}`
 /// with `recipient` the address as a string and `channel` the recipient's
 /// kind (`email`, `slack`, `webhook`, `user`), plus the extra keys
-/// `attempts`, `idempotencyKey` and `name`. A `recipient` object (this
+/// `attempts`, `idempotencyKey`, `name` and `nextAttemptAt`. A `recipient` object (this
 /// crate's earlier shape) is read too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DistributionStatus {
@@ -91,6 +91,10 @@ pub struct DistributionStatus {
     /// recipient; empty when the stored JSON had none, and then derived again
     /// by the engine).
     pub idempotency_key: String,
+    /// When a failed delivery is tried again; `None` on a `failed` status
+    /// means the engine gave up (a non-retryable error, or the attempts
+    /// ran out). JSON `nextAttemptAt`.
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +113,8 @@ struct DistributionOut<'a> {
     idempotency_key: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<DateTime<Utc>>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -126,6 +132,7 @@ impl Serialize for DistributionStatus {
             attempts: self.attempts,
             idempotency_key: &self.idempotency_key,
             name: self.recipient.name.as_deref(),
+            next_attempt_at: self.next_attempt_at,
         }
         .serialize(s)
     }
@@ -156,6 +163,8 @@ impl<'de> Deserialize<'de> for DistributionStatus {
             idempotency_key: String,
             #[serde(default)]
             name: Option<String>,
+            #[serde(default)]
+            next_attempt_at: Option<DateTime<Utc>>,
         }
         let w = In::deserialize(d)?;
         let recipient = match w.recipient {
@@ -175,6 +184,7 @@ impl<'de> Deserialize<'de> for DistributionStatus {
             sent_at: w.sent_at,
             error: w.error,
             idempotency_key: w.idempotency_key,
+            next_attempt_at: w.next_attempt_at,
         })
     }
 }
@@ -186,7 +196,8 @@ impl<'de> Deserialize<'de> for DistributionStatus {
 /// `downloadExpiresAt`, `generatedBy`... (this crate's earlier
 /// `organizationId`, `reportType`, `dateRange: {start, end}` and `createdBy`
 /// are read too), plus the extra keys `scheduleSlot`, `comparisonRange`,
-/// `checksum`, `recipients`, `expiresAt`, `startedAt` and `completedAt`.
+/// `checksum`, `recipients`, `expiresAt`, `startedAt`, `completedAt` and
+/// `nextDeliveryAt`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "GeneratedReportJson", try_from = "GeneratedReportJson")]
 pub struct GeneratedReport {
@@ -231,6 +242,10 @@ pub struct GeneratedReport {
     pub distribution_status: Vec<DistributionStatus>,
     /// When every recipient had it.
     pub distributed_at: Option<DateTime<Utc>>,
+    /// When recipients not yet sent are tried next (by
+    /// [`Engine::retry_failed_deliveries`](crate::Engine::retry_failed_deliveries));
+    /// `None` when there is nothing left to send. JSON `nextDeliveryAt`.
+    pub next_delivery_at: Option<DateTime<Utc>>,
     /// The last signed download link handed out for it, if the engine signs links.
     pub download_url: Option<String>,
     /// When [`download_url`](Self::download_url) stops working.
@@ -297,6 +312,8 @@ struct GeneratedReportJson {
     distributed_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "crate::model::null_as_default")]
     distribution_status: Vec<DistributionStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_delivery_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     download_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -371,6 +388,7 @@ impl From<GeneratedReport> for GeneratedReportJson {
             generation_time_ms: r.generation_time_ms,
             distributed_at: r.distributed_at,
             distribution_status: r.distribution_status,
+            next_delivery_at: r.next_delivery_at,
             download_url: r.download_url,
             download_expires_at: r.download_expires_at,
             download_count: r.download_count,
@@ -426,6 +444,7 @@ impl TryFrom<GeneratedReportJson> for GeneratedReport {
             recipients: j.recipients,
             distribution_status: j.distribution_status,
             distributed_at: j.distributed_at,
+            next_delivery_at: j.next_delivery_at,
             download_url: j.download_url,
             download_expires_at: j.download_expires_at,
             generation_time_ms: j.generation_time_ms,

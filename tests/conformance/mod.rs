@@ -106,6 +106,7 @@ pub fn report(org: OrganizationId, created_at: DateTime<Utc>) -> GeneratedReport
         recipients: vec![ReportRecipient::email("a@example.com")],
         distribution_status: vec![],
         distributed_at: None,
+        next_delivery_at: None,
         download_url: Some("https://reports.example.com/d?token=abc".into()),
         download_expires_at: Some(created_at + Duration::days(7)),
         generation_time_ms: None,
@@ -247,6 +248,8 @@ where
     report_paging(&*fresh().await).await;
     artifacts(&*fresh().await).await;
     stuck_reports(&*fresh().await).await;
+    run_fencing(&*fresh().await).await;
+    delivery_claims(&*fresh().await).await;
     digests(&*fresh().await).await;
     chargeback(&*fresh().await).await;
     org_isolation(&*fresh().await).await;
@@ -659,13 +662,25 @@ pub async fn generated_reports(store: &dyn ReportStore) {
         sent_at: None,
         error: Some("421".into()),
         idempotency_key: "k1".into(),
+        next_attempt_at: Some(t0() + Duration::minutes(1)),
     };
     store.set_distribution_status(org, r.id, &st).await.unwrap();
     st.status = DeliveryState::Sent;
     st.attempts = 2;
     st.sent_at = Some(t0());
     st.error = None;
+    st.next_attempt_at = None;
     store.set_distribution_status(org, r.id, &st).await.unwrap();
+    // Sent stays sent: a stale worker's later `failed` is ignored.
+    let stale = DistributionStatus {
+        status: DeliveryState::Failed,
+        error: Some("timed out".into()),
+        ..st.clone()
+    };
+    store
+        .set_distribution_status(org, r.id, &stale)
+        .await
+        .unwrap();
     let other = DistributionStatus {
         recipient: ReportRecipient::email("b@example.com"),
         status: DeliveryState::Pending,
@@ -673,6 +688,7 @@ pub async fn generated_reports(store: &dyn ReportStore) {
         sent_at: None,
         error: None,
         idempotency_key: "k2".into(),
+        next_attempt_at: None,
     };
     store
         .set_distribution_status(org, r.id, &other)
@@ -825,6 +841,266 @@ pub async fn artifacts(store: &dyn ReportStore) {
     assert_not_found(store.get_artifact(org, r.id).await);
     assert_not_found(store.put_artifact(org, r.id, &a).await);
     assert_not_found(store.delete_artifact(org, r.id).await);
+}
+
+/// A worker that lost its run claim cannot change the slot's report or
+/// artifact: `save_report` under a stale fence is refused and changes
+/// nothing; under the live fence it replaces record and artifact together.
+pub async fn run_fencing(store: &dyn ReportStore) {
+    let org = OrganizationId::new();
+    let s = schedule(org, "fenced", t0());
+    store.create_schedule(org, &s).await.unwrap();
+    let slot = t0() + Duration::days(1);
+    let now = slot;
+    let ClaimOutcome::Claimed(run1) = store
+        .claim_run(org, s.id, slot, "w1", now, now + Duration::minutes(10))
+        .await
+        .unwrap()
+    else {
+        panic!("first claim wins")
+    };
+    let stale = RunFence::of(&run1);
+    assert_eq!(stale.token, 1);
+    let mut r = report(org, now);
+    r.scheduled_report_id = Some(s.id);
+    r.schedule_slot = Some(slot);
+    store.create_report(org, &r).await.unwrap();
+    r.status = ReportStatus::Generating;
+    store
+        .save_report(org, &r, ArtifactChange::Keep, Some(&stale))
+        .await
+        .unwrap();
+
+    // w1's lease runs out; w2 takes the run over and completes the report.
+    let later = now + Duration::minutes(11);
+    let ClaimOutcome::Claimed(run2) = store
+        .claim_run(org, s.id, slot, "w2", later, later + Duration::minutes(10))
+        .await
+        .unwrap()
+    else {
+        panic!("takeover after the lease")
+    };
+    let live = RunFence::of(&run2);
+    assert_eq!(live.token, 2);
+    let art = Artifact {
+        file_name: "october.pdf".into(),
+        media_type: "application/pdf".into(),
+        bytes: b"%PDF-1.7 by w2".to_vec(),
+    };
+    let mut done = r.clone();
+    done.status = ReportStatus::Completed;
+    done.file_size = Some(art.bytes.len() as u64);
+    store
+        .save_report(org, &done, ArtifactChange::Put(&art), Some(&live))
+        .await
+        .unwrap();
+    assert_eq!(store.get_report(org, r.id).await.unwrap(), done);
+    assert_eq!(store.get_artifact(org, r.id).await.unwrap(), art);
+
+    // The stale worker fails late: refused, nothing changes.
+    let mut failed = r.clone();
+    failed.status = ReportStatus::Failed;
+    failed.error_message = Some("cost source timed out".into());
+    assert_conflict(
+        store
+            .save_report(org, &failed, ArtifactChange::Delete, Some(&stale))
+            .await,
+    );
+    let other = Artifact {
+        bytes: b"%PDF-1.7 by w1".to_vec(),
+        ..art.clone()
+    };
+    assert_conflict(
+        store
+            .save_report(org, &failed, ArtifactChange::Put(&other), Some(&stale))
+            .await,
+    );
+    // The same worker name with an old token is stale too.
+    let reused = RunFence {
+        worker: "w2".into(),
+        token: 1,
+        ..live.clone()
+    };
+    assert_conflict(
+        store
+            .save_report(org, &failed, ArtifactChange::Delete, Some(&reused))
+            .await,
+    );
+    // A fence of another slot does not cover this report.
+    let elsewhere = RunFence {
+        slot: slot + Duration::days(1),
+        ..live.clone()
+    };
+    assert_conflict(
+        store
+            .save_report(org, &failed, ArtifactChange::Delete, Some(&elsewhere))
+            .await,
+    );
+    assert_eq!(store.get_report(org, r.id).await.unwrap(), done);
+    assert_eq!(store.get_artifact(org, r.id).await.unwrap(), art);
+
+    // Once the run is finished no fence holds.
+    let outcome = RunOutcome {
+        status: RunStatus::Success,
+        report_id: Some(r.id),
+        error: None,
+    };
+    store
+        .finish_run(org, s.id, slot, "w2", &outcome, later)
+        .await
+        .unwrap();
+    assert_conflict(
+        store
+            .save_report(org, &failed, ArtifactChange::Delete, Some(&live))
+            .await,
+    );
+    assert_eq!(store.get_artifact(org, r.id).await.unwrap(), art);
+
+    // Unfenced: record and artifact change together; a missing report is
+    // NotFound and the schedule and slot cannot change.
+    let mut plain = report(org, now);
+    store.create_report(org, &plain).await.unwrap();
+    plain.status = ReportStatus::Completed;
+    store
+        .save_report(org, &plain, ArtifactChange::Put(&art), None)
+        .await
+        .unwrap();
+    assert_eq!(store.get_report(org, plain.id).await.unwrap(), plain);
+    assert_eq!(store.get_artifact(org, plain.id).await.unwrap(), art);
+    plain.status = ReportStatus::Failed;
+    store
+        .save_report(org, &plain, ArtifactChange::Delete, None)
+        .await
+        .unwrap();
+    assert_not_found(store.get_artifact(org, plain.id).await);
+    let missing = report(org, now);
+    assert_not_found(
+        store
+            .save_report(org, &missing, ArtifactChange::Keep, None)
+            .await,
+    );
+    let mut moved = plain.clone();
+    moved.scheduled_report_id = Some(s.id);
+    moved.schedule_slot = Some(slot + Duration::days(3));
+    let e = store
+        .save_report(org, &moved, ArtifactChange::Keep, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("scheduleSlot"), "{e}");
+}
+
+/// Delivery claims: due reports are claimed across organizations, earliest
+/// first, by one worker at a time; a claim holds until released or its lease
+/// ends; only the latest claim can release.
+pub async fn delivery_claims(store: &dyn ReportStore) {
+    let (a, b) = (OrganizationId::new(), OrganizationId::new());
+    let now = t0() + Duration::days(1);
+    let lease = now + Duration::minutes(5);
+    let completed = |org, next: Option<DateTime<Utc>>| {
+        let mut r = report(org, t0());
+        r.status = ReportStatus::Completed;
+        r.next_delivery_at = next;
+        r
+    };
+    let due = completed(a, Some(now));
+    let earlier = completed(b, Some(now - Duration::minutes(1)));
+    let later = completed(a, Some(now + Duration::hours(1)));
+    let none = completed(a, None);
+    let mut generating = completed(a, Some(now));
+    generating.status = ReportStatus::Generating;
+    for r in [&due, &earlier, &later, &none, &generating] {
+        store.create_report(r.organization_id, r).await.unwrap();
+    }
+    assert_eq!(
+        store.get_report(a, due.id).await.unwrap().next_delivery_at,
+        Some(now)
+    );
+
+    let claims = store
+        .claim_due_deliveries("w1", now, lease, 10)
+        .await
+        .unwrap();
+    let ids: Vec<_> = claims
+        .iter()
+        .map(|c| (c.organization_id, c.report_id))
+        .collect();
+    assert_eq!(ids, [(b, earlier.id), (a, due.id)]);
+    assert!(claims
+        .iter()
+        .all(|c| c.worker == "w1" && c.token == 1 && c.lease_until == lease));
+    // Held: nobody else gets them, not even the same worker.
+    assert!(store
+        .claim_due_deliveries("w2", now, lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .claim_delivery(a, due.id, "w2", now, lease)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .claim_delivery(a, due.id, "w1", now, lease)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Released with nothing left to send, and distributed.
+    let c_due = claims.iter().find(|c| c.report_id == due.id).unwrap();
+    assert!(store
+        .release_delivery(c_due, None, Some(now))
+        .await
+        .unwrap());
+    let back = store.get_report(a, due.id).await.unwrap();
+    assert_eq!(back.next_delivery_at, None);
+    assert_eq!(back.distributed_at, Some(now));
+    assert!(!store.release_delivery(c_due, None, None).await.unwrap());
+
+    // A lease that ran out is taken over; the old holder cannot release.
+    let c_old = claims.iter().find(|c| c.report_id == earlier.id).unwrap();
+    let after = lease + Duration::seconds(1);
+    let taken = store
+        .claim_due_deliveries("w2", after, after + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].report_id, earlier.id);
+    assert_eq!(taken[0].token, 2);
+    assert!(!store.release_delivery(c_old, None, None).await.unwrap());
+    let retry_at = after + Duration::minutes(4);
+    assert!(store
+        .release_delivery(&taken[0], Some(retry_at), None)
+        .await
+        .unwrap());
+    let back = store.get_report(b, earlier.id).await.unwrap();
+    assert_eq!(back.next_delivery_at, Some(retry_at));
+    assert_eq!(back.distributed_at, None);
+
+    // A report not due can still be claimed by hand (`distribute`).
+    let manual = store
+        .claim_delivery(a, later.id, "w3", now, lease)
+        .await
+        .unwrap()
+        .expect("free");
+    assert_eq!(manual.token, 1);
+    assert!(store
+        .release_delivery(&manual, later.next_delivery_at, None)
+        .await
+        .unwrap());
+    assert_not_found(
+        store
+            .claim_delivery(a, ReportId::new(), "w", now, lease)
+            .await,
+    );
+    let foreign = DeliveryClaim {
+        organization_id: a,
+        ..taken[0].clone()
+    };
+    assert_not_found(store.release_delivery(&foreign, None, None).await);
 }
 
 /// Reports left unfinished are found across organizations and failed by
@@ -1190,8 +1466,15 @@ pub async fn org_isolation(store: &dyn ReportStore) {
         sent_at: Some(t0()),
         error: None,
         idempotency_key: "k".into(),
+        next_attempt_at: None,
     };
     assert_not_found(store.set_distribution_status(b, r.id, &st).await);
+    assert_not_found(store.save_report(b, &r_b, ArtifactChange::Keep, None).await);
+    assert_not_found(
+        store
+            .claim_delivery(b, r.id, "w", t0(), t0() + Duration::minutes(5))
+            .await,
+    );
     assert_not_found(store.delete_report(b, r.id).await);
     // Digests.
     assert_not_found(store.get_digest_preferences(b, user).await);

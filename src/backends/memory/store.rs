@@ -13,8 +13,9 @@ use crate::model::{
     ScheduledReport, ScheduledReportId, TemplateId, UserId,
 };
 use crate::ports::{
-    ChargebackStore, ClaimOutcome, DigestStore, GeneratedReportStore, ReportCursor,
-    ReportListQuery, ReportPage, RunOutcome, ScheduleStore, TemplateStore,
+    ArtifactChange, ChargebackStore, ClaimOutcome, DeliveryClaim, DigestStore,
+    GeneratedReportStore, ReportCursor, ReportListQuery, ReportPage, RunFence, RunOutcome,
+    ScheduleStore, TemplateStore,
 };
 use crate::{Error, Result};
 
@@ -28,6 +29,8 @@ struct State {
     digests: HashMap<(OrganizationId, UserId), EmailDigestPreferences>,
     chargeback_configs: HashMap<ChargebackConfigId, ChargebackConfiguration>,
     chargeback_records: HashMap<ChargebackRecordId, ChargebackRecord>,
+    /// Delivery claims by report: (worker, token, lease end).
+    deliveries: HashMap<ReportId, (String, u32, DateTime<Utc>)>,
 }
 
 /// A [`ReportStore`](crate::ports::ReportStore) in memory. Cloning it gives
@@ -435,6 +438,7 @@ impl GeneratedReportStore for MemoryStore {
             .ok_or_else(|| Error::not_found("report", id))?;
         s.reports.remove(&id);
         s.artifacts.remove(&id);
+        s.deliveries.remove(&id);
         Ok(())
     }
 
@@ -486,10 +490,141 @@ impl GeneratedReportStore for MemoryStore {
             .iter_mut()
             .find(|d| d.recipient == status.recipient)
         {
+            // Sent stays sent.
+            Some(d) if d.status == crate::model::DeliveryState::Sent => {}
             Some(d) => *d = status.clone(),
             None => r.distribution_status.push(status.clone()),
         }
         Ok(())
+    }
+
+    async fn save_report(
+        &self,
+        org: OrganizationId,
+        r: &GeneratedReport,
+        artifact: ArtifactChange<'_>,
+        fence: Option<&RunFence>,
+    ) -> Result<()> {
+        check_org(org, Some(r.organization_id), "report")?;
+        let mut s = self.lock();
+        let stored = owned(&s.reports, &r.id, org, |r| Some(r.organization_id))
+            .ok_or_else(|| Error::not_found("report", r.id))?;
+        if stored.scheduled_report_id != r.scheduled_report_id
+            || stored.schedule_slot != r.schedule_slot
+        {
+            return Err(Error::invalid(
+                "scheduleSlot",
+                "the schedule and slot of a report cannot change",
+            ));
+        }
+        if let Some(f) = fence {
+            let holds = stored.scheduled_report_id == Some(f.schedule)
+                && stored.schedule_slot == Some(f.slot)
+                && s.runs.get(&(f.schedule, f.slot)).is_some_and(|run| {
+                    run.organization_id == org
+                        && run.status == RunStatus::Running
+                        && run.worker == f.worker
+                        && run.attempts == f.token
+                });
+            if !holds {
+                return Err(f.lost());
+            }
+        }
+        s.reports.insert(r.id, r.clone());
+        match artifact {
+            ArtifactChange::Keep => {}
+            ArtifactChange::Put(a) => {
+                s.artifacts.insert(r.id, a.clone());
+            }
+            ArtifactChange::Delete => {
+                s.artifacts.remove(&r.id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn claim_delivery(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<DeliveryClaim>> {
+        let mut s = self.lock();
+        owned(&s.reports, &id, org, |r| Some(r.organization_id))
+            .ok_or_else(|| Error::not_found("report", id))?;
+        Ok(claim_delivery_locked(
+            &mut s,
+            org,
+            id,
+            worker,
+            now,
+            lease_until,
+        ))
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryClaim>> {
+        let mut s = self.lock();
+        let mut due: Vec<(DateTime<Utc>, ReportId, OrganizationId)> = s
+            .reports
+            .values()
+            .filter(|r| r.status == ReportStatus::Completed)
+            .filter_map(|r| {
+                r.next_delivery_at
+                    .filter(|t| *t <= now)
+                    .map(|t| (t, r.id, r.organization_id))
+            })
+            .filter(|(_, id, _)| {
+                s.deliveries
+                    .get(id)
+                    .is_none_or(|(_, _, until)| *until <= now)
+            })
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        Ok(due
+            .into_iter()
+            .filter_map(|(_, id, org)| {
+                claim_delivery_locked(&mut s, org, id, worker, now, lease_until)
+            })
+            .collect())
+    }
+
+    async fn release_delivery(
+        &self,
+        claim: &DeliveryClaim,
+        next_delivery_at: Option<DateTime<Utc>>,
+        distributed_at: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let mut s = self.lock();
+        let id = claim.report_id;
+        owned(&s.reports, &id, claim.organization_id, |r| {
+            Some(r.organization_id)
+        })
+        .ok_or_else(|| Error::not_found("report", id))?;
+        let current = s.deliveries.get(&id).is_some_and(|(w, t, until)| {
+            *w == claim.worker && *t == claim.token && *until != DateTime::<Utc>::MIN_UTC
+        });
+        if !current {
+            return Ok(false);
+        }
+        if let Some((_, _, until)) = s.deliveries.get_mut(&id) {
+            *until = DateTime::<Utc>::MIN_UTC;
+        }
+        if let Some(r) = s.reports.get_mut(&id) {
+            r.next_delivery_at = next_delivery_at;
+            if distributed_at.is_some() {
+                r.distributed_at = distributed_at;
+            }
+        }
+        Ok(true)
     }
 
     async fn expired_reports(
@@ -552,6 +687,36 @@ impl GeneratedReportStore for MemoryStore {
         r.completed_at = Some(now);
         Ok(true)
     }
+}
+
+/// Claim a report's delivery when no other worker holds a live claim.
+fn claim_delivery_locked(
+    s: &mut State,
+    org: OrganizationId,
+    id: ReportId,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Option<DeliveryClaim> {
+    let entry = s
+        .deliveries
+        .entry(id)
+        .or_insert_with(|| (String::new(), 0, DateTime::<Utc>::MIN_UTC));
+    // A live claim holds against every worker, this one too (two tasks of
+    // one engine never deliver the same report at once).
+    if entry.2 > now {
+        return None;
+    }
+    entry.0 = worker.to_owned();
+    entry.1 = entry.1.saturating_add(1);
+    entry.2 = lease_until;
+    Some(DeliveryClaim {
+        organization_id: org,
+        report_id: id,
+        worker: worker.to_owned(),
+        token: entry.1,
+        lease_until,
+    })
 }
 
 fn is_unfinished(r: &GeneratedReport) -> bool {

@@ -25,9 +25,9 @@ use crate::model::{
     ScheduledReport, ScheduledReportId, TemplateId, UserId,
 };
 use crate::ports::{
-    claim_due_in_order, due_claim, ChargebackStore, ClaimOutcome, DigestStore,
-    GeneratedReportStore, ReportCursor, ReportListQuery, ReportPage, RunOutcome, ScheduleStore,
-    TemplateStore,
+    claim_due_in_order, due_claim, ArtifactChange, ChargebackStore, ClaimOutcome, DeliveryClaim,
+    DigestStore, GeneratedReportStore, ReportCursor, ReportListQuery, ReportPage, RunFence,
+    RunOutcome, ScheduleStore, TemplateStore,
 };
 use crate::{Error, Result};
 
@@ -742,6 +742,7 @@ const REPORTS: Table = Table {
         ("download_url", Kind::Text),
         ("download_expires_at", Kind::Ts),
         ("started_at", Kind::Ts),
+        ("next_delivery_at", Kind::Ts),
     ],
 };
 
@@ -779,6 +780,7 @@ fn report_vals(r: &GeneratedReport) -> Result<Vec<Val>> {
         opt_text(r.download_url.as_deref()),
         opt_ts(r.download_expires_at),
         opt_ts(r.started_at),
+        opt_ts(r.next_delivery_at),
     ])
 }
 
@@ -829,10 +831,63 @@ fn report_from(mut r: Row) -> Result<GeneratedReport> {
         download_url: r.opt_text()?,
         download_expires_at: r.opt_ts()?,
         started_at: r.opt_ts()?,
+        next_delivery_at: r.opt_ts()?,
+    })
+}
+
+const PUT_ARTIFACT: &str = "INSERT INTO report_artifacts \
+    (report_id, organization_id, file_name, media_type, bytes, storage_path, byte_size) \
+    SELECT id, organization_id, $3, $4, $5, NULL, $6 FROM generated_reports \
+    WHERE id = $1 AND organization_id = $2 \
+    ON CONFLICT (report_id) DO UPDATE SET file_name = excluded.file_name, \
+    media_type = excluded.media_type, bytes = excluded.bytes, \
+    storage_path = NULL, byte_size = excluded.byte_size";
+
+const DELETE_ARTIFACT: &str =
+    "DELETE FROM report_artifacts WHERE report_id = $1 AND organization_id = $2";
+
+fn artifact_vals(org: OrganizationId, id: ReportId, a: &Artifact) -> Result<Vec<Val>> {
+    Ok(vec![
+        uuid(id.0),
+        uuid(org.0),
+        text(&a.file_name),
+        text(&a.media_type),
+        Val::Bytes(a.bytes.clone()),
+        count64("bytes", a.bytes.len() as u64)?,
+    ])
+}
+
+fn delivery_claim_from(
+    row: &mut Row,
+    worker: &str,
+    lease_until: DateTime<Utc>,
+) -> Result<DeliveryClaim> {
+    Ok(DeliveryClaim {
+        organization_id: row.uuid()?,
+        report_id: row.uuid()?,
+        worker: worker.to_owned(),
+        token: row.u32()?,
+        lease_until,
     })
 }
 
 impl<D: Db> SqlStore<D> {
+    /// Replace every column of a report but its identity, schedule and
+    /// slot (binds: the report's values, as `report_vals`).
+    fn update_report_sql(&self) -> String {
+        let eq = self.dialect().null_safe_eq();
+        format!(
+            "UPDATE generated_reports SET {} WHERE id = $1 AND organization_id = $2 \
+             AND scheduled_report_id {eq} $4 AND schedule_slot {eq} $5",
+            REPORTS.set_all_but(&[
+                "id",
+                "organization_id",
+                "scheduled_report_id",
+                "schedule_slot"
+            ])
+        )
+    }
+
     async fn report_exists(&self, org: OrganizationId, id: ReportId) -> Result<bool> {
         self.exists(
             "SELECT 1 FROM generated_reports WHERE id = $1 AND organization_id = $2",
@@ -876,18 +931,12 @@ impl<D: Db> GeneratedReportStore for SqlStore<D> {
 
     async fn update_report(&self, org: OrganizationId, r: &GeneratedReport) -> Result<()> {
         check_org(org, Some(r.organization_id), "report")?;
-        let eq = self.dialect().null_safe_eq();
-        let sql = format!(
-            "UPDATE generated_reports SET {} WHERE id = $1 AND organization_id = $2 \
-             AND scheduled_report_id {eq} $4 AND schedule_slot {eq} $5",
-            REPORTS.set_all_but(&[
-                "id",
-                "organization_id",
-                "scheduled_report_id",
-                "schedule_slot"
-            ])
-        );
-        if self.db.exec(&sql, report_vals(r)?).await? > 0 {
+        if self
+            .db
+            .exec(&self.update_report_sql(), report_vals(r)?)
+            .await?
+            > 0
+        {
             return Ok(());
         }
         if self.report_exists(org, r.id).await? {
@@ -969,27 +1018,9 @@ impl<D: Db> GeneratedReportStore for SqlStore<D> {
     }
 
     async fn put_artifact(&self, org: OrganizationId, id: ReportId, a: &Artifact) -> Result<()> {
-        let sql = "INSERT INTO report_artifacts \
-                   (report_id, organization_id, file_name, media_type, bytes, storage_path, byte_size) \
-                   SELECT id, organization_id, $3, $4, $5, NULL, $6 FROM generated_reports \
-                   WHERE id = $1 AND organization_id = $2 \
-                   ON CONFLICT (report_id) DO UPDATE SET file_name = excluded.file_name, \
-                   media_type = excluded.media_type, bytes = excluded.bytes, \
-                   storage_path = NULL, byte_size = excluded.byte_size";
-        let size = count64("bytes", a.bytes.len() as u64)?;
         let n = self
             .db
-            .exec(
-                sql,
-                vec![
-                    uuid(id.0),
-                    uuid(org.0),
-                    text(&a.file_name),
-                    text(&a.media_type),
-                    Val::Bytes(a.bytes.clone()),
-                    size,
-                ],
-            )
+            .exec(PUT_ARTIFACT, artifact_vals(org, id, a)?)
             .await?;
         match n {
             0 => Err(Error::not_found("report", id)),
@@ -1031,10 +1062,7 @@ impl<D: Db> GeneratedReportStore for SqlStore<D> {
     async fn delete_artifact(&self, org: OrganizationId, id: ReportId) -> Result<()> {
         let n = self
             .db
-            .exec(
-                "DELETE FROM report_artifacts WHERE report_id = $1 AND organization_id = $2",
-                vec![uuid(id.0), uuid(org.0)],
-            )
+            .exec(DELETE_ARTIFACT, vec![uuid(id.0), uuid(org.0)])
             .await?;
         if n > 0 || self.report_exists(org, id).await? {
             Ok(())
@@ -1082,6 +1110,8 @@ impl<D: Db> GeneratedReportStore for SqlStore<D> {
             let mut list: Vec<DistributionStatus> = serde_json::from_value(old.clone())
                 .map_err(|e| super::values::corrupt(e.to_string()))?;
             match list.iter_mut().find(|d| d.recipient == status.recipient) {
+                // Sent stays sent.
+                Some(d) if d.status == crate::model::DeliveryState::Sent => return Ok(()),
                 Some(d) => *d = status.clone(),
                 None => list.push(status.clone()),
             }
@@ -1102,6 +1132,167 @@ impl<D: Db> GeneratedReportStore for SqlStore<D> {
             true,
             "the distribution status kept changing while it was written",
         ))
+    }
+
+    async fn save_report(
+        &self,
+        org: OrganizationId,
+        r: &GeneratedReport,
+        artifact: ArtifactChange<'_>,
+        fence: Option<&RunFence>,
+    ) -> Result<()> {
+        check_org(org, Some(r.organization_id), "report")?;
+        let mut stmts = Vec::new();
+        if let Some(f) = fence {
+            if r.scheduled_report_id != Some(f.schedule) || r.schedule_slot != Some(f.slot) {
+                return Err(f.lost());
+            }
+            // Locks the run row for the transaction: a concurrent takeover
+            // waits for it, or has already happened and nothing matches.
+            stmts.push((
+                "UPDATE schedule_runs SET updated_at = updated_at \
+                 WHERE organization_id = $1 AND scheduled_report_id = $2 AND slot = $3 \
+                 AND status = 'running' AND worker = $4 AND attempts = $5"
+                    .to_owned(),
+                vec![
+                    uuid(org.0),
+                    uuid(f.schedule.0),
+                    ts(f.slot),
+                    text(&f.worker),
+                    count32("attempts", f.token)?,
+                ],
+                true,
+            ));
+        }
+        let update = stmts.len();
+        stmts.push((self.update_report_sql(), report_vals(r)?, true));
+        match artifact {
+            ArtifactChange::Keep => {}
+            ArtifactChange::Put(a) => {
+                stmts.push((PUT_ARTIFACT.to_owned(), artifact_vals(org, r.id, a)?, true));
+            }
+            ArtifactChange::Delete => stmts.push((
+                DELETE_ARTIFACT.to_owned(),
+                vec![uuid(r.id.0), uuid(org.0)],
+                false,
+            )),
+        }
+        match self.db.exec_all_or_none(stmts).await? {
+            None => Ok(()),
+            Some(i) if i < update => Err(fence.map_or_else(
+                || Error::Conflict("the run fence no longer holds".into()),
+                RunFence::lost,
+            )),
+            Some(_) if self.report_exists(org, r.id).await? => Err(Error::invalid(
+                "scheduleSlot",
+                "the schedule and slot of a report cannot change",
+            )),
+            Some(_) => Err(Error::not_found("report", r.id)),
+        }
+    }
+
+    async fn claim_delivery(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<DeliveryClaim>> {
+        let row = self
+            .one(
+                "UPDATE generated_reports SET delivery_worker = $3, \
+                 delivery_token = delivery_token + 1, delivery_lease_until = $5 \
+                 WHERE id = $1 AND organization_id = $2 \
+                 AND (delivery_lease_until IS NULL OR delivery_lease_until <= $4) \
+                 RETURNING organization_id, id, delivery_token",
+                vec![
+                    uuid(id.0),
+                    uuid(org.0),
+                    text(worker),
+                    ts(now),
+                    ts(lease_until),
+                ],
+                &[Kind::Uuid, Kind::Uuid, Kind::I32],
+            )
+            .await?;
+        match row {
+            Some(mut row) => delivery_claim_from(&mut row, worker, lease_until).map(Some),
+            None if self.report_exists(org, id).await? => Ok(None),
+            None => Err(Error::not_found("report", id)),
+        }
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryClaim>> {
+        let lock = match self.dialect() {
+            // Concurrent workers skip each other's picks instead of waiting.
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            // SQLite runs one writer at a time.
+            Dialect::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE generated_reports SET delivery_worker = $1, \
+             delivery_token = delivery_token + 1, delivery_lease_until = $3 \
+             WHERE id IN (SELECT id FROM generated_reports \
+                 WHERE status = 'completed' AND next_delivery_at <= $2 \
+                 AND (delivery_lease_until IS NULL OR delivery_lease_until <= $2) \
+                 ORDER BY next_delivery_at, id LIMIT $4{lock}) \
+             AND (delivery_lease_until IS NULL OR delivery_lease_until <= $2) \
+             RETURNING organization_id, id, delivery_token, next_delivery_at"
+        );
+        let mut claims = self
+            .rows(
+                &sql,
+                vec![text(worker), ts(now), ts(lease_until), limit_val(limit)],
+                &[Kind::Uuid, Kind::Uuid, Kind::I32, Kind::Ts],
+            )
+            .await?
+            .into_iter()
+            .map(|mut row| {
+                let claim = delivery_claim_from(&mut row, worker, lease_until)?;
+                Ok((row.opt_ts()?, claim))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // RETURNING keeps no order: earliest due first, as the port says.
+        claims.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.report_id.cmp(&y.report_id)));
+        Ok(claims.into_iter().map(|(_, c)| c).collect())
+    }
+
+    async fn release_delivery(
+        &self,
+        claim: &DeliveryClaim,
+        next_delivery_at: Option<DateTime<Utc>>,
+        distributed_at: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let (org, id) = (claim.organization_id, claim.report_id);
+        let n = self
+            .db
+            .exec(
+                "UPDATE generated_reports SET next_delivery_at = $5, \
+                 distributed_at = COALESCE($6, distributed_at), delivery_lease_until = NULL \
+                 WHERE id = $1 AND organization_id = $2 AND delivery_worker = $3 \
+                 AND delivery_token = $4 AND delivery_lease_until IS NOT NULL",
+                vec![
+                    uuid(id.0),
+                    uuid(org.0),
+                    text(&claim.worker),
+                    count32("deliveryToken", claim.token)?,
+                    opt_ts(next_delivery_at),
+                    opt_ts(distributed_at),
+                ],
+            )
+            .await?;
+        match n {
+            0 if self.report_exists(org, id).await? => Ok(false),
+            0 => Err(Error::not_found("report", id)),
+            _ => Ok(true),
+        }
     }
 
     async fn expired_reports(

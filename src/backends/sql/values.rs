@@ -96,6 +96,11 @@ pub trait Db: super::sealed::Sealed + Clone + Debug + Send + Sync + 'static {
     /// Run statements in one transaction, all or none; the total of rows changed.
     #[doc(hidden)]
     async fn exec_batch(&self, stmts: Vec<(String, Vec<Val>)>) -> Result<u64>;
+    /// Run statements in one transaction; when a statement marked required
+    /// changes no row, roll everything back and return its index.
+    #[doc(hidden)]
+    async fn exec_all_or_none(&self, stmts: Vec<(String, Vec<Val>, bool)>)
+        -> Result<Option<usize>>;
     /// The dialect.
     #[doc(hidden)]
     fn dialect(&self) -> Dialect;

@@ -118,6 +118,26 @@ impl Db for SqliteDb {
             .collect()
     }
 
+    async fn exec_all_or_none(
+        &self,
+        stmts: Vec<(String, Vec<Val>, bool)>,
+    ) -> Result<Option<usize>> {
+        let mut tx = self.pool.begin().await.map_err(|e| map_sqlx(NAME, e))?;
+        for (i, (sql, args, required)) in stmts.into_iter().enumerate() {
+            let n = query(&sql, args)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map_sqlx(NAME, e))?
+                .rows_affected();
+            if required && n == 0 {
+                // Dropping the transaction rolls it back.
+                return Ok(Some(i));
+            }
+        }
+        tx.commit().await.map_err(|e| map_sqlx(NAME, e))?;
+        Ok(None)
+    }
+
     async fn exec_batch(&self, stmts: Vec<(String, Vec<Val>)>) -> Result<u64> {
         let mut tx = self.pool.begin().await.map_err(|e| map_sqlx(NAME, e))?;
         let mut n = 0;
