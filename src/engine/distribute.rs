@@ -356,11 +356,13 @@ impl Engine {
                 key = %key,
                 attempt = attempts,
             );
+            let mut out_of_time = false;
             let result = if deliverer.supports(recipient.kind) {
                 use tracing::Instrument as _;
                 within(left, deliverer.deliver(&delivery).instrument(span.clone()))
                     .await
                     .unwrap_or_else(|| {
+                        out_of_time = true;
                         Err(Error::backend(
                             "delivery",
                             true,
@@ -388,8 +390,15 @@ impl Engine {
                     }
                 }
                 Err(e) => {
+                    // Cut off by the budget (not the recipient's fault):
+                    // due again at once, in the next pass.
+                    let wait = if out_of_time {
+                        chrono::Duration::zero()
+                    } else {
+                        self.delivery_backoff(attempts)
+                    };
                     let retry_at = (e.is_retryable() && attempts < self.config.delivery_attempts)
-                        .then(|| now + self.delivery_backoff(attempts));
+                        .then(|| now + wait);
                     tracing::warn!(
                         parent: &span,
                         error = %e,
