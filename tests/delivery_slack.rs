@@ -196,6 +196,35 @@ async fn bot_token_posts_then_uploads_with_the_external_upload_flow() {
 }
 
 #[tokio::test]
+async fn a_failed_upload_after_the_post_still_counts_as_sent() {
+    // Slack has no idempotency key: failing here would make the engine post
+    // the message again.
+    let server = MockServer::start().await;
+    let d = delivery_common::delivery(RecipientKind::Slack, "#finops");
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "channel": "C0123", "ts": "1700000000.000100"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/files.getUploadURLExternal"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let receipt = slack(&server, Some(TOKEN)).deliver(&d).await.unwrap();
+    assert_eq!(receipt.message_id.as_deref(), Some("1700000000.000100"));
+    let reqs = server.received_requests().await.unwrap();
+    let posts = reqs
+        .iter()
+        .filter(|r| r.url.path() == "/api/chat.postMessage")
+        .count();
+    assert_eq!(posts, 1);
+}
+
+#[tokio::test]
 async fn api_errors_are_classified() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -64,7 +64,18 @@ impl SmtpSink {
     }
 
     async fn start_with(tls: SinkTls) -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), tls)
+    }
+
+    /// A plain sink on `port` (one that refused connections until now).
+    async fn start_at(port: u16) -> SmtpSink {
+        Self::serve(
+            TcpListener::bind(("127.0.0.1", port)).await.unwrap(),
+            SinkTls::None,
+        )
+    }
+
+    fn serve(listener: TcpListener, tls: SinkTls) -> SmtpSink {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
@@ -564,4 +575,78 @@ fn bad_root_certificate_is_a_validation_error() {
     c.root_certificates_pem = vec![b"not a certificate".to_vec()];
     let err = SmtpDeliverer::new(c).unwrap_err();
     assert_eq!(err.field(), Some("rootCertificates[0]"));
+}
+
+/// The engine against a server that refuses connections, then accepts: the
+/// report completes, the recipients fail retryably and wait for their
+/// retry, and the retry job sends each of them exactly one message.
+#[tokio::test]
+async fn a_server_that_refuses_then_accepts_gets_each_message_once() {
+    use chrono::Duration as Span;
+    use tokentra_reports::backends::memory::{MemoryCostSource, MemoryStore};
+    use tokentra_reports::engine::{Engine, EngineConfig};
+    use tokentra_reports::model::*;
+    use tokentra_reports::ports::{Clock as _, GeneratedReportStore};
+
+    // A port nobody listens on (yet).
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap());
+    let store = MemoryStore::new();
+    let engine = Engine::builder()
+        .cost_source(Arc::new(MemoryCostSource::new()))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .deliverer(Arc::new(SmtpDeliverer::new(config(port)).unwrap()))
+        .config(EngineConfig {
+            delivery_backoff: Span::minutes(1),
+            ..EngineConfig::default()
+        })
+        .build()
+        .unwrap();
+    let org = OrganizationId::new();
+    let result = engine
+        .generate(
+            org,
+            GenerateReportRequest {
+                report_type: Some(ReportType::Executive),
+                date_preset: Some(DateRangePreset::LastMonth),
+                format: ReportFormat::Json,
+                recipients: vec![
+                    ReportRecipient::email("cfo@example.com"),
+                    ReportRecipient::email("finops@example.com"),
+                ],
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.status, ReportStatus::Completed);
+    let r = store.get_report(org, result.report_id).await.unwrap();
+    assert!(
+        r.distribution_status
+            .iter()
+            .all(|d| d.status == DeliveryState::Failed && d.next_attempt_at.is_some()),
+        "{:?}",
+        r.distribution_status
+    );
+
+    let sink = SmtpSink::start_at(port).await;
+    clock.advance(Span::minutes(1));
+    let s = engine.retry_failed_deliveries().await.unwrap();
+    assert_eq!((s.sent, s.failed), (2, 0));
+    clock.advance(Span::days(1));
+    assert_eq!(engine.retry_failed_deliveries().await.unwrap().reports, 0);
+    let mut to: Vec<String> = sink
+        .received()
+        .iter()
+        .flat_map(|m| m.rcpt_to.clone())
+        .collect();
+    to.sort();
+    assert_eq!(to, ["<cfo@example.com>", "<finops@example.com>"]);
+    let r = store.get_report(org, result.report_id).await.unwrap();
+    assert_eq!(r.distributed_at, Some(clock.now() - Span::days(1)));
 }

@@ -18,9 +18,11 @@
 //! capped response bodies. A Web API answer `{"ok":false}` fails the
 //! delivery with Slack's error code; `ratelimited`, `internal_error`,
 //! `fatal_error`, `service_unavailable` and `request_timeout` are
-//! retryable. A failed upload after a posted message fails the delivery
-//! (retryable as classified), so a retry by the engine posts the message
-//! again: Slack has no idempotency key.
+//! retryable. Slack has no idempotency key, so once the message is posted
+//! the delivery counts as sent: a failed file upload after it is logged
+//! (a `tracing` warning) and does not fail the delivery, which would make
+//! the engine post the message a second time. The message keeps its
+//! "Download report" button when the host signs links.
 //!
 //! Errors name the recipient with the webhook URL's path hidden; the bot
 //! token never appears in `Debug` output or errors.
@@ -279,50 +281,72 @@ impl SlackDeliverer {
             .await?;
         let channel_id = posted.channel.unwrap_or_else(|| channel.to_owned());
         if let Some(file) = &delivery.attachment {
-            let ticket = self
-                .call(
-                    token,
-                    "files.getUploadURLExternal",
-                    recipient,
-                    Form::Urlencoded(vec![
-                        ("filename", file.file_name.clone()),
-                        ("length", file.bytes.len().to_string()),
-                    ]),
-                )
-                .await?;
-            let (Some(upload_url), Some(file_id)) = (ticket.upload_url, ticket.file_id) else {
-                return Err(Self::fail(
-                    recipient,
-                    "files.getUploadURLExternal answered without upload_url or file_id",
-                    false,
-                ));
-            };
-            let upload_url = Url::parse(&upload_url).map_err(|_| {
-                Self::fail(
-                    recipient,
-                    "files.getUploadURLExternal: bad upload_url",
-                    false,
-                )
-            })?;
-            self.client
-                .send(&upload_url, recipient, |c| {
-                    c.post(upload_url.clone())
-                        .header(reqwest::header::CONTENT_TYPE, file.media_type.as_str())
-                        .body(file.bytes.clone())
-                })
-                .await?;
-            let files = json!([{"id": file_id, "title": file.file_name}]).to_string();
-            self.call(
-                token,
-                "files.completeUploadExternal",
-                recipient,
-                Form::Urlencoded(vec![("files", files), ("channel_id", channel_id)]),
-            )
-            .await?;
+            // The message is posted: a failed upload must not fail the
+            // delivery, or a retry would post the message a second time.
+            // The message carries the download link when the host signs
+            // links; the failure is logged.
+            if let Err(e) = self.upload(token, recipient, file, channel_id).await {
+                tracing::warn!(
+                    org = %delivery.organization_id,
+                    error = %e,
+                    "Slack message posted, but attaching the report file failed"
+                );
+            }
         }
         Ok(DeliveryReceipt {
             message_id: posted.ts,
         })
+    }
+
+    /// Attach `file` to the channel through the external upload flow.
+    async fn upload(
+        &self,
+        token: &SlackToken,
+        recipient: &ReportRecipient,
+        file: &crate::model::Artifact,
+        channel_id: String,
+    ) -> Result<()> {
+        let ticket = self
+            .call(
+                token,
+                "files.getUploadURLExternal",
+                recipient,
+                Form::Urlencoded(vec![
+                    ("filename", file.file_name.clone()),
+                    ("length", file.bytes.len().to_string()),
+                ]),
+            )
+            .await?;
+        let (Some(upload_url), Some(file_id)) = (ticket.upload_url, ticket.file_id) else {
+            return Err(Self::fail(
+                recipient,
+                "files.getUploadURLExternal answered without upload_url or file_id",
+                false,
+            ));
+        };
+        let upload_url = Url::parse(&upload_url).map_err(|_| {
+            Self::fail(
+                recipient,
+                "files.getUploadURLExternal: bad upload_url",
+                false,
+            )
+        })?;
+        self.client
+            .send(&upload_url, recipient, |c| {
+                c.post(upload_url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, file.media_type.as_str())
+                    .body(file.bytes.clone())
+            })
+            .await?;
+        let files = json!([{"id": file_id, "title": file.file_name}]).to_string();
+        self.call(
+            token,
+            "files.completeUploadExternal",
+            recipient,
+            Form::Urlencoded(vec![("files", files), ("channel_id", channel_id)]),
+        )
+        .await?;
+        Ok(())
     }
 }
 
