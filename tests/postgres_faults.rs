@@ -308,3 +308,57 @@ async fn killed_connections_never_fail_a_report_or_send_twice() {
         .await
         .unwrap();
 }
+
+/// One organization's unreadable schedule row (PostgreSQL picks due rows
+/// with `SKIP LOCKED`, then reads each) never stops `run_due` for the rest.
+#[tokio::test]
+async fn an_unreadable_schedule_row_does_not_stop_run_due() {
+    let Some(url) = url() else { return };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let store = PostgresStore::from_pool(pool(&url, &schema, "tokentra-unreadable", 2).await);
+    store.migrate().await.unwrap();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap());
+    let engine = Engine::builder()
+        .cost_source(Arc::new(MemoryCostSource::new()))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let mut schedules = Vec::new();
+    for i in 0..3 {
+        let mut input = schedule(i);
+        input.recipients.clear();
+        let s = engine
+            .create_schedule(OrganizationId::new(), input, None)
+            .await
+            .unwrap();
+        schedules.push(s);
+    }
+    sqlx::query("UPDATE scheduled_reports SET frequency = 'fortnightly' WHERE id = $1")
+        .bind(schedules[1].id.0)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    clock.advance(Duration::days(1));
+    let stats = engine.run_due().await.unwrap();
+    assert_eq!(stats.succeeded, 2, "{stats:?}");
+    for i in [0, 2] {
+        let s = &schedules[i];
+        let after = store.get_schedule(s.organization_id, s.id).await.unwrap();
+        assert_eq!(after.run_count, 1);
+    }
+    store.pool().close().await;
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

@@ -515,3 +515,81 @@ async fn failures_are_traced_and_the_worker_reports_its_health() {
     }
     assert_eq!(worker.health_handle().snapshot(), health);
 }
+
+/// An unreadable row (a value written by hand, or by a newer version) of
+/// one organization never stops the jobs of the others: `run_due`, the
+/// digests and the periodic chargebacks skip it with an error event.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn unreadable_rows_do_not_stop_the_jobs() {
+    use tokentra_reports::backends::memory::RecordingDeliverer;
+    use tokentra_reports::backends::sqlite::SqliteStore;
+    use tokentra_reports::engine::schedules::ScheduleInput;
+    use tokentra_reports::ports::{DigestStore, ScheduleStore};
+    let store = SqliteStore::memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap());
+    let deliverer = RecordingDeliverer::new();
+    let e = Engine::builder()
+        .cost_source(Arc::new(MemoryCostSource::new()))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .deliverer(Arc::new(deliverer.clone()))
+        .build()
+        .unwrap();
+    let input = |name: &str| ScheduleInput {
+        name: name.into(),
+        description: None,
+        template_id: None,
+        report_type: Some(ReportType::Team),
+        frequency: Frequency::Weekly,
+        schedule_config: ScheduleConfig::default(),
+        filters: ReportFilters::default(),
+        recipients: vec![],
+        format: ReportFormat::Json,
+        is_active: true,
+    };
+    let orgs = [
+        OrganizationId::new(),
+        OrganizationId::new(),
+        OrganizationId::new(),
+    ];
+    let mut schedules = Vec::new();
+    for (i, org) in orgs.iter().enumerate() {
+        schedules.push(
+            e.create_schedule(*org, input(&format!("s{i}")), None)
+                .await
+                .unwrap(),
+        );
+        let p = EmailDigestPreferences::new(
+            *org,
+            UserId::new(),
+            format!("u{i}@example.com"),
+            Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap(),
+        );
+        store.upsert_digest_preferences(*org, &p).await.unwrap();
+    }
+    // The middle organization's rows hold values this version cannot read.
+    sqlx::query("UPDATE scheduled_reports SET frequency = 'fortnightly' WHERE id = ?")
+        .bind(schedules[1].id.to_string())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE email_digest_preferences SET timezone = 'Mars/Olympus_Mons' WHERE organization_id = ?")
+        .bind(orgs[1].to_string())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(store.get_schedule(orgs[1], schedules[1].id).await.is_err());
+
+    clock.advance(chrono::Duration::days(8));
+    let stats = e.run_due().await.unwrap();
+    assert_eq!(stats.succeeded, 2, "{stats:?}");
+    for i in [0, 2] {
+        let s = store.get_schedule(orgs[i], schedules[i].id).await.unwrap();
+        assert_eq!(s.run_count, 1);
+    }
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 10, 9, 30, 0).unwrap());
+    let digests = e.process_email_digests().await.unwrap();
+    assert_eq!(digests.sent, 2, "{digests:?}");
+}

@@ -206,6 +206,7 @@ impl Db for PgDb {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: usize,
+        skip: &[Uuid],
     ) -> Result<Option<Vec<(Uuid, Uuid, DateTime<Utc>)>>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut tx = self.pool.begin().await.map_err(|e| map_sqlx(NAME, e))?;
@@ -216,7 +217,7 @@ impl Db for PgDb {
         // take different schedules.
         let picked: Vec<(Uuid, Uuid, DateTime<Utc>)> = sqlx::query_as(
             "SELECT s.id, s.organization_id, s.next_run_at FROM scheduled_reports s \
-             WHERE s.is_active AND s.next_run_at <= $1 \
+             WHERE s.is_active AND s.next_run_at <= $1 AND s.id <> ALL($5) \
              AND NOT EXISTS (SELECT 1 FROM schedule_runs r \
                  WHERE r.scheduled_report_id = s.id AND r.slot = s.next_run_at \
                  AND ((r.status = 'running' AND r.lease_expires_at > $1 AND r.worker <> $2) \
@@ -227,6 +228,7 @@ impl Db for PgDb {
         .bind(worker)
         .bind(limit)
         .bind(crate::ports::fresh_after(now, lease_until))
+        .bind(skip)
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| map_sqlx(NAME, e))?;

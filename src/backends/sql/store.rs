@@ -511,11 +511,10 @@ impl<D: Db> ScheduleStore for SqlStore<D> {
              ORDER BY next_run_at, id LIMIT $2",
             SCHEDULES.select()
         );
-        self.rows(&sql, vec![ts(now), limit_val(limit)], &SCHEDULES.kinds())
-            .await?
-            .into_iter()
-            .map(schedule_from)
-            .collect()
+        let rows = self
+            .rows(&sql, vec![ts(now), limit_val(limit)], &SCHEDULES.kinds())
+            .await?;
+        Ok(readable(rows, "scheduled report", schedule_from))
     }
 
     async fn claim_due_runs(
@@ -526,6 +525,8 @@ impl<D: Db> ScheduleStore for SqlStore<D> {
         limit: usize,
     ) -> Result<Vec<(ScheduledReport, ClaimOutcome)>> {
         let mut out: Vec<(ScheduledReport, ClaimOutcome)> = Vec::new();
+        // Schedules whose row cannot be read: not picked again by this call.
+        let mut unreadable = Vec::new();
         // A pick can lose a race: its snapshot predates a claim another
         // worker committed just before. Pick again (with a fresh snapshot)
         // rather than report "nothing due" while schedules are due.
@@ -535,7 +536,7 @@ impl<D: Db> ScheduleStore for SqlStore<D> {
             }
             let Some(picked) = self
                 .db
-                .claim_due_locked(worker, now, lease_until, limit - out.len())
+                .claim_due_locked(worker, now, lease_until, limit - out.len(), &unreadable)
                 .await?
             else {
                 return claim_due_in_order(self, worker, now, lease_until, limit).await;
@@ -551,7 +552,18 @@ impl<D: Db> ScheduleStore for SqlStore<D> {
                 let schedule = match self.get_schedule(org, id).await {
                     Ok(s) => s,
                     Err(Error::NotFound { .. }) => continue,
-                    Err(e) => return Err(e),
+                    Err(e) if e.is_retryable() => return Err(e),
+                    // One unreadable row never stops the others' runs.
+                    Err(e) => {
+                        tracing::error!(
+                            org = %org,
+                            schedule = %id,
+                            error = %e,
+                            "scheduled report row cannot be read; skipped"
+                        );
+                        unreadable.push(id.0);
+                        continue;
+                    }
                 };
                 // Claimed by the pick already: this renews our own claim
                 // and reads the run back, or finds the slot done.
@@ -833,6 +845,34 @@ fn report_from(mut r: Row) -> Result<GeneratedReport> {
         started_at: r.opt_ts()?,
         next_delivery_at: r.opt_ts()?,
     })
+}
+
+/// The rows of a cross-organization job query that can be read: a row
+/// that cannot (a value written by hand or by a newer version) is left out
+/// with an error event naming it, so one organization's bad row never stops
+/// the job for every other. The first two columns are the id and the
+/// organization id.
+fn readable<T>(rows: Vec<Row>, what: &'static str, decode: fn(Row) -> Result<T>) -> Vec<T> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let mut probe = row.clone();
+            match decode(row) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    let id: Option<uuid::Uuid> = probe.uuid().ok();
+                    let org: Option<uuid::Uuid> = probe.uuid().ok();
+                    tracing::error!(
+                        entity = what,
+                        id = ?id,
+                        org = ?org,
+                        error = %e,
+                        "row cannot be read; skipped by the job"
+                    );
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 const PUT_ARTIFACT: &str = "INSERT INTO report_artifacts \
@@ -1503,11 +1543,8 @@ impl<D: Db> DigestStore for SqlStore<D> {
              ORDER BY organization_id, user_id",
             DIGESTS.select()
         );
-        self.rows(&sql, vec![], &DIGESTS.kinds())
-            .await?
-            .into_iter()
-            .map(digest_from)
-            .collect()
+        let rows = self.rows(&sql, vec![], &DIGESTS.kinds()).await?;
+        Ok(readable(rows, "digest preferences", digest_from))
     }
 
     async fn mark_digest_sent(
@@ -1783,11 +1820,8 @@ impl<D: Db> ChargebackStore for SqlStore<D> {
             CONFIGS.select(),
             self.order_text("name")
         );
-        self.rows(&sql, vec![], &CONFIGS.kinds())
-            .await?
-            .into_iter()
-            .map(config_from)
-            .collect()
+        let rows = self.rows(&sql, vec![], &CONFIGS.kinds()).await?;
+        Ok(readable(rows, "chargeback configuration", config_from))
     }
 
     async fn create_chargeback_record(

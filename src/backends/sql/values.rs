@@ -113,7 +113,7 @@ pub trait Db: super::sealed::Sealed + Clone + Debug + Send + Sync + 'static {
     /// (slots that already ran are picked but not claimed). Returns
     /// `(schedule id, organization id, slot)` of every pick, or `None` when
     /// the database cannot lock rows this way (then the portable
-    /// in-order claim is used).
+    /// in-order claim is used). Schedules in `skip` are never picked.
     #[doc(hidden)]
     async fn claim_due_locked(
         &self,
@@ -121,6 +121,7 @@ pub trait Db: super::sealed::Sealed + Clone + Debug + Send + Sync + 'static {
         _now: DateTime<Utc>,
         _lease_until: DateTime<Utc>,
         _limit: usize,
+        _skip: &[Uuid],
     ) -> Result<Option<Vec<(Uuid, Uuid, DateTime<Utc>)>>> {
         Ok(None)
     }
