@@ -16,9 +16,19 @@
 //! changes or deletes that organization's rows: an id of another
 //! organization is [`Error::NotFound`](crate::Error::NotFound), exactly as a
 //! missing id. The few methods the background jobs need across
-//! organizations (`due_schedules`, `digest_candidates`,
-//! `active_chargeback_configurations`, `expired_reports`) say so in their
-//! names and docs, and return rows that carry their organization id.
+//! organizations (`due_schedules`, `claim_due_runs`, `claim_due_deliveries`,
+//! `digest_candidates`, `active_chargeback_configurations`,
+//! `expired_reports`, `stuck_reports`) say so in their docs, and return
+//! rows that carry their organization id. Those that return whole rows
+//! leave out a row they cannot read (with an error event), so one
+//! organization's bad row never stops a job for the others.
+//!
+//! ## Claims and fencing
+//! A scheduled run is claimed with a lease ([`ScheduleStore::claim_run`]);
+//! its [`RunFence`] guards every write of the slot's report and artifact
+//! ([`GeneratedReportStore::save_report`]), so a worker whose lease was
+//! taken over changes nothing. Delivering a report has its own claim
+//! ([`GeneratedReportStore::claim_delivery`]), separate from the run's.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -443,7 +453,8 @@ pub trait GeneratedReportStore: Send + Sync + 'static {
     /// Claim the delivery of one report for `worker` until `lease_until`,
     /// whether or not it is due: `None` while a live claim (one whose lease
     /// ends after `now`) exists, even this worker's own. A new claim takes
-    /// over an expired one. `NotFound` when the report is missing.
+    /// over an expired one and raises the report's claim token. `NotFound`
+    /// when the report is missing.
     async fn claim_delivery(
         &self,
         org: OrganizationId,

@@ -243,7 +243,7 @@ pub struct GeneratedReport {
     /// When every recipient had it.
     pub distributed_at: Option<DateTime<Utc>>,
     /// When recipients not yet sent are tried next (by
-    /// [`Engine::retry_failed_deliveries`](crate::Engine::retry_failed_deliveries));
+    /// [`Engine::retry_failed_deliveries`](crate::engine::Engine::retry_failed_deliveries));
     /// `None` when there is nothing left to send. JSON `nextDeliveryAt`.
     pub next_delivery_at: Option<DateTime<Utc>>,
     /// The last signed download link handed out for it, if the engine signs links.
