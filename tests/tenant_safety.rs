@@ -593,3 +593,70 @@ async fn unreadable_rows_do_not_stop_the_jobs() {
     let digests = e.process_email_digests().await.unwrap();
     assert_eq!(digests.sent, 2, "{digests:?}");
 }
+
+/// Configuration durations far out of range are refused by name (each
+/// `now + duration` would overflow chrono), not a panic on every call.
+#[test]
+fn huge_engine_durations_are_refused_by_name() {
+    use tokentra_reports::engine::EngineConfig;
+    let huge = chrono::Duration::days(100_000_000);
+    type Set = fn(&mut EngineConfig, chrono::Duration);
+    let cases: [(&str, Set); 5] = [
+        ("lease", |c, d| c.lease = d),
+        ("reportExpiry", |c, d| c.report_expiry = d),
+        ("linkTtl", |c, d| c.link_ttl = d),
+        ("stuckAfter", |c, d| c.stuck_after = d),
+        ("deliveryBudget", |c, d| c.delivery_budget = d),
+    ];
+    for (field, set) in cases {
+        let mut config = EngineConfig::default();
+        set(&mut config, huge);
+        let e = Engine::builder()
+            .cost_source(Arc::new(MemoryCostSource::new()))
+            .store(Arc::new(MemoryStore::new()))
+            .config(config)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.field(), Some(field), "{e}");
+    }
+}
+
+/// Dates at the ends of the calendar are errors or clamped, never panics,
+/// in the public helpers that take any date.
+#[tokio::test]
+async fn calendar_edges_in_public_helpers_do_not_panic() {
+    use chrono::NaiveDate;
+    use tokentra_reports::core::aggregate::aggregate_rows;
+    use tokentra_reports::engine::chargeback::chargeback_period;
+    for d in [NaiveDate::MIN, NaiveDate::MAX] {
+        let p = chargeback_period(ChargebackFrequency::Weekly, d);
+        assert!(p.start <= p.end);
+    }
+    let first = NaiveDate::MIN;
+    let row = CostRow {
+        date: first,
+        provider: Some("openai".into()),
+        cost: rust_decimal::Decimal::ONE,
+        requests: u64::MAX,
+        ..Default::default()
+    };
+    let range = DateRange::new(first, first.succ_opt().unwrap()).unwrap();
+    let q = CostQuery::total(range).bucketed(Granularity::Week);
+    let buckets = aggregate_rows([&row, &row], &q, Currency::USD).unwrap();
+    assert_eq!(buckets.len(), 1);
+    assert_eq!(buckets[0].requests, u64::MAX, "saturates");
+
+    // A digest of a period at the start of the calendar is refused by name.
+    let e = engine(&MemoryStore::new());
+    let prefs = EmailDigestPreferences::new(
+        OrganizationId::new(),
+        UserId::new(),
+        "u@example.com",
+        Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap(),
+    );
+    let err = e
+        .digest_document(&prefs, DateRange::day(first.succ_opt().unwrap()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("period"), "{err}");
+}

@@ -56,9 +56,12 @@ pub fn bucket_start(
             _ => midnight(date),
         },
         Granularity::Day => midnight(date),
-        Granularity::Week => {
-            midnight(date - Duration::days(i64::from(date.weekday().num_days_from_monday())))
-        }
+        Granularity::Week => midnight(
+            date.checked_sub_signed(Duration::days(i64::from(
+                date.weekday().num_days_from_monday(),
+            )))
+            .unwrap_or(date),
+        ),
         Granularity::Month => midnight(date.with_day(1).unwrap_or(date)),
     }
 }

@@ -313,9 +313,11 @@ pub fn price_usage(
                     None => {
                         let u = &mut out.unpriced;
                         u.lines += 1;
-                        *u.requests_by_model
+                        let n = u
+                            .requests_by_model
                             .entry(r.model.clone().unwrap_or_default())
-                            .or_default() += r.requests;
+                            .or_default();
+                        *n = n.saturating_add(r.requests);
                         u.tokens.input_tokens =
                             u.tokens.input_tokens.saturating_add(r.tokens.input_tokens);
                         u.tokens.output_tokens = u
@@ -403,11 +405,15 @@ pub struct ModelSpend {
 /// without a model and buckets not in USD are ignored; cached input tokens
 /// are unknown in buckets and counted as 0 (substitutes then look no
 /// cheaper than they are). Sorted by cost, highest first, then by name.
+///
+/// # Errors
+/// [`Error::Invalid`](crate::Error::Invalid) on `cost` when one model's
+/// spend overflows the decimal range.
 pub fn model_spend_from_buckets(
     buckets: &[CostBucket],
     model_index: usize,
     provider_index: Option<usize>,
-) -> Vec<ModelSpend> {
+) -> crate::Result<Vec<ModelSpend>> {
     let mut by: BTreeMap<(String, Option<String>), ModelSpend> = BTreeMap::new();
     for b in buckets.iter().filter(|b| b.currency == Currency::USD) {
         let Some(Some(model)) = b.keys.get(model_index) else {
@@ -421,13 +427,15 @@ pub fn model_spend_from_buckets(
                 provider,
                 ..Default::default()
             });
-        e.cost += b.cost;
+        e.cost = e.cost.checked_add(b.cost).ok_or_else(|| {
+            crate::Error::invalid("cost", format!("the spend of model {model} overflows"))
+        })?;
         e.tokens.input_tokens = e.tokens.input_tokens.saturating_add(b.input_tokens);
         e.tokens.output_tokens = e.tokens.output_tokens.saturating_add(b.output_tokens);
     }
     let mut out: Vec<ModelSpend> = by.into_values().collect();
     out.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.model.cmp(&b.model)));
-    out
+    Ok(out)
 }
 
 /// For the `top_models` models with the highest spend, what the same tokens
@@ -766,7 +774,8 @@ mod tests {
             ],
             1,
             Some(0),
-        );
+        )
+        .unwrap();
         assert_eq!(spend.len(), 2);
         assert_eq!(spend[0].model, "b");
         assert_eq!(spend[1].cost, dec!(3));

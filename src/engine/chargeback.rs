@@ -50,8 +50,12 @@ pub fn chargeback_period(frequency: ChargebackFrequency, date: NaiveDate) -> Dat
         ChargebackFrequency::Daily => return DateRange::day(date),
         ChargebackFrequency::Weekly => {
             let back = i64::from(date.weekday().num_days_from_monday());
-            let start = date - chrono::Duration::days(back);
-            let end = start + chrono::Duration::days(6);
+            let start = date
+                .checked_sub_signed(chrono::Duration::days(back))
+                .unwrap_or(date);
+            let end = start
+                .checked_add_signed(chrono::Duration::days(6))
+                .unwrap_or(NaiveDate::MAX);
             return DateRange { start, end };
         }
         ChargebackFrequency::Monthly => 1,

@@ -99,6 +99,7 @@ impl Engine {
         prefs: &EmailDigestPreferences,
         period: DateRange,
     ) -> Result<ReportDocument> {
+        crate::core::period::check_window("period", period, self.clock.now().date_naive())?;
         let template = system_template(ReportType::Digest).clone();
         let mut config = template.config.clone();
         config.sections = [

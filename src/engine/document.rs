@@ -90,11 +90,17 @@ impl Engine {
             plan.add("trend", base.clone().bucketed(r.config.granularity));
         }
         let needs_anomalies = has(ReportSection::Anomalies) || has(ReportSection::Recommendations);
-        let anomaly_range = DateRange {
-            start: r.date_range.start - Duration::days(i64::from(anomaly_params.window)),
-            end: r.date_range.end,
-        };
         if needs_anomalies {
+            let anomaly_range = DateRange {
+                start: r
+                    .date_range
+                    .start
+                    .checked_sub_signed(Duration::days(i64::from(anomaly_params.window)))
+                    .ok_or_else(|| {
+                        Error::invalid("dateRange", "the anomaly window starts before year -262143")
+                    })?,
+                end: r.date_range.end,
+            };
             plan.add(
                 "anomalies",
                 CostQuery::total(anomaly_range)

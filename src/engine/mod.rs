@@ -270,11 +270,24 @@ impl EngineBuilder {
             }
         }
         let c = &self.config;
-        if c.lease <= Duration::zero() {
-            return Err(Error::invalid("lease", "must be positive"));
+        // Upper bounds keep every `now + duration` far from chrono's limits.
+        if c.lease <= Duration::zero() || c.lease > Duration::days(1) {
+            return Err(Error::invalid(
+                "lease",
+                "must be positive and at most a day",
+            ));
         }
-        if c.report_expiry <= Duration::zero() {
-            return Err(Error::invalid("reportExpiry", "must be positive"));
+        if c.report_expiry <= Duration::zero() || c.report_expiry > Duration::days(3660) {
+            return Err(Error::invalid(
+                "reportExpiry",
+                "must be positive and at most 3,660 days",
+            ));
+        }
+        if c.link_ttl <= Duration::zero() || c.link_ttl > Duration::days(3660) {
+            return Err(Error::invalid(
+                "linkTtl",
+                "must be positive and at most 3,660 days",
+            ));
         }
         if c.worker_id.trim().is_empty() {
             return Err(Error::invalid("workerId", "must not be empty"));
@@ -297,8 +310,11 @@ impl EngineBuilder {
                 "must be positive and at most a day",
             ));
         }
-        if c.stuck_after <= Duration::zero() {
-            return Err(Error::invalid("stuckAfter", "must be positive"));
+        if c.stuck_after <= Duration::zero() || c.stuck_after > Duration::days(30) {
+            return Err(Error::invalid(
+                "stuckAfter",
+                "must be positive and at most 30 days",
+            ));
         }
         if c.max_consecutive_failures == 0 {
             return Err(Error::invalid(

@@ -191,10 +191,11 @@ pub fn focus_csv_from_buckets(
                 ))
             }
             (Some(p), Some(g)) => {
+                let step = |d: Duration| p.checked_add_signed(d).unwrap_or(range_end);
                 let end = match g {
-                    Granularity::Hour => p + Duration::hours(1),
-                    Granularity::Day => p + Duration::days(1),
-                    Granularity::Week => p + Duration::days(7),
+                    Granularity::Hour => step(Duration::hours(1)),
+                    Granularity::Day => step(Duration::days(1)),
+                    Granularity::Week => step(Duration::days(7)),
                     Granularity::Month => midnight(next_month(p.date())),
                 };
                 (p.max(range_start), end.min(range_end))
@@ -271,7 +272,10 @@ pub fn focus_csv_from_rows(rows: &[CostRow], default_currency: Currency) -> Resu
                         .unwrap_or(NaiveTime::MIN),
                 );
                 // Keep the exact instant so the row's date and hour survive.
-                (t, hour + Duration::hours(1))
+                let end = hour
+                    .checked_add_signed(Duration::hours(1))
+                    .unwrap_or(NaiveDateTime::MAX);
+                (t, end)
             }
             None => (
                 midnight(r.date),

@@ -154,7 +154,7 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
 
     // Combinations that together make up about 80% of the total, each
     // with its true share of it.
-    let slots = Decimal::from(u64::try_from(rows.max(1)).unwrap_or(1) * 40);
+    let slots = Decimal::from(u64::try_from(rows.max(1)).unwrap_or(1).saturating_mul(40));
     let top_costs = (0..rows)
         .map(|i| {
             let cost = (total * Decimal::from(5 + rng.next() % 56) / slots).round_dp(2);
@@ -189,7 +189,7 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
         })
         .collect();
 
-    let detail = (0..rows.max(1) * 31)
+    let detail = (0..rows.max(1).saturating_mul(31))
         .map(|i| {
             let day = start + Duration::days(i64::try_from(i % 31).unwrap_or(0));
             CostBucket {

@@ -661,8 +661,16 @@ impl ReportView {
                                     "Total".into(),
                                     money(b.total),
                                     String::new(),
-                                    group(b.items.iter().map(|i| i.requests).sum()),
-                                    compact(b.items.iter().map(|i| i.tokens).sum()),
+                                    group(
+                                        b.items
+                                            .iter()
+                                            .fold(0u64, |n, i| n.saturating_add(i.requests)),
+                                    ),
+                                    compact(
+                                        b.items
+                                            .iter()
+                                            .fold(0u64, |n, i| n.saturating_add(i.tokens)),
+                                    ),
                                     String::new(),
                                 ]),
                             },

@@ -285,7 +285,7 @@ mod tests {
         let range = DateRange::day("2023-11-16".parse().unwrap());
         let q = CostQuery::total(range).group_by([Dimension::Provider, Dimension::Model]);
         let buckets = aggregate_rows(&rows, &q, Currency::USD).unwrap();
-        let spend = model_spend_from_buckets(&buckets, 1, Some(0));
+        let spend = model_spend_from_buckets(&buckets, 1, Some(0)).unwrap();
         assert_eq!(spend[0].model, "gpt-4o-2024-08-06");
         assert_eq!(spend[0].tokens.input_tokens, 10_777_124);
         let config = SavingsConfig {

@@ -254,7 +254,7 @@ impl ScheduleStore for MemoryStore {
         let mine = run.worker == worker;
         if fresh || mine || run.lease_expires_at <= now {
             if !mine || fresh {
-                run.attempts += 1;
+                run.attempts = run.attempts.saturating_add(1);
             }
             run.worker = worker.to_owned();
             run.lease_expires_at = lease_until;
