@@ -660,3 +660,146 @@ async fn calendar_edges_in_public_helpers_do_not_panic() {
         .unwrap_err();
     assert_eq!(err.field(), Some("period"), "{err}");
 }
+
+/// Fails every cost query of one organization.
+#[derive(Debug)]
+struct PoisonedOrg {
+    inner: MemoryCostSource,
+    bad: OrganizationId,
+}
+
+#[async_trait::async_trait]
+impl tokentra_reports::ports::CostSource for PoisonedOrg {
+    async fn aggregate(
+        &self,
+        org: OrganizationId,
+        query: &CostQuery,
+    ) -> tokentra_reports::Result<Vec<CostBucket>> {
+        if org == self.bad {
+            return Err(tokentra_reports::Error::backend(
+                "warehouse",
+                false,
+                "permission denied for this tenant",
+            ));
+        }
+        self.inner.aggregate(org, query).await
+    }
+}
+
+/// One organization whose data cannot be read gets a failure entry; the
+/// periodic chargebacks of the others are made.
+#[tokio::test]
+async fn one_poisoned_organization_does_not_stop_periodic_chargebacks() {
+    use tokentra_reports::ports::ChargebackStore;
+    let store = MemoryStore::new();
+    let orgs = [
+        OrganizationId::new(),
+        OrganizationId::new(),
+        OrganizationId::new(),
+    ];
+    let e = Engine::builder()
+        .cost_source(Arc::new(PoisonedOrg {
+            inner: MemoryCostSource::new(),
+            bad: orgs[1],
+        }))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 2, 6, 0, 0).unwrap(),
+        )))
+        .build()
+        .unwrap();
+    for org in orgs {
+        let c: ChargebackConfiguration = from_json(&format!(
+            r#"{{"id":"{}","orgId":"{org}","name":"Teams","allocationBasis":"team",
+                "allocationRules":[],"createdAt":"2026-01-01T00:00:00Z",
+                "updatedAt":"2026-01-01T00:00:00Z"}}"#,
+            ChargebackConfigId::new()
+        ))
+        .unwrap();
+        store.create_chargeback_config(org, &c).await.unwrap();
+    }
+    let run = e.process_periodic_chargebacks().await.unwrap();
+    assert_eq!(run.created.len(), 2, "{run:?}");
+    assert_eq!(run.failed.len(), 1);
+    assert_eq!(run.failed[0].organization_id, orgs[1]);
+    assert!(run.failed[0]
+        .error
+        .to_string()
+        .contains("permission denied"));
+}
+
+/// A deliverer that panics for one organization (a host's bug).
+#[derive(Debug)]
+struct PanicsFor(
+    OrganizationId,
+    tokentra_reports::backends::memory::RecordingDeliverer,
+);
+
+#[async_trait::async_trait]
+impl tokentra_reports::ports::Deliverer for PanicsFor {
+    fn supports(&self, _: RecipientKind) -> bool {
+        true
+    }
+    async fn deliver(
+        &self,
+        d: &tokentra_reports::ports::Delivery,
+    ) -> tokentra_reports::Result<tokentra_reports::ports::DeliveryReceipt> {
+        if d.organization_id == self.0 {
+            panic!("deliverer bug");
+        }
+        self.1.deliver(d).await
+    }
+}
+
+/// A deliverer panicking for one organization's report fails that
+/// recipient (not retried: a bug); the retry job goes on with the others.
+#[tokio::test]
+async fn a_panicking_deliverer_fails_one_recipient_not_the_job() {
+    use tokentra_reports::backends::memory::RecordingDeliverer;
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap());
+    let recorder = RecordingDeliverer::new();
+    let bad = OrganizationId::new();
+    let make = |deliverer: Arc<dyn tokentra_reports::ports::Deliverer>| {
+        Engine::builder()
+            .cost_source(Arc::new(MemoryCostSource::new()))
+            .store(Arc::new(store.clone()))
+            .clock(Arc::new(clock.clone()))
+            .deliverer(deliverer)
+            .build()
+            .unwrap()
+    };
+    // Reports made while delivery was down (a deliverer that always fails
+    // retryably), then the job runs with the panicking one.
+    let down = RecordingDeliverer::new();
+    down.fail_for("a@example.com", true);
+    let first = make(Arc::new(down));
+    let mut ids = Vec::new();
+    for org in [OrganizationId::new(), bad, OrganizationId::new()] {
+        let r = first
+            .generate(
+                org,
+                GenerateReportRequest {
+                    report_type: Some(ReportType::Team),
+                    date_preset: Some(DateRangePreset::LastMonth),
+                    format: ReportFormat::Json,
+                    recipients: vec![ReportRecipient::email("a@example.com")],
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        ids.push((org, r.report_id));
+    }
+    clock.advance(chrono::Duration::minutes(1));
+    let e = make(Arc::new(PanicsFor(bad, recorder.clone())));
+    let s = e.retry_failed_deliveries().await.unwrap();
+    assert_eq!((s.reports, s.sent, s.failed), (3, 2, 1), "{s:?}");
+    assert_eq!(recorder.sent().len(), 2);
+    let r = store.get_report(bad, ids[1].1).await.unwrap();
+    let d = &r.distribution_status[0];
+    assert_eq!(d.status, DeliveryState::Failed);
+    assert!(d.error.as_deref().unwrap().contains("deliverer bug"));
+    assert_eq!(d.next_attempt_at, None, "a bug is not retried");
+}

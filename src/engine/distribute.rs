@@ -358,8 +358,14 @@ impl Engine {
             );
             let mut out_of_time = false;
             let result = if deliverer.supports(recipient.kind) {
+                use futures::FutureExt as _;
                 use tracing::Instrument as _;
-                within(left, deliverer.deliver(&delivery).instrument(span.clone()))
+                // A panicking deliverer (a host's bug) fails this recipient,
+                // not the job.
+                let send = std::panic::AssertUnwindSafe(deliverer.deliver(&delivery))
+                    .catch_unwind()
+                    .map(|r| r.unwrap_or_else(|p| Err(super::generate::panicked(p))));
+                within(left, send.instrument(span.clone()))
                     .await
                     .unwrap_or_else(|| {
                         out_of_time = true;
