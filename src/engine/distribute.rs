@@ -182,14 +182,17 @@ impl Engine {
             if !handled.insert(claim.report_id) {
                 // Its pass of this call left it due (out of budget): the
                 // next call goes on with it.
-                let org = claim.organization_id;
-                let next = self
+                // (Unreadable now: the claim runs out by itself.)
+                if let Ok(r) = self
                     .store
-                    .get_report(org, claim.report_id)
+                    .get_report(claim.organization_id, claim.report_id)
                     .await
-                    .ok()
-                    .and_then(|r| r.next_delivery_at);
-                let _ = self.store.release_delivery(&claim, next, None).await;
+                {
+                    let _ = self
+                        .store
+                        .release_delivery(&claim, r.next_delivery_at, None)
+                        .await;
+                }
                 break;
             }
             stats.reports += 1;

@@ -43,21 +43,24 @@ pub struct EngineConfig {
     /// Identifies this engine in run claims (default: a random id).
     pub worker_id: String,
     /// How long a claim on a scheduled run holds before another worker may
-    /// take it over (default 10 minutes).
+    /// take it over (default 10 minutes, at most a day). It covers
+    /// generation only: delivery has its own claim.
     pub lease: Duration,
-    /// How long generated reports are kept (default 90 days).
+    /// How long generated reports are kept (default 90 days, at most 3,660).
     pub report_expiry: Duration,
     /// Failed runs in a row after which a schedule is paused (default 5).
     pub max_consecutive_failures: u32,
     /// Missed-slot policy (default [`CatchUpPolicy::LatestOnly`]).
     pub catch_up: CatchUpPolicy,
-    /// Lifetime of download links put in deliveries (default 7 days).
+    /// Lifetime of download links put in deliveries (default 7 days, at
+    /// most 3,660).
     pub link_ttl: Duration,
     /// Signs download links; without it deliveries carry no link.
     pub links: Option<LinkSigner>,
     /// A report still `pending` or `generating` this long after its
     /// generation started is failed by [`Engine::sweep_stuck_reports`]
-    /// (default 30 minutes: longer than the run lease and any generation).
+    /// (default 30 minutes: longer than the run lease and any generation;
+    /// at most 30 days).
     pub stuck_after: Duration,
     /// Wall-clock time one delivery pass of a report may take, over all its
     /// recipients (default 5 minutes). Recipients not reached in time are
