@@ -107,7 +107,7 @@ async fn executive_report_of_the_demo_data() {
             previous: Some(&prev_summary),
             by_model: Some(&by_model),
             by_provider: Some(&b),
-            anomaly_count: 0,
+            anomaly_days: 0,
             currency: usd,
         },
         &recommend::Thresholds::default(),

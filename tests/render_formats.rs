@@ -337,8 +337,26 @@ mod html {
             .text
             .contains("Download the report: https://example.com/r/1"));
         assert!(mail.text.contains("Cost by provider\n----------------"));
-        assert!(mail.text.contains("- OpenAI: "));
+        // Each value in the text part carries its column's name.
+        let line = mail
+            .text
+            .lines()
+            .find(|l| l.starts_with("- OpenAI: "))
+            .expect("an OpenAI row");
+        assert!(line.starts_with("- OpenAI: Cost $"), "{line}");
+        assert!(line.contains(", Share "), "{line}");
         assert!(!mail.text.contains('<'));
+        // Fluid from a phone to 600 px (with a fixed width for Outlook only).
+        assert!(mail.html.contains("style=\"width:100%;max-width:600px;"));
+        assert!(!mail.html.contains("style=\"width:600px"));
+        assert!(mail
+            .html
+            .contains("<!--[if mso]><table role=\"presentation\" width=\"600\""));
+        // A title that names its period does not get it twice.
+        let mut named = doc.clone();
+        named.title = "Executive Summary March 2026".into();
+        let mail = render_report_email(&Templates::new(), &named, None).unwrap();
+        assert_eq!(mail.subject, "Executive Summary March 2026");
         // Non-http links are not linked.
         let mail =
             render_report_email(&Templates::new(), &doc, Some("javascript:alert(1)")).unwrap();

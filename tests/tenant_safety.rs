@@ -619,6 +619,18 @@ fn huge_engine_durations_are_refused_by_name() {
             .unwrap_err();
         assert_eq!(e.field(), Some(field), "{e}");
     }
+    for bad in ["javascript:alert(1)", "/dashboard", "ftp://example.com/x"] {
+        let e = Engine::builder()
+            .cost_source(Arc::new(MemoryCostSource::new()))
+            .store(Arc::new(MemoryStore::new()))
+            .config(EngineConfig {
+                dashboard_url: Some(bad.into()),
+                ..EngineConfig::default()
+            })
+            .build()
+            .unwrap_err();
+        assert_eq!(e.field(), Some("dashboardUrl"), "{bad}: {e}");
+    }
 }
 
 /// Dates at the ends of the calendar are errors or clamped, never panics,

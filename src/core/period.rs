@@ -291,6 +291,23 @@ fn months_back(date: NaiveDate, months: u32, day: u32) -> Option<NaiveDate> {
     clamped_date(year, month, day)
 }
 
+/// A period's name: `October 2026` for a whole calendar month,
+/// `2026-10-05` for one day, `2026-10-01 to 2026-10-15` otherwise. Report
+/// names are made from it.
+pub fn label(range: DateRange) -> String {
+    let whole_month = range.start.day() == 1
+        && range.start.year() == range.end.year()
+        && range.start.month() == range.end.month()
+        && range.end.succ_opt().is_none_or(|d| d.day() == 1);
+    if whole_month {
+        range.start.format("%B %Y").to_string()
+    } else if range.start == range.end {
+        range.start.to_string()
+    } else {
+        format!("{} to {}", range.start, range.end)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

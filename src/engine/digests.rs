@@ -160,7 +160,7 @@ impl Engine {
                     continue;
                 }
             };
-            let (subject, html, text) = digest_message(&doc);
+            let (subject, html, text) = digest_message(&doc, self.config.dashboard_url.as_deref());
             let recipient = prefs.recipient();
             let delivery = Delivery {
                 idempotency_key: digest_key(org, prefs.user_id, due.slot),
@@ -210,12 +210,15 @@ fn digest_key(org: OrganizationId, user: UserId, slot: DateTime<Utc>) -> String 
 }
 
 /// Subject, HTML body and text body of a digest e-mail.
-fn digest_message(doc: &ReportDocument) -> (String, Option<String>, String) {
+fn digest_message(
+    doc: &ReportDocument,
+    dashboard_url: Option<&str>,
+) -> (String, Option<String>, String) {
     #[cfg(feature = "html")]
     if let Ok(mail) = crate::render::email::render_digest_email(
         &crate::render::html::Templates::shared(),
         doc,
-        None,
+        dashboard_url,
     ) {
         return (mail.subject, Some(mail.html), mail.text);
     }
@@ -275,5 +278,30 @@ fn digest_message(doc: &ReportDocument) -> (String, Option<String>, String) {
             text.push_str(&format!("  - {}: {}\n", r.title, r.message));
         }
     }
+    if let Some(url) = dashboard_url {
+        text.push_str(&format!("\nOpen the dashboard: {url}\n"));
+    }
     (subject, None, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_links_the_hosts_dashboard() {
+        let doc = crate::render::sample::sample_document();
+        let url = "https://app.example.com/costs";
+        let (_, html, text) = digest_message(&doc, Some(url));
+        assert!(
+            text.contains("Open the dashboard: https://app.example.com/costs"),
+            "{text}"
+        );
+        if let Some(html) = html {
+            assert!(html.contains("Open the dashboard"));
+            assert!(html.contains("app.example.com"));
+        }
+        let (_, _, text) = digest_message(&doc, None);
+        assert!(!text.contains("dashboard"));
+    }
 }

@@ -244,7 +244,11 @@ impl Engine {
                     previous: previous_summary.as_ref(),
                     by_model: Some(&model_bd),
                     by_provider: Some(&provider_bd),
-                    anomaly_count: anomalies.len(),
+                    anomaly_days: anomalies
+                        .iter()
+                        .map(|a| a.date)
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len(),
                     currency,
                 },
                 &Thresholds::default(),

@@ -502,18 +502,7 @@ fn hex_sha256(bytes: &[u8]) -> String {
 
 /// `October 2026` for a whole month, `2026-10-01 to 2026-10-15` otherwise.
 pub(crate) fn period_label(range: DateRange) -> String {
-    use chrono::Datelike;
-    let whole_month = range.start.day() == 1
-        && range.start.year() == range.end.year()
-        && range.start.month() == range.end.month()
-        && range.end.succ_opt().is_none_or(|d| d.day() == 1);
-    if whole_month {
-        range.start.format("%B %Y").to_string()
-    } else if range.start == range.end {
-        range.start.to_string()
-    } else {
-        format!("{} to {}", range.start, range.end)
-    }
+    crate::core::period::label(range)
 }
 
 #[cfg(test)]

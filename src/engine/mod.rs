@@ -74,6 +74,9 @@ pub struct EngineConfig {
     /// Wait before the first retry of a failed delivery (default 1 minute);
     /// each further retry waits four times longer, at most 6 hours.
     pub delivery_backoff: Duration,
+    /// The host's dashboard (an `http(s)` URL), linked from every digest
+    /// e-mail ("Open the dashboard"); `None` (default) links nothing.
+    pub dashboard_url: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -90,6 +93,7 @@ impl Default for EngineConfig {
             delivery_budget: Duration::minutes(5),
             delivery_attempts: 5,
             delivery_backoff: Duration::minutes(1),
+            dashboard_url: None,
         }
     }
 }
@@ -318,6 +322,16 @@ impl EngineBuilder {
                 "stuckAfter",
                 "must be positive and at most 30 days",
             ));
+        }
+        if let Some(u) = &c.dashboard_url {
+            let ok = url::Url::parse(u)
+                .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.has_host());
+            if !ok {
+                return Err(Error::invalid(
+                    "dashboardUrl",
+                    "must be an absolute http(s) URL",
+                ));
+            }
         }
         if c.max_consecutive_failures == 0 {
             return Err(Error::invalid(

@@ -67,11 +67,18 @@ pub fn render_report_email(
     doc: &ReportDocument,
     download_url: Option<&str>,
 ) -> Result<RenderedEmail> {
-    let subject = one_line(&format!(
-        "{}: {}",
-        doc.title,
-        crate::render::view::period(&doc.date_range)
-    ));
+    // The period once: a name made from it ("Executive Summary October
+    // 2026") already says it.
+    let label = crate::core::period::label(doc.date_range);
+    let subject = if doc.title.contains(&label) {
+        one_line(&doc.title)
+    } else {
+        one_line(&format!(
+            "{}: {}",
+            doc.title,
+            crate::render::view::period(&doc.date_range)
+        ))
+    };
     let total = doc.currency.format(doc.summary_data.total_cost);
     let intro = format!("Your report is ready. Total cost for the period: {total}.");
     render(

@@ -159,15 +159,21 @@ pub fn forecast(
     }
     let margin = Decimal::from_f64(margin).unwrap_or(Decimal::ZERO);
     let projected_total = round(projected, FORECAST_DP);
+    let mut lower_bound = round(
+        projected_total.checked_sub(margin).ok_or_else(overflow)?,
+        FORECAST_DP,
+    );
+    // Spend already incurred stays: without credits (negative amounts) the
+    // total cannot end below what was spent so far.
+    if no_credits && lower_bound < actual {
+        lower_bound = round(actual, FORECAST_DP);
+    }
     Ok(Forecast {
         method: METHOD.to_owned(),
         period_end: period_end.max(observed.end),
         actual_to_date: actual,
         projected_total,
-        lower_bound: round(
-            projected_total.checked_sub(margin).ok_or_else(overflow)?,
-            FORECAST_DP,
-        ),
+        lower_bound,
         upper_bound: round(add(projected_total, margin)?, FORECAST_DP),
         points,
     })
@@ -267,6 +273,26 @@ mod tests {
             vec![dec!(30), dec!(30)]
         );
         assert_eq!(f.lower_bound, dec!(90));
+        // A noisy series with a wide interval: the lower bound never drops
+        // below what was already spent (the weekly digest said
+        // -$14,980.20), and never below zero.
+        let noisy = daily(
+            "2026-10-26",
+            &[
+                dec!(5000),
+                dec!(100),
+                dec!(9000),
+                dec!(50),
+                dec!(7000),
+                dec!(10),
+                dec!(0),
+            ],
+        );
+        let week = DateRange::new(d("2026-10-26"), d("2026-11-01")).unwrap();
+        let f = forecast(&noisy, week, d("2026-11-30"), Currency::USD).unwrap();
+        assert_eq!(f.actual_to_date, dec!(21160));
+        assert_eq!(f.lower_bound, f.actual_to_date, "{f:?}");
+        assert!(f.upper_bound > f.projected_total);
         let e = forecast(&b, obs, d("2040-01-01"), Currency::USD).unwrap_err();
         assert_eq!(e.field(), Some("range"));
         assert_eq!(end_of_month(d("2024-02-10")), d("2024-02-29"));

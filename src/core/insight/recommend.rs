@@ -28,7 +28,7 @@ pub struct Thresholds {
     pub cost_increase_pct: Decimal,
     /// Cache hit rate in percent (default 30).
     pub min_cache_hit_rate_pct: Decimal,
-    /// Number of anomalies (default 3).
+    /// Days with anomalies (default 3).
     pub max_anomalies: u32,
     /// Share of one model in percent (default 60).
     pub model_share_pct: Decimal,
@@ -63,8 +63,9 @@ pub struct RecommendationInput<'a> {
     pub by_model: Option<&'a Breakdown>,
     /// Breakdown by provider (for `provider_concentration`).
     pub by_provider: Option<&'a Breakdown>,
-    /// Anomalies found in the period.
-    pub anomaly_count: usize,
+    /// Days of the period with at least one anomaly (four providers off on
+    /// one day are one day).
+    pub anomaly_days: usize,
     /// Currency of the amounts, for the messages.
     pub currency: Currency,
 }
@@ -131,15 +132,15 @@ pub fn recommend(input: &RecommendationInput<'_>, t: &Thresholds) -> Vec<Recomme
             t.min_cache_hit_rate_pct,
         ));
     }
-    if input.anomaly_count > t.max_anomalies as usize {
+    if input.anomaly_days > t.max_anomalies as usize {
         out.push(rec(
             "anomalies",
             "Unusual spending",
             format!(
                 "{} days of unusual spending were detected (more than {}). Check them for runaway jobs, retries or leaked keys.",
-                input.anomaly_count, t.max_anomalies
+                input.anomaly_days, t.max_anomalies
             ),
-            Decimal::from(input.anomaly_count as u64),
+            Decimal::from(input.anomaly_days as u64),
             Decimal::from(t.max_anomalies),
         ));
     }
@@ -234,7 +235,7 @@ mod tests {
             previous: Some(&p),
             by_model: Some(&by_model),
             by_provider: Some(&by_provider),
-            anomaly_count: 4,
+            anomaly_days: 4,
             currency: Currency::USD,
         };
         let r = recommend(&input, &Thresholds::default());
@@ -293,7 +294,7 @@ mod tests {
             previous: Some(&p),
             by_model: Some(&by_model),
             by_provider: None,
-            anomaly_count: 3,
+            anomaly_days: 3,
             currency: Currency::USD,
         };
         assert_eq!(recommend(&input, &Thresholds::default()), vec![]);
@@ -303,7 +304,7 @@ mod tests {
             previous: Some(&empty),
             by_model: None,
             by_provider: None,
-            anomaly_count: 0,
+            anomaly_days: 0,
             currency: Currency::USD,
         };
         assert_eq!(recommend(&input, &Thresholds::default()), vec![]);
