@@ -719,3 +719,42 @@ async fn run_due_holds_one_claim_at_a_time() {
     assert_eq!(unclaimed, 3, "the rest are free for other engines");
     job.abort();
 }
+
+/// The forecast report of a month that is over looks ahead: the next month,
+/// on its own, fitted on the reported month's daily cost; a month under way
+/// is projected to its end.
+#[tokio::test]
+async fn a_forecast_of_a_closed_month_looks_at_the_next_month() {
+    let f = fx_at(utc(2026, 11, 2, 8, 0), EngineConfig::default());
+    let org = f.org;
+    let doc_of = |range: DateRange| GenerateReportRequest {
+        report_type: Some(ReportType::Forecast),
+        date_range: Some(range),
+        format: ReportFormat::Csv,
+        ..Default::default()
+    };
+    let october =
+        DateRange::new("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap()).unwrap();
+    let r = f.engine.generate(org, doc_of(october), None).await.unwrap();
+    assert_eq!(r.status, ReportStatus::Completed);
+    // The Flaky renderer writes the document as JSON.
+    let art = f.store.get_artifact(org, r.report_id).await.unwrap();
+    let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
+    let fc = doc.forecast.expect("a forecast");
+    assert_eq!(fc.period_start, Some("2026-11-01".parse().unwrap()));
+    assert_eq!(fc.period_end, "2026-11-30".parse().unwrap());
+    assert_eq!(fc.actual_to_date, rust_decimal::Decimal::ZERO);
+    assert_eq!(fc.points.len(), 30);
+    assert!(fc.projected_total > rust_decimal::Decimal::ZERO);
+    assert!(fc.lower_bound >= rust_decimal::Decimal::ZERO);
+    assert!(fc.lower_bound <= fc.projected_total && fc.projected_total <= fc.upper_bound);
+
+    let mid = DateRange::new("2026-10-01".parse().unwrap(), "2026-10-15".parse().unwrap()).unwrap();
+    let r = f.engine.generate(org, doc_of(mid), None).await.unwrap();
+    let art = f.store.get_artifact(org, r.report_id).await.unwrap();
+    let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
+    let fc = doc.forecast.expect("a forecast");
+    assert_eq!(fc.period_start, None);
+    assert_eq!(fc.period_end, "2026-10-31".parse().unwrap());
+    assert!(fc.actual_to_date > rust_decimal::Decimal::ZERO);
+}

@@ -12,7 +12,7 @@ use super::generate::ResolvedReport;
 use super::Engine;
 use crate::core::insight::anomaly::{detect_anomalies, AnomalyParams};
 use crate::core::insight::breakdown::breakdown;
-use crate::core::insight::forecast::forecast_month;
+use crate::core::insight::forecast::forecast_ahead;
 use crate::core::insight::recommend::{recommend, RecommendationInput, Thresholds};
 use crate::core::insight::summary::{summarize, summarize_with_comparison, summary_data};
 use crate::core::insight::trend::trend;
@@ -229,7 +229,7 @@ impl Engine {
             Vec::new()
         };
         let forecast = if has(ReportSection::Forecast) {
-            Some(forecast_month(
+            Some(forecast_ahead(
                 &get(&data, "daily"),
                 r.date_range,
                 currency,

@@ -164,12 +164,20 @@ pub struct Anomaly {
     pub severity: Severity,
 }
 
-/// Projection of cost to the end of a period.
+/// Projection of cost to the end of a period: the rest of the reported
+/// period's month, or, when the reported period is a whole month that is
+/// over, the next month (then `periodStart` is its first day).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Forecast {
     /// Method used (`linear_least_squares`, `holt_linear`).
     pub method: String,
+    /// First day of the period forecast when it is not the reported
+    /// period's first day: the next month (after a month that is over; its
+    /// `actualToDate` is 0), or the month of the reported period's last day
+    /// (a week across a month's end). The amounts count from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_start: Option<NaiveDate>,
     /// Last day projected.
     pub period_end: NaiveDate,
     /// Cost observed so far.

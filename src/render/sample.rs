@@ -330,6 +330,7 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
             },
         ],
         forecast: Some(Forecast {
+            period_start: None,
             method: "linear_least_squares".into(),
             period_end: NaiveDate::from_ymd_opt(2026, 4, 30).unwrap_or_default(),
             actual_to_date: total,

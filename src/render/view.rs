@@ -710,14 +710,59 @@ impl ReportView {
                     },
                 }),
                 ReportSection::Forecast => {
-                    if let Some(f) = &doc.forecast {
+                    let ahead = |f: &&crate::model::Forecast| {
+                        f.period_start.is_some_and(|s| s > doc.date_range.end)
+                    };
+                    if let Some(f) = doc.forecast.as_ref().filter(ahead) {
+                        // The next period, on its own.
+                        let start = f.period_start.unwrap_or(f.period_end);
+                        let next = DateRange {
+                            start,
+                            end: f.period_end,
+                        };
+                        let interval = "80% interval".to_owned();
+                        sections.push(SectionView::Forecast {
+                            title: format!("Forecast for {}", crate::core::period::label(next)),
+                            cards: vec![
+                                Card {
+                                    label: "PROJECTED".into(),
+                                    value: money(f.projected_total),
+                                    note: period(&next),
+                                    accent: "primary",
+                                },
+                                Card {
+                                    label: "LOWER BOUND".into(),
+                                    value: money(f.lower_bound),
+                                    note: interval.clone(),
+                                    accent: "primary",
+                                },
+                                Card {
+                                    label: "UPPER BOUND".into(),
+                                    value: money(f.upper_bound),
+                                    note: interval,
+                                    accent: "primary",
+                                },
+                            ],
+                            note: format!(
+                                "Method: {}, fitted on the daily cost of {}",
+                                f.method.replace('_', " "),
+                                period_s
+                            ),
+                        });
+                    } else if let Some(f) = &doc.forecast {
                         sections.push(SectionView::Forecast {
                             title: format!("Forecast to {}", long_date(f.period_end)),
                             cards: vec![
                                 Card {
                                     label: "ACTUAL TO DATE".into(),
                                     value: money(f.actual_to_date),
-                                    note: period_s.clone(),
+                                    note: match f.period_start {
+                                        Some(start) => period(&DateRange {
+                                            start,
+                                            end: doc.date_range.end.max(start),
+                                        }),
+                                        None => period_s.clone(),
+                                    },
                                     accent: "primary",
                                 },
                                 Card {

@@ -1,4 +1,6 @@
-//! Projection of cost to the end of a period (the month by default).
+//! Projection of cost to the end of a period (the month by default; a
+//! report over a month that is over forecasts the next month, see
+//! [`forecast_ahead`]).
 //!
 //! ## Method: linear least squares (`linear_least_squares`)
 //! The observed range gives a zero-filled daily series `y_0..y_{n-1}`. The
@@ -53,7 +55,69 @@ pub fn forecast_month(
     observed: DateRange,
     currency: Currency,
 ) -> Result<Forecast> {
-    forecast(buckets, observed, end_of_month(observed.end), currency)
+    let f = forecast(buckets, observed, end_of_month(observed.end), currency)?;
+    let month_start = observed.end.with_day(1).unwrap_or(observed.end);
+    if observed.start >= month_start {
+        return Ok(f);
+    }
+    // The observed range began in an earlier month (a week across a month's
+    // end): the forecast is of this month, so the days before it are fitted
+    // on but not counted.
+    let mut before = Decimal::ZERO;
+    for b in in_currency(buckets, currency) {
+        if let Some(ts) = b.period_start {
+            let day = ts.date();
+            if day >= observed.start && day < month_start {
+                before = add(before, b.cost)?;
+            }
+        }
+    }
+    // (The lower bound stays at or above the actual: both lose `before`.)
+    let less = |v: Decimal| v.checked_sub(before).ok_or_else(overflow);
+    Ok(Forecast {
+        period_start: Some(month_start),
+        actual_to_date: less(f.actual_to_date)?,
+        projected_total: less(f.projected_total)?,
+        lower_bound: less(f.lower_bound)?,
+        upper_bound: less(f.upper_bound)?,
+        ..f
+    })
+}
+
+/// The forecast a report shows: when `observed` ends on the last day of a
+/// month (a month, quarter or year that is over), the next calendar month,
+/// on its own (`periodStart` set, `actualToDate` 0, amounts of that month
+/// only); otherwise [`forecast_month`], the rest of the month of
+/// `observed.end`.
+///
+/// # Errors
+/// As [`forecast`].
+pub fn forecast_ahead(
+    buckets: &[CostBucket],
+    observed: DateRange,
+    currency: Currency,
+) -> Result<Forecast> {
+    if end_of_month(observed.end) != observed.end {
+        return forecast_month(buckets, observed, currency);
+    }
+    let Some(next_start) = observed.end.succ_opt() else {
+        return forecast_month(buckets, observed, currency);
+    };
+    let next_end = end_of_month(next_start);
+    let f = forecast(buckets, observed, next_end, currency)?;
+    // The next month alone: what was spent before it is not part of it.
+    // (Without credits the lower bound is at least the actual, so these
+    // stay at or above zero.)
+    let already = f.actual_to_date;
+    let less = |v: Decimal| v.checked_sub(already).ok_or_else(overflow);
+    Ok(Forecast {
+        period_start: Some(next_start),
+        actual_to_date: Decimal::ZERO,
+        projected_total: less(f.projected_total)?,
+        lower_bound: less(f.lower_bound)?,
+        upper_bound: less(f.upper_bound)?,
+        ..f
+    })
 }
 
 /// Project the daily cost of `buckets` (bucketed by day; those outside
@@ -170,6 +234,7 @@ pub fn forecast(
     }
     Ok(Forecast {
         method: METHOD.to_owned(),
+        period_start: None,
         period_end: period_end.max(observed.end),
         actual_to_date: actual,
         projected_total,
@@ -243,6 +308,43 @@ mod tests {
         // s² = 1.5, var = 1.5 (2 + 4/3 + 25/2) = 23.75, margin = z sqrt(23.75).
         assert_eq!(f.lower_bound, dec!(6.254490));
         assert_eq!(f.upper_bound, dec!(18.745510));
+    }
+
+    #[test]
+    fn a_month_that_is_over_forecasts_the_next_month() {
+        // October, one euro more each day: November continues the line.
+        let costs: Vec<Decimal> = (1..=31).map(Decimal::from).collect();
+        let b = daily("2026-10-01", &costs);
+        let october = DateRange::new(d("2026-10-01"), d("2026-10-31")).unwrap();
+        let f = forecast_ahead(&b, october, Currency::USD).unwrap();
+        assert_eq!(f.period_start, Some(d("2026-11-01")));
+        assert_eq!(f.period_end, d("2026-11-30"));
+        assert_eq!(f.actual_to_date, dec!(0));
+        // Σ_{k=32}^{61} k = 1395.
+        assert_eq!(f.projected_total, dec!(1395));
+        assert_eq!(f.points.len(), 30);
+        assert_eq!(f.points[0].date, d("2026-11-01"));
+        assert_eq!((f.lower_bound, f.upper_bound), (dec!(1395), dec!(1395)));
+        // A month under way is projected to its end, as before.
+        let part = DateRange::new(d("2026-10-01"), d("2026-10-10")).unwrap();
+        let f = forecast_ahead(&b, part, Currency::USD).unwrap();
+        assert_eq!(f.period_start, None);
+        assert_eq!(f.period_end, d("2026-10-31"));
+        assert_eq!(f.actual_to_date, dec!(55));
+    }
+
+    #[test]
+    fn a_week_across_a_months_end_forecasts_the_new_month_only() {
+        // 26 October to 1 November, 10 a day: November is 30 x 10, with 10
+        // spent so far; October's days are fitted on but not counted.
+        let b = daily("2026-10-26", &[dec!(10); 7]);
+        let week = DateRange::new(d("2026-10-26"), d("2026-11-01")).unwrap();
+        let f = forecast_month(&b, week, Currency::USD).unwrap();
+        assert_eq!(f.period_start, Some(d("2026-11-01")));
+        assert_eq!(f.period_end, d("2026-11-30"));
+        assert_eq!(f.actual_to_date, dec!(10));
+        assert_eq!(f.projected_total, dec!(300));
+        assert!(f.lower_bound >= f.actual_to_date);
     }
 
     #[test]
