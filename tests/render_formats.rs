@@ -384,6 +384,62 @@ mod html {
 
 // ------------------------------------------------------------------ PDF
 
+/// Cloud billing (the FinOps FOCUS sample) counts no requests or tokens and
+/// here has no previous period: those figures and columns are left out
+/// instead of shown as zeros, "new" or "Prev. period $0.00".
+#[cfg(feature = "html")]
+#[tokio::test]
+async fn figures_the_data_does_not_have_are_left_out() {
+    use std::sync::Arc;
+    use tokentra_reports::backends::file::demo;
+    use tokentra_reports::backends::memory::{ManualClock, MemoryCostSource, MemoryStore};
+    use tokentra_reports::engine::Engine;
+    use tokentra_reports::ports::GeneratedReportStore;
+    let org = OrganizationId::new();
+    let store = MemoryStore::new();
+    let engine = Engine::builder()
+        .cost_source(Arc::new(MemoryCostSource::with_rows(
+            org,
+            demo::focus_sample_rows().unwrap(),
+        )))
+        .store(Arc::new(store.clone()))
+        .clock(Arc::new(ManualClock::new(
+            chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2024, 10, 1, 8, 0, 0).unwrap(),
+        )))
+        .build()
+        .unwrap();
+    let mut texts = Vec::new();
+    for format in [ReportFormat::Html, ReportFormat::Csv] {
+        let r = engine
+            .generate(
+                org,
+                GenerateReportRequest {
+                    report_type: Some(ReportType::Team),
+                    date_preset: Some(DateRangePreset::LastMonth),
+                    format,
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, ReportStatus::Completed, "{:?}", r.error);
+        let art = store.get_artifact(org, r.report_id).await.unwrap();
+        texts.push(String::from_utf8(art.bytes).unwrap());
+    }
+    let html = &texts[0];
+    assert!(html.contains("$20.52"), "the total is there");
+    for absent in ["Requests", "Tokens", "Prev. period", ">new<", "/ request"] {
+        assert!(!html.contains(absent), "{absent} shown");
+    }
+    // The CSV summary has the same figures as the cards.
+    let csv = &texts[1];
+    let second = csv.lines().nth(1).unwrap_or_default();
+    assert!(second.starts_with("Summary,Total cost,20.52"), "{second}");
+    assert!(!csv.contains("Summary,Requests"));
+    assert!(!csv.contains("Summary,Tokens"));
+}
+
 #[cfg(feature = "pdf")]
 mod pdf {
     use super::*;

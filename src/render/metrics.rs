@@ -57,8 +57,19 @@ pub fn label(metric: Metric) -> &'static str {
 }
 
 /// The document's metrics (its template's, else [`DEFAULT_METRICS`]) with
-/// their values.
+/// their values, leaving out those the data does not have: no comparison
+/// period, no allocation, no requests; and request and token counts of a
+/// source that does not carry them (cloud billing, where cost comes with no
+/// request or token count), which would read as zero.
 pub fn figures(doc: &ReportDocument) -> Vec<MetricFigure> {
+    all_figures(doc)
+        .into_iter()
+        .filter(|f| f.value != MetricValue::Missing)
+        .collect()
+}
+
+/// [`figures`] with the missing ones kept (as [`MetricValue::Missing`]).
+pub fn all_figures(doc: &ReportDocument) -> Vec<MetricFigure> {
     let metrics: &[Metric] = if doc.metrics.is_empty() {
         &DEFAULT_METRICS
     } else {
@@ -66,24 +77,39 @@ pub fn figures(doc: &ReportDocument) -> Vec<MetricFigure> {
     };
     let s = doc.summary.clone().unwrap_or_default();
     let has_summary = doc.summary.is_some();
+    let total_cost = if has_summary {
+        s.total_cost
+    } else {
+        doc.summary_data.total_cost
+    };
+    let total_requests = if has_summary {
+        s.total_requests
+    } else {
+        doc.summary_data.total_requests
+    };
+    // Spend with no request at all: the source does not count requests.
+    let no_requests = total_requests == 0 && !total_cost.is_zero();
+    let no_tokens = s.total_tokens == 0 && !total_cost.is_zero();
+    let count = |n: u64, unknown: bool| {
+        if unknown {
+            MetricValue::Missing
+        } else {
+            MetricValue::Count(n)
+        }
+    };
     metrics
         .iter()
         .map(|&metric| {
             let value = match metric {
-                Metric::TotalCost => MetricValue::Money(if has_summary {
-                    s.total_cost
-                } else {
-                    doc.summary_data.total_cost
-                }),
-                Metric::TotalRequests => MetricValue::Count(if has_summary {
-                    s.total_requests
-                } else {
-                    doc.summary_data.total_requests
-                }),
-                Metric::TotalTokens => MetricValue::Count(s.total_tokens),
-                Metric::InputTokens => MetricValue::Count(s.input_tokens),
-                Metric::OutputTokens => MetricValue::Count(s.output_tokens),
-                Metric::AvgCostPerRequest => MetricValue::UnitCost(s.avg_cost_per_request),
+                Metric::TotalCost => MetricValue::Money(total_cost),
+                Metric::TotalRequests => count(total_requests, no_requests),
+                Metric::TotalTokens => count(s.total_tokens, no_tokens || !has_summary),
+                Metric::InputTokens => count(s.input_tokens, no_tokens || !has_summary),
+                Metric::OutputTokens => count(s.output_tokens, no_tokens || !has_summary),
+                Metric::AvgCostPerRequest if has_summary && s.total_requests > 0 => {
+                    MetricValue::UnitCost(s.avg_cost_per_request)
+                }
+                Metric::AvgCostPerRequest => MetricValue::Missing,
                 Metric::CacheHitRate if has_summary && s.total_requests > 0 => {
                     MetricValue::Percent(s.cache_hit_rate)
                 }

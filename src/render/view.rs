@@ -75,6 +75,25 @@ pub struct Table {
     pub fit: Option<TableFit>,
 }
 
+impl Table {
+    /// The table without the columns whose index `drop` says (a column the
+    /// data does not have).
+    fn without(mut self, drop: impl Fn(usize) -> bool) -> Table {
+        fn keep<T>(v: Vec<T>, drop: &impl Fn(usize) -> bool) -> Vec<T> {
+            v.into_iter()
+                .enumerate()
+                .filter(|(i, _)| !drop(*i))
+                .map(|(_, x)| x)
+                .collect()
+        }
+        self.header = keep(self.header, &drop);
+        self.numeric = keep(self.numeric, &drop);
+        self.rows = self.rows.into_iter().map(|r| keep(r, &drop)).collect();
+        self.total = self.total.map(|r| keep(r, &drop));
+        self
+    }
+}
+
 /// How a table fits the page, measured from the font (see [`Table::fit`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TableFit {
@@ -404,8 +423,11 @@ fn metric_card(
             "TOTAL COST",
             cur.format(total),
             match &s.comparison {
-                Some(c) => format!("Prev. period {}", cur.format(c.previous_cost)),
-                None => format!("{} days", doc.date_range.days()),
+                // Nothing measured then: no "previous period" to show.
+                Some(c) if !c.previous_cost.is_zero() => {
+                    format!("Prev. period {}", cur.format(c.previous_cost))
+                }
+                _ => format!("{} days", doc.date_range.days()),
             },
         ),
         (Metric::TotalRequests, V::Count(n)) => card(
@@ -673,7 +695,17 @@ impl ReportView {
                                     ),
                                     String::new(),
                                 ]),
-                            },
+                            }
+                            // Columns the data does not have: requests and
+                            // tokens of a source that does not count them
+                            // (cloud billing), the change when there was
+                            // nothing to compare with.
+                            .without(|c| match c {
+                                3 => !b.total.is_zero() && b.items.iter().all(|i| i.requests == 0),
+                                4 => !b.total.is_zero() && b.items.iter().all(|i| i.tokens == 0),
+                                5 => b.items.iter().all(|i| i.change.is_none()),
+                                _ => false,
+                            }),
                         });
                     }
                 }
@@ -843,7 +875,13 @@ impl ReportView {
                             })
                             .collect(),
                         total: None,
-                    },
+                    }
+                    // No requests column for a source that does not count them.
+                    .without(|c| {
+                        c == 3
+                            && doc.top_costs.iter().any(|t| !t.cost.is_zero())
+                            && doc.top_costs.iter().all(|t| t.requests == 0)
+                    }),
                 }),
                 ReportSection::Efficiency => sections.push(SectionView::Efficiency {
                     title: "Efficiency by model".into(),
