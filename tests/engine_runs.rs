@@ -758,3 +758,76 @@ async fn a_forecast_of_a_closed_month_looks_at_the_next_month() {
     assert_eq!(fc.period_end, "2026-10-31".parse().unwrap());
     assert!(fc.actual_to_date > rust_decimal::Decimal::ZERO);
 }
+
+/// Anomalies are looked for by provider and by team (the specification's
+/// "cost anomalies by provider and team"): a team's spike that another
+/// team's drop hides in the provider's total is still found.
+#[tokio::test]
+async fn anomalies_are_found_by_team_as_well_as_by_provider() {
+    let org = OrganizationId::new();
+    let mut rows = Vec::new();
+    let start: chrono::NaiveDate = "2026-09-15".parse().unwrap();
+    for day in 0..47 {
+        let date = start + Duration::days(day);
+        // 20 a day in all; on 20 October "search" takes 15 and "ads" 5.
+        let spike = date == "2026-10-20".parse().unwrap();
+        for (team, cost) in [
+            ("search", if spike { 15 } else { 10 }),
+            ("ads", if spike { 5 } else { 10 }),
+        ] {
+            rows.push(CostRow {
+                date,
+                provider: Some("openai".into()),
+                team: Some(team.into()),
+                cost: rust_decimal::Decimal::from(cost),
+                requests: 100,
+                ..Default::default()
+            });
+        }
+    }
+    let store = MemoryStore::new();
+    let flaky = Arc::new(Flaky::default());
+    let engine = engine_on(
+        &store,
+        &ManualClock::new(utc(2026, 11, 2, 8, 0)),
+        &MemoryCostSource::with_rows(org, rows),
+        &RecordingDeliverer::new(),
+        &flaky,
+        EngineConfig::default(),
+    );
+    let october =
+        DateRange::new("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap()).unwrap();
+    let r = engine
+        .generate(
+            org,
+            GenerateReportRequest {
+                report_type: Some(ReportType::Anomaly),
+                date_range: Some(october),
+                format: ReportFormat::Csv,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let art = store.get_artifact(org, r.report_id).await.unwrap();
+    let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
+    let found: Vec<(String, String)> = doc
+        .anomalies
+        .iter()
+        .map(|a| (a.dimension.to_string(), a.value.clone()))
+        .collect();
+    assert!(
+        found.contains(&("team".into(), "search".into())),
+        "{found:?}"
+    );
+    assert!(found.contains(&("team".into(), "ads".into())), "{found:?}");
+    assert!(
+        !found.iter().any(|(d, _)| d == "provider"),
+        "the provider's total did not move: {found:?}"
+    );
+    assert!(doc
+        .anomalies
+        .iter()
+        .all(|a| a.date == "2026-10-20".parse().unwrap()));
+}

@@ -26,6 +26,22 @@ use crate::{Error, Result};
 const TOP_ROWS: usize = 15;
 
 /// The queries of one report, by name.
+/// The dimensions anomalies are looked for by: provider and team (the
+/// specification's "cost anomalies by provider and team"), then the
+/// template's breakdowns, at most four in all.
+fn anomaly_dimensions(r: &ResolvedReport) -> Vec<Dimension> {
+    let mut dims = vec![Dimension::Provider, Dimension::Team];
+    for d in &r.config.breakdowns {
+        if dims.len() >= 4 {
+            break;
+        }
+        if !dims.contains(d) {
+            dims.push(d.clone());
+        }
+    }
+    dims
+}
+
 struct Plan {
     queries: Vec<(String, CostQuery)>,
 }
@@ -101,13 +117,15 @@ impl Engine {
                     })?,
                 end: r.date_range.end,
             };
-            plan.add(
-                "anomalies",
-                CostQuery::total(anomaly_range)
-                    .filtered(r.filters.clone())
-                    .group_by([Dimension::Provider])
-                    .bucketed(Granularity::Day),
-            );
+            for (i, dim) in anomaly_dimensions(r).iter().enumerate() {
+                plan.add(
+                    format!("anomalies:{i}"),
+                    CostQuery::total(anomaly_range)
+                        .filtered(r.filters.clone())
+                        .group_by([dim.clone()])
+                        .bucketed(Granularity::Day),
+                );
+            }
         }
         if has(ReportSection::Forecast) {
             plan.add("daily", base.clone().bucketed(Granularity::Day));
@@ -218,13 +236,19 @@ impl Engine {
             None
         };
         let anomalies = if needs_anomalies {
-            detect_anomalies(
-                &get(&data, "anomalies"),
-                &Dimension::Provider,
-                r.date_range,
-                &anomaly_params,
-                currency,
-            )?
+            let mut all = Vec::new();
+            for (i, dim) in anomaly_dimensions(r).iter().enumerate() {
+                all.extend(detect_anomalies(
+                    &get(&data, &format!("anomalies:{i}")),
+                    dim,
+                    r.date_range,
+                    &anomaly_params,
+                    currency,
+                )?);
+            }
+            // By day, the largest deviation first.
+            all.sort_by(|a, b| a.date.cmp(&b.date).then(b.deviation.cmp(&a.deviation)));
+            all
         } else {
             Vec::new()
         };
