@@ -81,6 +81,17 @@ pub trait CostSource: Send + Sync + 'static {
     fn default_currency(&self) -> Currency {
         Currency::USD
     }
+
+    /// The last day whose data is complete for `org` (a watermark: the
+    /// newest charge period ingested, a billing export's cut-off); `None`
+    /// (the default) when the source does not know, and then every day is
+    /// taken as complete. Reports over later days say "data complete
+    /// through ..." and never turn missing data into a drop, an anomaly or
+    /// a lower forecast; digests wait for it.
+    async fn complete_through(&self, org: OrganizationId) -> Result<Option<NaiveDate>> {
+        let _ = org;
+        Ok(None)
+    }
 }
 
 // ---------------------------------------------------------------------------

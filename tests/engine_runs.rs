@@ -831,3 +831,136 @@ async fn anomalies_are_found_by_team_as_well_as_by_provider() {
         .iter()
         .all(|a| a.date == "2026-10-20".parse().unwrap()));
 }
+
+/// Data freshness: the source's data is complete through 29 October. An
+/// October report says so, does not compare a partial month with a whole
+/// one, finds no "drop" on the two days without data, and forecasts from
+/// the complete days; a daily digest waits for its day's data, then after
+/// two days goes out saying how far the data goes.
+#[tokio::test]
+async fn missing_days_are_not_a_drop_and_digests_wait_for_their_data() {
+    let org = OrganizationId::new();
+    let through: chrono::NaiveDate = "2026-10-29".parse().unwrap();
+    let mut rows = Vec::new();
+    let mut date: chrono::NaiveDate = "2026-08-01".parse().unwrap();
+    while date <= through {
+        rows.push(CostRow {
+            date,
+            provider: Some("openai".into()),
+            team: Some("search".into()),
+            cost: rust_decimal::Decimal::from(100),
+            requests: 1000,
+            ..Default::default()
+        });
+        date = date.succ_opt().unwrap();
+    }
+    let costs = MemoryCostSource::with_rows(org, rows).with_complete_through(through);
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(utc(2026, 10, 31, 12, 0));
+    let deliverer = RecordingDeliverer::new();
+    let flaky = Arc::new(Flaky::default());
+    let engine = engine_on(
+        &store,
+        &clock,
+        &costs,
+        &deliverer,
+        &flaky,
+        EngineConfig::default(),
+    );
+    let october =
+        DateRange::new("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap()).unwrap();
+    let mut template =
+        tokentra_reports::engine::templates::system_template(ReportType::Executive).clone();
+    template.config.sections = vec![
+        ReportSection::Summary,
+        ReportSection::Anomalies,
+        ReportSection::Forecast,
+    ];
+    let t = engine
+        .create_template(
+            org,
+            tokentra_reports::engine::templates::TemplateInput {
+                name: "Ops".into(),
+                description: None,
+                report_type: Some(ReportType::Executive),
+                config: template.config,
+                branding: ReportBranding::default(),
+                is_default: false,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let r = engine
+        .generate(
+            org,
+            GenerateReportRequest {
+                template_id: Some(t.id),
+                date_range: Some(october),
+                format: ReportFormat::Csv,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, ReportStatus::Completed, "{:?}", r.error);
+    let art = store.get_artifact(org, r.report_id).await.unwrap();
+    let doc: ReportDocument = serde_json::from_slice(&art.bytes).unwrap();
+    assert_eq!(doc.data_complete_through, Some(through));
+    assert!(doc.anomalies.is_empty(), "{:?}", doc.anomalies);
+    assert_eq!(doc.comparison_range, None);
+    assert_eq!(doc.summary_data.cost_change, None);
+    let fc = doc.forecast.expect("a forecast");
+    assert_eq!(fc.period_end, "2026-10-31".parse().unwrap());
+    // Fitted on the 29 complete days of 100: the two missing days are 100 each.
+    assert_eq!(fc.actual_to_date, rust_decimal::Decimal::from(2900));
+    assert_eq!(fc.projected_total, rust_decimal::Decimal::from(3100));
+    #[cfg(feature = "html")]
+    {
+        let html = engine
+            .generate(
+                org,
+                GenerateReportRequest {
+                    template_id: Some(t.id),
+                    date_range: Some(october),
+                    format: ReportFormat::Html,
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let page = store.get_artifact(org, html.report_id).await.unwrap();
+        let page = String::from_utf8(page.bytes).unwrap();
+        assert!(page.contains("data complete through 29 October 2026"));
+    }
+
+    // A daily digest for 30 October (UTC, 09:00) is due on 31 October but
+    // its day has no data yet: it waits, and goes out six hours after its
+    // slot saying how far the data goes.
+    let user = UserId::new();
+    let mut p = engine
+        .digest_preferences(org, user, "ana@example.com")
+        .await
+        .unwrap();
+    p.frequency = DigestFrequency::Daily;
+    p.timezone = Timezone::parse("UTC").unwrap();
+    engine.upsert_digest_preferences(org, p).await.unwrap();
+    let st = engine.process_email_digests().await.unwrap();
+    assert_eq!((st.sent, st.waiting), (0, 1), "{st:?}");
+    assert!(deliverer.sent().is_empty());
+    clock.set(utc(2026, 10, 31, 14, 59));
+    assert_eq!(engine.process_email_digests().await.unwrap().waiting, 1);
+    clock.set(utc(2026, 10, 31, 15, 0));
+    let st = engine.process_email_digests().await.unwrap();
+    assert_eq!(st.sent, 1, "{st:?}");
+    let sent = deliverer.sent();
+    assert!(
+        sent[0]
+            .text_body
+            .contains("data complete through 29 October 2026"),
+        "{}",
+        sent[0].text_body
+    );
+}

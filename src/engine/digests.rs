@@ -28,9 +28,18 @@ pub struct DigestStats {
     /// Digests that could not be built or sent (retried at the next tick;
     /// one user's or organization's failure never stops the others).
     pub failed: usize,
+    /// Digests held back because their period's data is not complete yet
+    /// (the cost source's watermark); sent once it is, or with a note after
+    /// [`DIGEST_MAX_WAIT`].
+    pub waiting: usize,
     /// Digests another engine recorded first.
     pub raced: usize,
 }
+
+/// Longest a digest waits for its period's data after its slot (well before
+/// the next slot of a daily digest); then it goes out saying up to when the
+/// data is complete.
+pub const DIGEST_MAX_WAIT: chrono::Duration = chrono::Duration::hours(6);
 
 impl Engine {
     /// A user's preferences; the specification's defaults when the user has
@@ -152,6 +161,22 @@ impl Engine {
             let org = prefs.organization_id;
             // Any failure is this user's alone: count it and go on with the
             // next user (the slot stays due, so the next tick tries again).
+            // A period whose data has not all arrived waits (a day without
+            // data is not a day without spend), for a while.
+            match self.costs.complete_through(org).await {
+                Ok(Some(w))
+                    if w < due.period.end && self.clock.now() < due.slot + DIGEST_MAX_WAIT =>
+                {
+                    stats.waiting += 1;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(org = %org, user = %prefs.user_id, error = %e, "digest data freshness unknown");
+                    stats.failed += 1;
+                    continue;
+                }
+            }
             let doc = match self.digest_document(&prefs, due.period).await {
                 Ok(doc) => doc,
                 Err(e) => {
@@ -175,7 +200,15 @@ impl Engine {
                 download_url: None,
                 document: Some(Box::new(doc)),
             };
-            match deliverer.deliver(&delivery).await {
+            let sent = {
+                use futures::FutureExt as _;
+                // A panicking deliverer (a host's bug) fails this digest only.
+                std::panic::AssertUnwindSafe(deliverer.deliver(&delivery))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|p| Err(super::generate::panicked(p)))
+            };
+            match sent {
                 Ok(_) => match self
                     .store
                     .mark_digest_sent(org, prefs.user_id, prefs.last_sent_at, due.slot)
@@ -277,6 +310,9 @@ fn digest_message(
         for r in &doc.recommendations {
             text.push_str(&format!("  - {}: {}\n", r.title, r.message));
         }
+    }
+    if let Some(day) = doc.data_complete_through {
+        text.push_str(&format!("\nData complete through {day}.\n"));
     }
     if let Some(url) = dashboard_url {
         text.push_str(&format!("\nOpen the dashboard: {url}\n"));

@@ -70,10 +70,26 @@ impl Engine {
     ) -> Result<ReportDocument> {
         let currency = self.costs.default_currency();
         let has = |s: ReportSection| r.config.sections.contains(&s);
+        // Data freshness: when the source's data stops before the period
+        // ends, the later days are not judged (a missing day is not a drop):
+        // no comparison with a whole previous period, anomalies and the
+        // forecast over the complete days only.
+        let incomplete = self
+            .costs
+            .complete_through(org)
+            .await?
+            .filter(|w| *w < r.date_range.end);
+        let complete = match incomplete {
+            None => Some(r.date_range),
+            Some(w) if w >= r.date_range.start => Some(DateRange {
+                start: r.date_range.start,
+                end: w,
+            }),
+            Some(_) => None,
+        };
+        let comparison_range = r.comparison_range.filter(|_| incomplete.is_none());
         let base = CostQuery::total(r.date_range).filtered(r.filters.clone());
-        let prev_base = r
-            .comparison_range
-            .map(|c| CostQuery::total(c).filtered(r.filters.clone()));
+        let prev_base = comparison_range.map(|c| CostQuery::total(c).filtered(r.filters.clone()));
         let anomaly_params = AnomalyParams::default();
         let mut breakdown_dims: Vec<Dimension> = Vec::new();
         for d in &r.config.breakdowns {
@@ -106,16 +122,15 @@ impl Engine {
             plan.add("trend", base.clone().bucketed(r.config.granularity));
         }
         let needs_anomalies = has(ReportSection::Anomalies) || has(ReportSection::Recommendations);
-        if needs_anomalies {
+        if let (true, Some(judged)) = (needs_anomalies, complete) {
             let anomaly_range = DateRange {
-                start: r
-                    .date_range
+                start: judged
                     .start
                     .checked_sub_signed(Duration::days(i64::from(anomaly_params.window)))
                     .ok_or_else(|| {
                         Error::invalid("dateRange", "the anomaly window starts before year -262143")
                     })?,
-                end: r.date_range.end,
+                end: judged.end,
             };
             for (i, dim) in anomaly_dimensions(r).iter().enumerate() {
                 plan.add(
@@ -180,7 +195,7 @@ impl Engine {
 
         let cur_provider = get(&data, "cur:provider");
         let cur_model = get(&data, "cur:model");
-        let summary = match (r.comparison_range, data.get("prev:provider")) {
+        let summary = match (comparison_range, data.get("prev:provider")) {
             (Some(range), Some(prev)) => {
                 summarize_with_comparison(&cur_provider, prev, range, currency)?
             }
@@ -235,13 +250,13 @@ impl Engine {
         } else {
             None
         };
-        let anomalies = if needs_anomalies {
+        let anomalies = if let (true, Some(judged)) = (needs_anomalies, complete) {
             let mut all = Vec::new();
             for (i, dim) in anomaly_dimensions(r).iter().enumerate() {
                 all.extend(detect_anomalies(
                     &get(&data, &format!("anomalies:{i}")),
                     dim,
-                    r.date_range,
+                    judged,
                     &anomaly_params,
                     currency,
                 )?);
@@ -252,14 +267,11 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let forecast = if has(ReportSection::Forecast) {
-            Some(forecast_ahead(
-                &get(&data, "daily"),
-                r.date_range,
-                currency,
-            )?)
-        } else {
-            None
+        let forecast = match (has(ReportSection::Forecast), complete) {
+            (true, Some(observed)) => {
+                Some(forecast_ahead(&get(&data, "daily"), observed, currency)?)
+            }
+            _ => None,
         };
         let recommendations = if has(ReportSection::Recommendations) {
             recommend(
@@ -309,7 +321,7 @@ impl Engine {
             organization_name: r.template.branding.company_name.clone(),
             generated_at: self.clock.now(),
             date_range: r.date_range,
-            comparison_range: r.comparison_range,
+            comparison_range,
             filters: r.filters.clone(),
             currency,
             branding: r.template.branding.clone(),
@@ -333,6 +345,7 @@ impl Engine {
             } else {
                 Vec::new()
             },
+            data_complete_through: incomplete,
         })
     }
 }

@@ -326,4 +326,10 @@ pub struct ReportDocument {
     /// Dimensions of each detail bucket's `keys`.
     #[serde(default)]
     pub detail_dimensions: Vec<Dimension>,
+    /// The last day whose data was complete when the report was made, when
+    /// that is before the end of its period (the cost source's watermark):
+    /// later days are not judged (no anomalies, no comparison, the forecast
+    /// fitted on complete days only) and the report says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_complete_through: Option<NaiveDate>,
 }

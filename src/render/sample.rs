@@ -367,5 +367,6 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
         chargeback: None,
         detail,
         detail_dimensions: vec![Dimension::Provider, Dimension::Model],
+        data_complete_through: None,
     }
 }

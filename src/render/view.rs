@@ -926,7 +926,14 @@ impl ReportView {
             footer_text: super::charts::truncate(&footer, 2 * MAX_TEXT),
             primary,
             period: period_s,
-            generated: format!("Generated {}", long_date(doc.generated_at.date_naive())),
+            generated: match doc.data_complete_through {
+                Some(day) => format!(
+                    "Generated {} · data complete through {}",
+                    long_date(doc.generated_at.date_naive()),
+                    long_date(day)
+                ),
+                None => format!("Generated {}", long_date(doc.generated_at.date_naive())),
+            },
             currency: cur.code().to_owned(),
             sections,
         }

@@ -23,6 +23,7 @@ use crate::Result;
 pub struct MemoryCostSource {
     rows: Arc<RwLock<HashMap<OrganizationId, Arc<CostTable>>>>,
     currency: Currency,
+    complete_through: Option<chrono::NaiveDate>,
 }
 
 impl MemoryCostSource {
@@ -41,6 +42,13 @@ impl MemoryCostSource {
     /// The same source with another default currency.
     pub fn with_default_currency(mut self, currency: Currency) -> Self {
         self.currency = currency;
+        self
+    }
+
+    /// The same source with a watermark: data is complete through `day`
+    /// for every organization (see [`CostSource::complete_through`]).
+    pub fn with_complete_through(mut self, day: chrono::NaiveDate) -> Self {
+        self.complete_through = Some(day);
         self
     }
 
@@ -84,5 +92,9 @@ impl CostSource for MemoryCostSource {
 
     fn default_currency(&self) -> Currency {
         self.currency
+    }
+
+    async fn complete_through(&self, _org: OrganizationId) -> Result<Option<chrono::NaiveDate>> {
+        Ok(self.complete_through)
     }
 }
