@@ -1,9 +1,10 @@
 //! The [`ReportStore`](crate::ports::ReportStore) over SQL, shared by the
 //! PostgreSQL and SQLite backends.
 //!
-//! Every method is a single statement filtered by `organization_id` (the
-//! few cross-organization methods of the background jobs excepted, as the
-//! port documents), so a failure never leaves half a change behind and the
+//! Every method is a single statement, or one transaction
+//! (`save_report`, the claim of due runs), filtered by `organization_id`
+//! (the few cross-organization methods of the background jobs excepted, as
+//! the port documents), so a failure never leaves half a change behind and the
 //! database, not Rust code, enforces the uniqueness rules: the primary keys,
 //! one report per `(scheduled_report_id, schedule_slot)`, one chargeback
 //! record per `(configuration_id, period_start, period_end)`, one digest row
