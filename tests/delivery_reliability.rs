@@ -462,7 +462,20 @@ async fn slow_webhooks_and_a_short_lease_send_each_recipient_once() {
             })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    // Until the report is delivered (at most 30 s on a loaded machine),
+    // then a few more leases' worth, where a second send would show.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let page = store
+            .list_reports(org, &ReportListQuery::default())
+            .await
+            .unwrap();
+        if page.reports.iter().any(|r| r.distributed_at.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     stop.store(true, Ordering::SeqCst);
     for t in tasks {
         t.await.unwrap();
