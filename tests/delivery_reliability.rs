@@ -15,7 +15,7 @@ use tokentra_reports::engine::{Engine, EngineConfig};
 use tokentra_reports::model::*;
 use tokentra_reports::ports::{
     Clock as _, CostSource, Deliverer, Delivery, DeliveryReceipt, GeneratedReportStore,
-    ReportListQuery, ReportStore, ScheduleStore,
+    ReportListQuery, ReportStore,
 };
 use tokentra_reports::{Error, Result};
 
@@ -394,6 +394,7 @@ async fn slow_webhooks_and_a_short_lease_send_each_recipient_once() {
     use tokentra_reports::backends::http::{HttpOptions, OutboundPolicy};
     use tokentra_reports::backends::memory::SystemClock;
     use tokentra_reports::backends::webhook::{WebhookConfig, WebhookDeliverer, WebhookSecret};
+    use tokentra_reports::ports::ScheduleStore;
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
