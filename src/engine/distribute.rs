@@ -108,20 +108,9 @@ impl Engine {
         if report.status != ReportStatus::Completed {
             return Err(not_completed(&report));
         }
-        let now = self.clock.now();
-        let claim = self
-            .store
-            .claim_delivery(
-                org,
-                id,
-                &self.config.worker_id,
-                now,
-                now + self.delivery_lease(),
-            )
-            .await?
-            .ok_or_else(|| {
-                Error::Conflict(format!("report {id} is being delivered by another worker"))
-            })?;
+        let claim = self.claim_delivery(org, id).await?.ok_or_else(|| {
+            Error::Conflict(format!("report {id} is being delivered by another worker"))
+        })?;
         self.deliver_claimed(&claim, None, true).await
     }
 
@@ -133,18 +122,7 @@ impl Engine {
         id: ReportId,
         document: Option<&ReportDocument>,
     ) -> Result<Option<DistributionOutcome>> {
-        let now = self.clock.now();
-        let claim = self
-            .store
-            .claim_delivery(
-                org,
-                id,
-                &self.config.worker_id,
-                now,
-                now + self.delivery_lease(),
-            )
-            .await?;
-        match claim {
+        match self.claim_delivery(org, id).await? {
             Some(claim) => self
                 .deliver_claimed(&claim, document, false)
                 .await
@@ -214,6 +192,25 @@ impl Engine {
             }
         }
         Ok(stats)
+    }
+
+    /// Claim a report's delivery for this engine now (`None` while another
+    /// pass holds it).
+    async fn claim_delivery(
+        &self,
+        org: OrganizationId,
+        id: ReportId,
+    ) -> Result<Option<DeliveryClaim>> {
+        let now = self.clock.now();
+        self.store
+            .claim_delivery(
+                org,
+                id,
+                &self.config.worker_id,
+                now,
+                now + self.delivery_lease(),
+            )
+            .await
     }
 
     /// How long a delivery claim holds: the budget and a minute.

@@ -266,28 +266,21 @@ impl Engine {
             schedule = ?origin.schedule.map(|(id, _)| id.to_string()),
             format = report.format.extension(),
         );
-        let mut outcome = Err(Error::InvalidState("not generated".into()));
-        for attempt in 0..GENERATION_TRIES {
-            // A panic in the cost source, the core or a renderer fails this
-            // report (recorded with its message) instead of unwinding through
-            // the caller and leaving the record `generating`.
-            outcome = {
-                use futures::FutureExt as _;
-                use tracing::Instrument as _;
+        // A transient failure is tried again. A panic in the cost source,
+        // the core or a renderer fails this report (recorded with its
+        // message) instead of unwinding through the caller and leaving the
+        // record `generating`.
+        let outcome = {
+            use futures::FutureExt as _;
+            use tracing::Instrument as _;
+            super::retry_transient(GENERATION_TRIES, || {
                 std::panic::AssertUnwindSafe(self.produce(org, resolved, renderer.clone()))
                     .catch_unwind()
                     .instrument(span.clone())
-                    .await
-                    .unwrap_or_else(|panic| Err(panicked(panic)))
-            };
-            match &outcome {
-                Err(e) if e.is_retryable() && attempt + 1 < GENERATION_TRIES => {
-                    tracing::info!(parent: &span, error = %e, attempt, "transient failure; generating again");
-                    super::pause(backoff_delay(attempt)).await;
-                }
-                _ => break,
-            }
-        }
+                    .map(|r| r.unwrap_or_else(|panic| Err(panicked(panic))))
+            })
+            .await
+        };
         if let Err(e) = &outcome {
             tracing::warn!(parent: &span, error = %e, retryable = e.is_retryable(), "report generation failed");
         }
@@ -443,12 +436,6 @@ const GENERATION_TRIES: u32 = 3;
 
 /// Tries of a store write that failed transiently.
 pub(crate) const STORE_TRIES: u32 = 5;
-
-/// Pause before try `attempt + 1`: 100 ms, 400 ms, 1.6 s, ... at most 5 s.
-pub(crate) fn backoff_delay(attempt: u32) -> std::time::Duration {
-    let ms = 100u64.saturating_mul(4u64.saturating_pow(attempt));
-    std::time::Duration::from_millis(ms.min(5_000))
-}
 
 /// Render on tokio's blocking pool when running inside tokio (so a PDF
 /// never stalls the executor), inline otherwise.

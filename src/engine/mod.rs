@@ -363,6 +363,12 @@ pub(crate) async fn pause(d: std::time::Duration) {
     }
 }
 
+/// Pause before try `attempt + 1`: 100 ms, 400 ms, 1.6 s, ... at most 5 s.
+fn backoff_delay(attempt: u32) -> std::time::Duration {
+    let ms = 100u64.saturating_mul(4u64.saturating_pow(attempt));
+    std::time::Duration::from_millis(ms.min(5_000))
+}
+
 /// Run `f` up to `tries` times while it fails with a retryable error,
 /// pausing 100 ms, 400 ms, 1.6 s... between tries.
 pub(crate) async fn retry_transient<T, F, Fut>(tries: u32, mut f: F) -> Result<T>
@@ -374,8 +380,8 @@ where
     loop {
         match f().await {
             Err(e) if e.is_retryable() && attempt + 1 < tries => {
-                tracing::debug!(error = %e, attempt, "transient store error; trying again");
-                pause(generate::backoff_delay(attempt)).await;
+                tracing::info!(error = %e, attempt, "transient error; trying again");
+                pause(backoff_delay(attempt)).await;
                 attempt += 1;
             }
             other => return other,

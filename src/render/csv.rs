@@ -269,10 +269,6 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
                             out.num(p)?;
                             out.raw("%")?;
                         }
-                        MetricValue::Missing => {
-                            out.raw("")?;
-                            out.raw("")?;
-                        }
                     }
                     out.end()?;
                 }

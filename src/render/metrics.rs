@@ -26,8 +26,6 @@ pub enum MetricValue {
     Count(u64),
     /// A percentage (`12.5` is 12.5 %).
     Percent(Decimal),
-    /// The data has no value for it (no comparison period, no allocation).
-    Missing,
 }
 
 /// One summary figure.
@@ -62,14 +60,6 @@ pub fn label(metric: Metric) -> &'static str {
 /// source that does not carry them (cloud billing, where cost comes with no
 /// request or token count), which would read as zero.
 pub fn figures(doc: &ReportDocument) -> Vec<MetricFigure> {
-    all_figures(doc)
-        .into_iter()
-        .filter(|f| f.value != MetricValue::Missing)
-        .collect()
-}
-
-/// [`figures`] with the missing ones kept (as [`MetricValue::Missing`]).
-pub fn all_figures(doc: &ReportDocument) -> Vec<MetricFigure> {
     let metrics: &[Metric] = if doc.metrics.is_empty() {
         &DEFAULT_METRICS
     } else {
@@ -90,51 +80,42 @@ pub fn all_figures(doc: &ReportDocument) -> Vec<MetricFigure> {
     // Spend with no request at all: the source does not count requests.
     let no_requests = total_requests == 0 && !total_cost.is_zero();
     let no_tokens = s.total_tokens == 0 && !total_cost.is_zero();
-    let count = |n: u64, unknown: bool| {
-        if unknown {
-            MetricValue::Missing
-        } else {
-            MetricValue::Count(n)
-        }
-    };
+    let count = |n: u64, unknown: bool| (!unknown).then_some(MetricValue::Count(n));
+    let with_requests = has_summary && s.total_requests > 0;
     metrics
         .iter()
-        .map(|&metric| {
+        .filter_map(|&metric| {
             let value = match metric {
-                Metric::TotalCost => MetricValue::Money(total_cost),
+                Metric::TotalCost => Some(MetricValue::Money(total_cost)),
                 Metric::TotalRequests => count(total_requests, no_requests),
                 Metric::TotalTokens => count(s.total_tokens, no_tokens || !has_summary),
                 Metric::InputTokens => count(s.input_tokens, no_tokens || !has_summary),
                 Metric::OutputTokens => count(s.output_tokens, no_tokens || !has_summary),
-                Metric::AvgCostPerRequest if has_summary && s.total_requests > 0 => {
-                    MetricValue::UnitCost(s.avg_cost_per_request)
+                Metric::AvgCostPerRequest => {
+                    with_requests.then_some(MetricValue::UnitCost(s.avg_cost_per_request))
                 }
-                Metric::AvgCostPerRequest => MetricValue::Missing,
-                Metric::CacheHitRate if has_summary && s.total_requests > 0 => {
-                    MetricValue::Percent(s.cache_hit_rate)
+                Metric::CacheHitRate => {
+                    with_requests.then_some(MetricValue::Percent(s.cache_hit_rate))
                 }
-                Metric::CacheHitRate => MetricValue::Missing,
                 Metric::CostChange => s
                     .comparison
                     .as_ref()
                     .and_then(|c| c.percent_change)
                     .or(doc.summary_data.cost_change)
-                    .map_or(MetricValue::Missing, MetricValue::Percent),
-                Metric::AllocatedCost => {
-                    doc.chargeback.as_ref().map_or(MetricValue::Missing, |a| {
-                        MetricValue::Money(a.allocated_cost)
-                    })
-                }
-                Metric::UnallocatedCost => {
-                    doc.chargeback.as_ref().map_or(MetricValue::Missing, |a| {
-                        MetricValue::Money(a.unallocated_cost)
-                    })
-                }
-                Metric::AnomalyCount => {
-                    MetricValue::Count(u64::from(doc.summary_data.anomaly_count))
-                }
+                    .map(MetricValue::Percent),
+                Metric::AllocatedCost => doc
+                    .chargeback
+                    .as_ref()
+                    .map(|a| MetricValue::Money(a.allocated_cost)),
+                Metric::UnallocatedCost => doc
+                    .chargeback
+                    .as_ref()
+                    .map(|a| MetricValue::Money(a.unallocated_cost)),
+                Metric::AnomalyCount => Some(MetricValue::Count(u64::from(
+                    doc.summary_data.anomaly_count,
+                ))),
             };
-            MetricFigure { metric, value }
+            value.map(|value| MetricFigure { metric, value })
         })
         .collect()
 }

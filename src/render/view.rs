@@ -454,7 +454,6 @@ fn metric_card(
             percent(p),
             format!("{} cached requests", group(s.cached_requests)),
         ),
-        (Metric::CacheHitRate, _) => na("CACHE HIT RATE", "No requests"),
         (Metric::CostChange, V::Percent(p)) => {
             let trend = s.comparison.as_ref().map(|c| c.trend);
             let up = trend.map_or(p > Decimal::ZERO, |t| t == Trend::Up);
@@ -478,7 +477,6 @@ fn metric_card(
                 },
             }
         }
-        (Metric::CostChange, _) => na("VS PREVIOUS PERIOD", "No comparison"),
         (Metric::AllocatedCost, V::Money(a)) => {
             card("ALLOCATED", cur.format(a), "Charged to targets".into())
         }

@@ -201,7 +201,6 @@ impl XlsxRenderer {
                                 V::UnitCost(v) => Cell::Unit(v),
                                 V::Count(n) => Cell::Int(n),
                                 V::Percent(p) => Cell::Pct(p),
-                                V::Missing => text("n/a"),
                             };
                             vec![text(label(f.metric)), value]
                         })

@@ -380,20 +380,7 @@ impl GeneratedReportStore for MemoryStore {
     }
 
     async fn update_report(&self, org: OrganizationId, r: &GeneratedReport) -> Result<()> {
-        check_org(org, Some(r.organization_id), "report")?;
-        let mut s = self.lock();
-        let slot = owned_mut(&mut s.reports, &r.id, org, |r| Some(r.organization_id))
-            .ok_or_else(|| Error::not_found("report", r.id))?;
-        if slot.scheduled_report_id != r.scheduled_report_id
-            || slot.schedule_slot != r.schedule_slot
-        {
-            return Err(Error::invalid(
-                "scheduleSlot",
-                "the schedule and slot of a report cannot change",
-            ));
-        }
-        *slot = r.clone();
-        Ok(())
+        self.save_report(org, r, ArtifactChange::Keep, None).await
     }
 
     async fn list_reports(&self, org: OrganizationId, q: &ReportListQuery) -> Result<ReportPage> {

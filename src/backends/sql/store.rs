@@ -929,6 +929,19 @@ impl<D: Db> SqlStore<D> {
         )
     }
 
+    /// Why a report update changed no row: the report is missing, or the
+    /// update tried to move it to another schedule or slot.
+    async fn update_refused(&self, org: OrganizationId, id: ReportId) -> Error {
+        match self.report_exists(org, id).await {
+            Ok(true) => Error::invalid(
+                "scheduleSlot",
+                "the schedule and slot of a report cannot change",
+            ),
+            Ok(false) => Error::not_found("report", id),
+            Err(e) => e,
+        }
+    }
+
     async fn report_exists(&self, org: OrganizationId, id: ReportId) -> Result<bool> {
         self.exists(
             "SELECT 1 FROM generated_reports WHERE id = $1 AND organization_id = $2",
@@ -980,14 +993,7 @@ impl<D: Db> GeneratedReportStore for SqlStore<D> {
         {
             return Ok(());
         }
-        if self.report_exists(org, r.id).await? {
-            Err(Error::invalid(
-                "scheduleSlot",
-                "the schedule and slot of a report cannot change",
-            ))
-        } else {
-            Err(Error::not_found("report", r.id))
-        }
+        Err(self.update_refused(org, r.id).await)
     }
 
     async fn list_reports(&self, org: OrganizationId, q: &ReportListQuery) -> Result<ReportPage> {
@@ -1224,11 +1230,7 @@ impl<D: Db> GeneratedReportStore for SqlStore<D> {
                 || Error::Conflict("the run fence no longer holds".into()),
                 RunFence::lost,
             )),
-            Some(_) if self.report_exists(org, r.id).await? => Err(Error::invalid(
-                "scheduleSlot",
-                "the schedule and slot of a report cannot change",
-            )),
-            Some(_) => Err(Error::not_found("report", r.id)),
+            Some(_) => Err(self.update_refused(org, r.id).await),
         }
     }
 
