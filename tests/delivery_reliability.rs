@@ -508,33 +508,15 @@ async fn slow_webhooks_and_a_short_lease_send_each_recipient_once() {
 }
 
 #[cfg(feature = "postgres")]
+mod pg_common;
+
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn stale_worker_on_postgres() {
-    use std::str::FromStr;
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("SKIPPED: DATABASE_URL not set (PostgreSQL test did not run)");
-        return;
-    };
-    let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let opts = sqlx::postgres::PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(opts)
-        .await
-        .unwrap();
-    let store = tokentra_reports::backends::postgres::PostgresStore::from_pool(pool.clone());
-    store.migrate().await.unwrap();
-    stale_worker_cannot_undo_the_takeover(Arc::new(store)).await;
-    pool.close().await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    let Some(url) = pg_common::url() else { return };
+    let schema = pg_common::Schema::new(&url).await;
+    let store = schema.store(4).await;
+    stale_worker_cannot_undo_the_takeover(Arc::new(store.clone())).await;
+    store.pool().close().await;
+    schema.drop().await;
 }

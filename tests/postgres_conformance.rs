@@ -10,13 +10,14 @@
 #![cfg(feature = "postgres")]
 
 mod conformance;
+mod pg_common;
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use pg_common::{url, Schema};
 use rust_decimal_macros::dec;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokentra_reports::backends::memory::{ManualClock, MemoryCostSource, RecordingDeliverer};
 use tokentra_reports::backends::postgres::{PostgresCostSource, PostgresStore};
 use tokentra_reports::backends::sql::UsageTable;
@@ -25,68 +26,6 @@ use tokentra_reports::engine::{Engine, EngineConfig};
 use tokentra_reports::model::*;
 use tokentra_reports::ports::*;
 use tokentra_reports::Error;
-
-fn url() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            eprintln!("SKIPPED: DATABASE_URL not set (PostgreSQL tests did not run)");
-            None
-        }
-    }
-}
-
-/// A fresh schema; pools made from it see only it.
-struct Schema {
-    url: String,
-    name: String,
-    admin: PgPool,
-}
-
-impl Schema {
-    async fn new(url: &str) -> Schema {
-        let admin = PgPoolOptions::new()
-            .max_connections(2)
-            .connect(url)
-            .await
-            .unwrap();
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE SCHEMA {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        Schema {
-            url: url.to_owned(),
-            name,
-            admin,
-        }
-    }
-
-    async fn pool(&self, max: u32) -> PgPool {
-        let opts = PgConnectOptions::from_str(&self.url)
-            .unwrap()
-            .options([("search_path", self.name.as_str())]);
-        PgPoolOptions::new()
-            .max_connections(max)
-            .connect_with(opts)
-            .await
-            .unwrap()
-    }
-
-    async fn store(&self, max: u32) -> PostgresStore {
-        let s = PostgresStore::from_pool(self.pool(max).await);
-        s.migrate().await.unwrap();
-        s
-    }
-
-    async fn drop(self) {
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
-            .execute(&self.admin)
-            .await
-            .unwrap();
-        self.admin.close().await;
-    }
-}
 
 #[tokio::test]
 async fn postgres_store_passes_the_report_store_suite() {
@@ -574,16 +513,10 @@ async fn a_lost_connection_is_a_retryable_backend_error_and_writes_nothing() {
     let schema = Schema::new(&url).await;
     // One connection, not pinged before use, so the next call really meets
     // the dead connection.
-    let opts = PgConnectOptions::from_str(&schema.url)
-        .unwrap()
-        .options([("search_path", schema.name.as_str())]);
     let store = PostgresStore::from_pool(
-        PgPoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(opts)
-            .await
-            .unwrap(),
+        schema
+            .pool_with(1, PgPoolOptions::new().test_before_acquire(false), |o| o)
+            .await,
     );
     store.migrate().await.unwrap();
     let org = OrganizationId::new();

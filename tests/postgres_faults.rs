@@ -9,43 +9,22 @@
 
 #![cfg(feature = "postgres")]
 
+mod pg_common;
+
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, TimeZone, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use pg_common::{url, Schema};
+use sqlx::postgres::PgPool;
 use tokentra_reports::backends::memory::{ManualClock, MemoryCostSource, RecordingDeliverer};
 use tokentra_reports::backends::postgres::PostgresStore;
 use tokentra_reports::engine::schedules::ScheduleInput;
 use tokentra_reports::engine::{Engine, EngineConfig};
 use tokentra_reports::model::*;
 use tokentra_reports::ports::{CostSource, GeneratedReportStore, ReportListQuery, ScheduleStore};
-
-fn url() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            eprintln!("SKIPPED: DATABASE_URL not set (PostgreSQL fault tests did not run)");
-            None
-        }
-    }
-}
-
-async fn pool(url: &str, schema: &str, app: &str, max: u32) -> PgPool {
-    let opts = PgConnectOptions::from_str(url)
-        .unwrap()
-        .options([("search_path", schema)])
-        .application_name(app);
-    PgPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(StdDuration::from_secs(5))
-        .connect_with(opts)
-        .await
-        .unwrap()
-}
 
 /// Terminate every backend of `app` until `stop`; returns how many.
 async fn killer(admin: PgPool, app: String, stop: Arc<AtomicBool>) -> i64 {
@@ -109,19 +88,10 @@ fn schedule(i: usize) -> ScheduleInput {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killed_connections_never_fail_a_report_or_send_twice() {
     let Some(url) = url() else { return };
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let app = format!("tokentra-fault-{schema}");
-    let admin = PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&url)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    let schema = Schema::new(&url).await;
+    let app = format!("tokentra-fault-{}", schema.name);
     // The seed store is not killed (another application name).
-    let seed = PostgresStore::from_pool(pool(&url, &schema, "tokentra-seed", 2).await);
+    let seed = PostgresStore::from_pool(schema.pool_named(2, "tokentra-seed").await);
     seed.migrate().await.unwrap();
 
     let orgs: Vec<OrganizationId> = (0..4).map(|_| OrganizationId::new()).collect();
@@ -166,10 +136,10 @@ async fn killed_connections_never_fail_a_report_or_send_twice() {
 
     let stop_kill = Arc::new(AtomicBool::new(false));
     let stop_work = Arc::new(AtomicBool::new(false));
-    let kill = tokio::spawn(killer(admin.clone(), app.clone(), stop_kill.clone()));
+    let kill = tokio::spawn(killer(schema.admin.clone(), app.clone(), stop_kill.clone()));
     let mut workers = Vec::new();
     for w in 0..4 {
-        let store = PostgresStore::from_pool(pool(&url, &schema, &app, 4).await);
+        let store = PostgresStore::from_pool(schema.pool_named(4, &app).await);
         let engine = make(store, format!("engine-{w}"));
         let stop = stop_work.clone();
         workers.push(tokio::spawn(async move {
@@ -303,10 +273,7 @@ async fn killed_connections_never_fail_a_report_or_send_twice() {
     }
 
     seed.pool().close().await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    schema.drop().await;
 }
 
 /// One organization's unreadable schedule row (PostgreSQL picks due rows
@@ -314,18 +281,8 @@ async fn killed_connections_never_fail_a_report_or_send_twice() {
 #[tokio::test]
 async fn an_unreadable_schedule_row_does_not_stop_run_due() {
     let Some(url) = url() else { return };
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&url)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let store = PostgresStore::from_pool(pool(&url, &schema, "tokentra-unreadable", 2).await);
-    store.migrate().await.unwrap();
+    let schema = Schema::new(&url).await;
+    let store = schema.store(2).await;
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap());
     let engine = Engine::builder()
         .cost_source(Arc::new(MemoryCostSource::new()))
@@ -357,8 +314,5 @@ async fn an_unreadable_schedule_row_does_not_stop_run_due() {
         assert_eq!(after.run_count, 1);
     }
     store.pool().close().await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    schema.drop().await;
 }
