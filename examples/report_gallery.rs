@@ -33,7 +33,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap(),
         )))
         .build()?;
+    // A chargeback by cost center: shared platform costs (CC-500) split
+    // between two cost centers, approved by finance.
     let october = DateRange::new("2026-10-01".parse()?, "2026-10-31".parse()?)?;
+    let approver = UserId::new();
+    let config: ChargebackConfiguration = serde_json::from_value(serde_json::json!({
+        "id": ChargebackConfigId::new(),
+        "organizationId": org,
+        "name": "Cost centers",
+        "allocationBasis": "cost_center",
+        "allocationRules": [
+            {"source": "CC-500", "split": [{"target": "CC-100", "weight": 3}, {"target": "CC-200", "weight": 1}]}
+        ],
+        "includeBreakdownBy": ["cost_center", "provider", "model"],
+        "requiresApproval": true,
+        "approvers": [approver],
+        "createdAt": "2026-11-01T00:00:00Z",
+        "updatedAt": "2026-11-01T00:00:00Z"
+    }))?;
+    let config = engine.create_chargeback_configuration(org, config).await?;
+    let chargeback = engine
+        .generate_chargeback_record(org, config.id, october, false)
+        .await?;
+    let chargeback = engine
+        .approve_chargeback_record(org, chargeback.id, approver)
+        .await?;
     let formats: Vec<ReportFormat> = [ReportFormat::Pdf, ReportFormat::Html]
         .into_iter()
         .filter(|f| engine.formats().contains(f))
@@ -48,6 +72,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ReportType::Custom,
     ] {
         for &format in &formats {
+            if kind == ReportType::Chargeback {
+                // Finance's statement: an allocation approved by its approver.
+                let id = engine
+                    .generate_chargeback_report_as(org, chargeback.id, format)
+                    .await?;
+                let artifact = store.get_artifact(org, id).await?;
+                let path = out.join(format!("chargeback-october-2026.{}", format.extension()));
+                fs::write(&path, &artifact.bytes)?;
+                println!("wrote {} ({} bytes)", path.display(), artifact.bytes.len());
+                continue;
+            }
             let result = engine
                 .generate(
                     org,

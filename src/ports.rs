@@ -92,6 +92,16 @@ pub trait CostSource: Send + Sync + 'static {
         let _ = org;
         Ok(None)
     }
+
+    /// What this source's data calls `dimension`, when that is not its
+    /// usual label ([`Dimension::label`](crate::model::Dimension::label)):
+    /// cloud billing fills `model` with the billed service, so a FOCUS
+    /// source says `Service`. Reports title their columns and sections with
+    /// it. `None` (the default) keeps the usual label.
+    fn dimension_label(&self, dimension: &crate::model::Dimension) -> Option<String> {
+        let _ = dimension;
+        None
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -161,7 +161,16 @@ async fn with_approval_it_is_sent_only_after_approval_and_never_when_rejected() 
         .await
         .unwrap();
     assert_eq!(approved.status, ChargebackStatus::Approved);
-    assert_eq!(approved.report_id, r.report_id);
+    // The report is made again on approval, so its statement says who
+    // approved it and when; the one made at submission stays archived.
+    assert!(approved.report_id.is_some());
+    assert_ne!(approved.report_id, r.report_id);
+    let old = w
+        .store
+        .get_report(w.org, r.report_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(old.status, ReportStatus::Completed);
     assert_eq!(w.deliverer.sent().len(), 2);
 
     // A rejected record of another period is never sent.

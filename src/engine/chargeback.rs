@@ -294,6 +294,10 @@ impl Engine {
         self.store()
             .update_chargeback_record(org, &approved, ChargebackStatus::PendingApproval)
             .await?;
+        // The statement shows the approval: the report made when the record
+        // was submitted said "pending approval". (Should this fail, the
+        // earlier report stays linked.)
+        let _ = self.generate_chargeback_report(org, approved.id).await;
         // Auto-distribution waits for approval; a failed send is recorded on
         // the report's distribution status and can be retried.
         let _ = self.distribute_chargeback(org, approved.id).await;

@@ -27,6 +27,30 @@ impl Engine {
         org: OrganizationId,
         record_id: ChargebackRecordId,
     ) -> Result<ReportId> {
+        let format = if self.renderer(ReportFormat::Pdf).is_ok() {
+            ReportFormat::Pdf
+        } else {
+            ReportFormat::Json
+        };
+        self.generate_chargeback_report_as(org, record_id, format)
+            .await
+    }
+
+    /// [`generate_chargeback_report`](Self::generate_chargeback_report) in
+    /// `format` (HTML for an intranet page, XLSX for finance's workbook).
+    /// The report shows the allocation, the configuration's rules and the
+    /// record's approval as they are now.
+    ///
+    /// # Errors
+    /// As [`generate_chargeback_report`](Self::generate_chargeback_report);
+    /// [`Error::Unsupported`] when the engine cannot render `format`.
+    pub async fn generate_chargeback_report_as(
+        &self,
+        org: OrganizationId,
+        record_id: ChargebackRecordId,
+        format: ReportFormat,
+    ) -> Result<ReportId> {
+        self.renderer(format)?;
         let record = self.store.get_chargeback_record(org, record_id).await?;
         let config = self
             .store
@@ -35,11 +59,6 @@ impl Engine {
         let template = self
             .template_for(org, None, Some(ReportType::Chargeback))
             .await?;
-        let format = if self.renderer(ReportFormat::Pdf).is_ok() {
-            ReportFormat::Pdf
-        } else {
-            ReportFormat::Json
-        };
         let period = crate::model::DateRange::new(record.period_start, record.period_end)?;
         let request = GenerateReportRequest {
             template_id: Some(template.id),
@@ -63,6 +82,19 @@ impl Engine {
         resolved.comparison_range = None;
         resolved.chargeback = Some(record.allocation.clone());
         resolved.allocation_dimension = config.basis_dimension();
+        resolved.statement = Some(crate::model::ChargebackStatement {
+            configuration: config.name.clone(),
+            basis: config.allocation_basis,
+            tag_key: config.custom_tag_key.clone(),
+            rules: config.allocation_rules.clone(),
+            status: record.status,
+            requires_approval: config.requires_approval,
+            approvers: config.approvers.clone(),
+            approved_by: record.approved_by,
+            approved_at: record.approved_at,
+            rejected_by: record.rejected_by,
+            rejection_reason: record.rejection_reason.clone(),
+        });
         let (result, _) = self
             .generate_resolved(
                 org,

@@ -144,6 +144,7 @@ impl Engine {
             recipients: vec![prefs.recipient()],
             chargeback: None,
             allocation_dimension: None,
+            statement: None,
             config,
             template,
         };

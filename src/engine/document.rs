@@ -10,17 +10,23 @@ use rust_decimal::Decimal;
 
 use super::generate::ResolvedReport;
 use super::Engine;
-use crate::core::insight::anomaly::{detect_anomalies, AnomalyParams};
+use crate::core::insight::anomaly::{detect_anomalies, explain_anomaly, AnomalyParams, ModelUsage};
 use crate::core::insight::breakdown::breakdown;
-use crate::core::insight::forecast::forecast_ahead;
+use crate::core::insight::forecast::{
+    backtest, days_with_cost, forecast_ahead, history_days_needed, outlook, MIN_HISTORY_DAYS,
+};
 use crate::core::insight::recommend::{recommend, RecommendationInput, Thresholds};
 use crate::core::insight::summary::{summarize, summarize_with_comparison, summary_data};
 use crate::core::insight::trend::trend;
 use crate::model::{
     Breakdown, CostBucket, CostQuery, Currency, DateRange, Dimension, EfficiencyRow, Granularity,
-    OrganizationId, ReportDocument, ReportFormat, ReportSection, TopCost, REPORT_SCHEMA_VERSION,
+    GroupDetail, OrganizationId, ReportDocument, ReportFormat, ReportSection, ReportType, TopCost,
+    REPORT_SCHEMA_VERSION,
 };
 use crate::{Error, Result};
+
+/// Fewest days a forecast is fitted on.
+const MIN_FIT_DAYS: i64 = 14;
 
 /// How many rows the top-costs and efficiency sections show.
 const TOP_ROWS: usize = 15;
@@ -40,6 +46,146 @@ fn anomaly_dimensions(r: &ResolvedReport) -> Vec<Dimension> {
         }
     }
     dims
+}
+
+/// The dimension a report has a page per value of, and what each page
+/// breaks down by: teams (by model and feature) in team reports, projects
+/// (by team and model) in project reports.
+fn group_dimensions(r: &ResolvedReport) -> Option<(Dimension, Vec<Dimension>)> {
+    if !r.config.sections.contains(&ReportSection::Breakdown) {
+        return None;
+    }
+    match r.template.report_type {
+        ReportType::Team => Some((Dimension::Team, vec![Dimension::Model, Dimension::Feature])),
+        ReportType::Project => Some((Dimension::Project, vec![Dimension::Team, Dimension::Model])),
+        _ => None,
+    }
+}
+
+/// Most pages per team or project; the smaller ones are in the breakdown
+/// table only.
+const MAX_GROUP_PAGES: usize = 25;
+
+/// The pages of [`group_dimensions`]: the groups by cost (largest first, at
+/// most the breakdown limit and [`MAX_GROUP_PAGES`]), each with its
+/// breakdowns and change.
+fn group_details(
+    g: &Dimension,
+    subs: &[Dimension],
+    data: &HashMap<String, Vec<CostBucket>>,
+    total: Decimal,
+    limit: usize,
+    currency: Currency,
+) -> Result<Vec<GroupDetail>> {
+    let empty = Vec::new();
+    let main = data.get("group").unwrap_or(&empty);
+    let prev = data.get("group:prev");
+    let overall = breakdown(
+        g.clone(),
+        main,
+        prev.map(Vec::as_slice),
+        limit.min(MAX_GROUP_PAGES),
+        currency,
+    )?;
+    // The buckets of one group value, keyed by the sub-dimension alone.
+    let of = |rows: &[CostBucket], value: &Option<String>| -> Vec<CostBucket> {
+        rows.iter()
+            .filter(|b| b.keys.first() == Some(value))
+            .map(|b| CostBucket {
+                keys: b.keys.get(1).cloned().into_iter().collect(),
+                ..b.clone()
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for item in overall.items.iter().filter(|i| !i.is_other) {
+        let value = &item.value;
+        let mut breakdowns = Vec::new();
+        for d in subs {
+            let cur = of(data.get(&format!("group:{d}")).unwrap_or(&empty), value);
+            let before = data
+                .get(&format!("group:prev:{d}"))
+                .map(|rows| of(rows, value));
+            breakdowns.push(breakdown(
+                d.clone(),
+                &cur,
+                before.as_deref(),
+                limit,
+                currency,
+            )?);
+        }
+        let sum = |rows: &[CostBucket], f: fn(&CostBucket) -> u64| {
+            rows.iter()
+                .filter(|b| b.currency == currency && b.keys.first() == Some(value))
+                .fold(0u64, |n, b| n.saturating_add(f(b)))
+        };
+        let previous_cost = prev.map(|rows| {
+            rows.iter()
+                .filter(|b| b.currency == currency && b.keys.first() == Some(value))
+                .fold(Decimal::ZERO, |a, b| a.checked_add(b.cost).unwrap_or(a))
+        });
+        out.push(GroupDetail {
+            dimension: g.clone(),
+            value: value.clone(),
+            label: item.label.clone(),
+            cost: item.cost,
+            requests: sum(main, |b| b.requests),
+            tokens: sum(main, |b| b.input_tokens.saturating_add(b.output_tokens)),
+            share: percent(item.cost, total),
+            previous_cost,
+            change: item.change,
+            breakdowns,
+        });
+    }
+    Ok(out)
+}
+
+/// Anomaly buckets grouped by (value, model) and by day, as each value's
+/// usage by day and model (`model_only`: the buckets are grouped by model
+/// alone, the value is the model).
+fn usage_by_value(
+    rows: &[CostBucket],
+    model_only: bool,
+    currency: Currency,
+) -> HashMap<
+    String,
+    std::collections::BTreeMap<chrono::NaiveDate, std::collections::BTreeMap<String, ModelUsage>>,
+> {
+    let mut out: HashMap<
+        _,
+        std::collections::BTreeMap<_, std::collections::BTreeMap<String, ModelUsage>>,
+    > = HashMap::new();
+    for b in rows.iter().filter(|b| b.currency == currency) {
+        let Some(day) = b.period_start.map(|t| t.date()) else {
+            continue;
+        };
+        let value = b
+            .keys
+            .first()
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| crate::core::insight::UNASSIGNED.to_owned());
+        let model = if model_only {
+            value.clone()
+        } else {
+            b.keys
+                .get(1)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| crate::core::insight::UNASSIGNED.to_owned())
+        };
+        let u = out
+            .entry(value)
+            .or_default()
+            .entry(day)
+            .or_default()
+            .entry(model)
+            .or_default();
+        u.cost = u.cost.checked_add(b.cost).unwrap_or(u.cost);
+        u.requests = u.requests.saturating_add(b.requests);
+        u.cached_requests = u.cached_requests.saturating_add(b.cached_requests);
+    }
+    out
 }
 
 struct Plan {
@@ -140,10 +286,59 @@ impl Engine {
                         .group_by([dim.clone()])
                         .bucketed(Granularity::Day),
                 );
+                // By model too, to explain what moved.
+                if has(ReportSection::Anomalies) && *dim != Dimension::Model {
+                    plan.add(
+                        format!("anomalies:{i}:model"),
+                        CostQuery::total(anomaly_range)
+                            .filtered(r.filters.clone())
+                            .group_by([dim.clone(), Dimension::Model])
+                            .bucketed(Granularity::Day),
+                    );
+                }
             }
         }
+        // The forecast fits on the period and is backtested on the
+        // history before it (see `core::insight::forecast::backtest`).
+        // (At most the 5 years a query may span.)
+        let back = history_days_needed(r.date_range, 31)
+            .min(crate::core::aggregate::MAX_QUERY_DAYS - r.date_range.days())
+            .max(0);
+        let forecast_history = DateRange {
+            start: r
+                .date_range
+                .start
+                .checked_sub_signed(Duration::days(back))
+                .unwrap_or(r.date_range.start),
+            end: r.date_range.end,
+        };
         if has(ReportSection::Forecast) {
-            plan.add("daily", base.clone().bucketed(Granularity::Day));
+            plan.add(
+                "daily",
+                CostQuery::total(forecast_history)
+                    .filtered(r.filters.clone())
+                    .bucketed(Granularity::Day),
+            );
+        }
+        // A page per team or project.
+        let group_dims = group_dimensions(r);
+        if let Some((g, subs)) = &group_dims {
+            plan.add("group", base.clone().group_by([g.clone()]));
+            if let Some(pb) = &prev_base {
+                plan.add("group:prev", pb.clone().group_by([g.clone()]));
+            }
+            for d in subs {
+                plan.add(
+                    format!("group:{d}"),
+                    base.clone().group_by([g.clone(), d.clone()]),
+                );
+                if let Some(pb) = &prev_base {
+                    plan.add(
+                        format!("group:prev:{d}"),
+                        pb.clone().group_by([g.clone(), d.clone()]),
+                    );
+                }
+            }
         }
         if has(ReportSection::TopCosts) {
             plan.add(
@@ -253,13 +448,29 @@ impl Engine {
         let anomalies = if let (true, Some(judged)) = (needs_anomalies, complete) {
             let mut all = Vec::new();
             for (i, dim) in anomaly_dimensions(r).iter().enumerate() {
-                all.extend(detect_anomalies(
+                let mut found = detect_anomalies(
                     &get(&data, &format!("anomalies:{i}")),
                     dim,
                     judged,
                     &anomaly_params,
                     currency,
-                )?);
+                )?;
+                if has(ReportSection::Anomalies) {
+                    let by_model = if *dim == Dimension::Model {
+                        data.get(&format!("anomalies:{i}"))
+                    } else {
+                        data.get(&format!("anomalies:{i}:model"))
+                    };
+                    if let Some(rows) = by_model {
+                        let usage = usage_by_value(rows, *dim == Dimension::Model, currency);
+                        for a in &mut found {
+                            if let Some(u) = usage.get(a.value.as_str()) {
+                                a.explanation = explain_anomaly(a, u);
+                            }
+                        }
+                    }
+                }
+                all.extend(found);
             }
             // By day, the largest deviation first.
             all.sort_by(|a, b| a.date.cmp(&b.date).then(b.deviation.cmp(&a.deviation)));
@@ -267,12 +478,76 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let mut forecast_unavailable = None;
         let forecast = match (has(ReportSection::Forecast), complete) {
-            (true, Some(observed)) => {
-                Some(forecast_ahead(&get(&data, "daily"), observed, currency)?)
+            (true, Some(complete)) => {
+                // A short period (a day, a week) is fitted on the last
+                // MIN_FIT_DAYS days: one day is no trend.
+                let observed = if complete.days() < MIN_FIT_DAYS {
+                    DateRange {
+                        start: complete.end - Duration::days(MIN_FIT_DAYS - 1),
+                        end: complete.end,
+                    }
+                } else {
+                    complete
+                };
+                let daily = get(&data, "daily");
+                let days = days_with_cost(&daily, observed, currency);
+                if days < MIN_HISTORY_DAYS {
+                    forecast_unavailable = Some(format!(
+                        "Too little history to forecast: {days} day{} with cost in the period, \
+                         at least {MIN_HISTORY_DAYS} needed.",
+                        if days == 1 { "" } else { "s" }
+                    ));
+                    None
+                } else {
+                    let mut f = forecast_ahead(&daily, observed, currency)?;
+                    f.outlook = outlook(&daily, observed, currency)?;
+                    let horizon = (f.period_end - f.period_start.unwrap_or(observed.end))
+                        .num_days()
+                        .max(1);
+                    f.backtest = backtest(
+                        &daily,
+                        DateRange {
+                            start: forecast_history.start,
+                            end: observed.end,
+                        },
+                        u32::try_from(observed.days()).unwrap_or(u32::MAX),
+                        u32::try_from(horizon).unwrap_or(u32::MAX),
+                        currency,
+                    )?;
+                    Some(f)
+                }
+            }
+            (true, None) => {
+                forecast_unavailable =
+                    Some("No complete day of data in the period to forecast from.".to_owned());
+                None
             }
             _ => None,
         };
+        let groups = match &group_dims {
+            Some((g, subs)) => group_details(g, subs, &data, summary.total_cost, limit, currency)?,
+            None => Vec::new(),
+        };
+        let mut dimension_labels = std::collections::BTreeMap::new();
+        for d in [
+            Dimension::Provider,
+            Dimension::Model,
+            Dimension::ModelFamily,
+            Dimension::Team,
+            Dimension::Project,
+            Dimension::CostCenter,
+            Dimension::Feature,
+            Dimension::User,
+        ]
+        .iter()
+        .chain(&breakdown_dims)
+        {
+            if let Some(label) = self.costs.dimension_label(d) {
+                dimension_labels.insert(d.to_string(), label);
+            }
+        }
         let recommendations = if has(ReportSection::Recommendations) {
             recommend(
                 &RecommendationInput {
@@ -346,6 +621,10 @@ impl Engine {
                 Vec::new()
             },
             data_complete_through: incomplete,
+            dimension_labels,
+            groups,
+            statement: r.statement.clone(),
+            forecast_unavailable,
         })
     }
 }
@@ -372,8 +651,12 @@ fn allocation_breakdown(alloc: &crate::model::Allocation, dimension: Dimension) 
             .zip(shares)
             .map(
                 |((value, label, cost), share)| crate::model::BreakdownItem {
+                    label: if value.is_some() {
+                        format!("{label} (allocated)")
+                    } else {
+                        label
+                    },
                     value,
-                    label: format!("{label} (allocated)"),
                     cost,
                     requests: 0,
                     tokens: 0,

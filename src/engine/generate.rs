@@ -41,6 +41,9 @@ pub struct ResolvedReport {
     /// The dimension the allocation's keys are values of (its basis); the
     /// allocation is shown as the report's first breakdown by it.
     pub allocation_dimension: Option<crate::model::Dimension>,
+    /// The chargeback statement (rules and approval) of the record a
+    /// chargeback report is made for.
+    pub statement: Option<crate::model::ChargebackStatement>,
 }
 
 /// Where a generation comes from: a user's request, or a schedule's slot.
@@ -114,6 +117,7 @@ impl Engine {
             recipients: request.recipients.clone(),
             chargeback: None,
             allocation_dimension: None,
+            statement: None,
             template,
         })
     }

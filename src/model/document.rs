@@ -7,9 +7,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use super::{
-    Allocation, ChartType, CostBucket, Currency, DateRange, Dimension, Granularity, Metric,
-    ReportBranding, ReportFilters, ReportSection, ReportSummaryData, ReportType,
+    Allocation, AllocationBasis, AllocationRule, ChargebackStatus, ChartType, CostBucket, Currency,
+    DateRange, Dimension, Granularity, Metric, ReportBranding, ReportFilters, ReportSection,
+    ReportSummaryData, ReportType, UserId,
 };
 
 /// Version of the report document's JSON schema. Bumped on any change that
@@ -162,6 +165,58 @@ pub struct Anomaly {
     pub deviation: Decimal,
     /// Severity.
     pub severity: Severity,
+    /// The value's daily cost over the baseline window and the day itself,
+    /// oldest first (for the baseline chart); empty in documents made
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<AnomalyDay>,
+    /// What moved: the change against the baseline split into volume,
+    /// model mix, cache rate and price (`None` when the data has no request
+    /// counts to split by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<AnomalyExplanation>,
+}
+
+/// One day of an anomaly's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnomalyDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// The value's cost that day.
+    pub cost: Decimal,
+    /// Whether the day is part of the baseline (days before the value's
+    /// first usage and earlier anomalies are not).
+    pub in_baseline: bool,
+}
+
+/// The change of an anomaly's cost against its baseline (the mean of the
+/// baseline days), split into four effects that add up to
+/// `actualCost - expectedCost` exactly (see
+/// [`explain_anomaly`](crate::core::insight::anomaly::explain_anomaly)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnomalyExplanation {
+    /// More or fewer requests at the baseline's cost per request.
+    pub volume: Decimal,
+    /// Requests moving between models of different cost per request.
+    pub model_mix: Decimal,
+    /// A higher or lower share of requests served from the cache.
+    pub cache_rate: Decimal,
+    /// Cost per uncached request of each model (prices, prompt and answer
+    /// lengths), and what the other effects leave.
+    pub price: Decimal,
+    /// Requests on the day.
+    pub requests: u64,
+    /// Mean requests per baseline day.
+    pub expected_requests: Decimal,
+    /// Cache hit rate on the day, percent.
+    pub cache_hit_rate: Decimal,
+    /// Cache hit rate of the baseline days, percent.
+    pub expected_cache_hit_rate: Decimal,
+    /// The model whose cost moved most, with its change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_model: Option<(String, Decimal)>,
 }
 
 /// Projection of cost to the end of a period: the rest of the reported
@@ -190,6 +245,49 @@ pub struct Forecast {
     pub upper_bound: Decimal,
     /// Projected daily costs after the last observed day.
     pub points: Vec<ForecastPoint>,
+    /// Further periods projected with the same fit: the next calendar month
+    /// and the next calendar quarter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outlook: Vec<ForecastHorizon>,
+    /// The method's error on past data (`None` when the history is too
+    /// short to measure it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtest: Option<ForecastBacktest>,
+}
+
+/// The projection of one future period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForecastHorizon {
+    /// `next_month` or `next_quarter`.
+    pub horizon: String,
+    /// First day.
+    pub period_start: NaiveDate,
+    /// Last day.
+    pub period_end: NaiveDate,
+    /// Projected cost of the period.
+    pub projected_total: Decimal,
+    /// Lower bound of the 80% interval.
+    pub lower_bound: Decimal,
+    /// Upper bound of the 80% interval.
+    pub upper_bound: Decimal,
+}
+
+/// How the forecast did on past data: the method refitted at earlier
+/// origins, each fold fitted on as many days as the forecast and projecting
+/// as many days ahead, compared with what was then spent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForecastBacktest {
+    /// Folds measured (origins a week apart).
+    pub folds: u32,
+    /// Days fitted on per fold.
+    pub fit_days: u32,
+    /// Days projected per fold.
+    pub horizon_days: u32,
+    /// Mean absolute percentage error of the projected totals, percent,
+    /// one decimal.
+    pub mape: Decimal,
 }
 
 /// One projected day.
@@ -332,4 +430,96 @@ pub struct ReportDocument {
     /// fitted on complete days only) and the report says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_complete_through: Option<NaiveDate>,
+    /// What the cost source calls a dimension where that differs from its
+    /// usual label, by dimension name: `{"model": "Service"}` for cloud
+    /// billing, whose `model` is the billed service.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimension_labels: BTreeMap<String, String>,
+    /// One page per team (team reports) or project (project reports), the
+    /// largest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupDetail>,
+    /// The chargeback statement of a chargeback record: its rules and
+    /// approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<ChargebackStatement>,
+    /// Why there is no forecast although the template asks for one (too
+    /// little history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_unavailable: Option<String>,
+}
+
+impl ReportDocument {
+    /// The label of `dimension` in this document: the source's own name for
+    /// it (see [`dimension_labels`](Self::dimension_labels)), else
+    /// [`Dimension::label`].
+    pub fn dimension_label(&self, dimension: &Dimension) -> String {
+        self.dimension_labels
+            .get(&dimension.to_string())
+            .cloned()
+            .unwrap_or_else(|| dimension.label())
+    }
+}
+
+/// One team's or project's page: its figures and its own breakdowns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupDetail {
+    /// `team` or `project`.
+    pub dimension: Dimension,
+    /// The value (`None`: rows without one).
+    pub value: Option<String>,
+    /// Display label (`Unassigned` for `None`).
+    pub label: String,
+    /// Cost.
+    pub cost: Decimal,
+    /// Requests.
+    pub requests: u64,
+    /// Input plus output tokens.
+    pub tokens: u64,
+    /// Share of the report's total, percent.
+    pub share: Decimal,
+    /// Cost in the comparison period (`None` without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_cost: Option<Decimal>,
+    /// Change against it in percent (`None` when new or without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Decimal>,
+    /// Its cost by model, by feature (team) or by team (project)...
+    pub breakdowns: Vec<Breakdown>,
+}
+
+/// What finance signs: the configuration behind a chargeback allocation and
+/// where its approval stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargebackStatement {
+    /// Configuration name.
+    pub configuration: String,
+    /// What costs were allocated by.
+    pub basis: AllocationBasis,
+    /// The tag key when the basis is a tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_key: Option<String>,
+    /// The rules applied, in order.
+    pub rules: Vec<AllocationRule>,
+    /// Approval status of the record.
+    pub status: ChargebackStatus,
+    /// Whether the configuration requires approval.
+    pub requires_approval: bool,
+    /// Who may approve.
+    #[serde(default)]
+    pub approvers: Vec<UserId>,
+    /// Who approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<UserId>,
+    /// When.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<DateTime<Utc>>,
+    /// Who rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<UserId>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
 }

@@ -475,3 +475,99 @@ mod tests {
         assert_eq!(tick_label(Currency::USD, -2_500_000.0), "-$2.5M");
     }
 }
+
+/// One day of a [`baseline_chart`].
+#[derive(Clone, Debug)]
+pub struct BaselineDay {
+    /// X label.
+    pub label: String,
+    /// Cost.
+    pub value: f64,
+    /// Whether the day is part of the baseline (drawn in the main colour;
+    /// others grey); the last day is the one judged (drawn red).
+    pub in_baseline: bool,
+}
+
+/// A column chart of an anomaly's days: the baseline days, the expected
+/// cost as a dashed line with the band `expected ± spread` shaded, and the
+/// judged (last) day in red. Non-finite values count as 0.
+pub fn baseline_chart(
+    days: &[BaselineDay],
+    expected: f64,
+    spread: f64,
+    style: &ChartStyle,
+) -> String {
+    let fin = |v: f64| if v.is_finite() { v } else { 0.0 };
+    let (expected, spread) = (fin(expected), fin(spread).abs());
+    let mut s = open(style, "Daily cost against its baseline");
+    let (left, right, top, bottom) = (48.0, style.width - 8.0, 8.0, style.height - 20.0);
+    let lo = days
+        .iter()
+        .map(|d| fin(d.value))
+        .fold((expected - spread).min(0.0), f64::min);
+    let hi = days
+        .iter()
+        .map(|d| fin(d.value))
+        .fold(expected + spread, f64::max);
+    let (min, max, step) = nice_ticks(lo, hi);
+    let y = |v: f64| bottom - (v - min) / (max - min) * (bottom - top);
+    let mut t = min;
+    let mut guard = 0;
+    while t <= max + step / 2.0 && guard < 12 {
+        let yy = y(t);
+        let _ = write!(
+            s,
+            "<line x1=\"{left}\" x2=\"{right}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"#E5E7EB\" stroke-width=\"1\"/><text x=\"{tx}\" y=\"{ty:.1}\" font-size=\"10\" fill=\"#6B7280\" text-anchor=\"end\">{l}</text>",
+            tx = left - 6.0,
+            ty = yy + 3.5,
+            l = escape(&tick_label(style.currency, t)),
+        );
+        t += step;
+        guard += 1;
+    }
+    // The band and the expected line.
+    let (b_top, b_bottom) = (y(expected + spread), y((expected - spread).max(min)));
+    let _ = write!(
+        s,
+        "<rect x=\"{left}\" y=\"{b_top:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{c}\" fill-opacity=\"0.08\"/><line x1=\"{left}\" x2=\"{right}\" y1=\"{e:.1}\" y2=\"{e:.1}\" stroke=\"{c}\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\"/>",
+        w = right - left,
+        h = (b_bottom - b_top).max(0.0),
+        e = y(expected),
+        c = style.color
+    );
+    let n = days.len().max(1);
+    let slot = (right - left) / n as f64;
+    let bar = (slot * 0.7).max(1.0);
+    for (i, d) in days.iter().enumerate() {
+        let v = fin(d.value);
+        let x = left + slot * i as f64 + (slot - bar) / 2.0;
+        let (y0, y1) = (y(v.max(0.0)), y(v.min(0.0)));
+        let color = if i + 1 == days.len() {
+            "#DC2626"
+        } else if d.in_baseline {
+            style.color.as_str()
+        } else {
+            "#9CA3AF"
+        };
+        let _ = write!(
+            s,
+            "<rect x=\"{x:.1}\" y=\"{y0:.1}\" width=\"{bar:.1}\" height=\"{h:.1}\" rx=\"1.5\" fill=\"{color}\"{op}/>",
+            h = (y1 - y0).max(0.5),
+            op = if i + 1 == days.len() { "" } else { " fill-opacity=\"0.55\"" },
+        );
+    }
+    for (i, d) in days.iter().enumerate() {
+        if i == 0 || i + 1 == days.len() {
+            let _ = write!(
+                s,
+                "<text x=\"{x:.1}\" y=\"{ty}\" font-size=\"10\" fill=\"#6B7280\" text-anchor=\"{a}\">{l}</text>",
+                x = left + slot * (i as f64 + 0.5),
+                ty = bottom + 14.0,
+                a = if i == 0 && days.len() > 1 { "start" } else { "end" },
+                l = escape(&truncate(&d.label, 14)),
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}

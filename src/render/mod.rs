@@ -24,6 +24,7 @@ pub mod json;
 pub mod metrics;
 #[cfg(feature = "pdf")]
 pub mod pdf;
+pub mod readers;
 #[doc(hidden)]
 pub mod sample;
 pub mod view;

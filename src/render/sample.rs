@@ -309,6 +309,8 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
                 actual_cost: Decimal::new(71_230, 2),
                 deviation: Decimal::new(42, 1),
                 severity: Severity::High,
+                history: Vec::new(),
+                explanation: None,
             },
             Anomaly {
                 date: NaiveDate::from_ymd_opt(2026, 3, 21).unwrap_or_default(),
@@ -318,6 +320,8 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
                 actual_cost: Decimal::new(73_790, 2),
                 deviation: Decimal::new(31, 1),
                 severity: Severity::Medium,
+                history: Vec::new(),
+                explanation: None,
             },
             Anomaly {
                 date: NaiveDate::from_ymd_opt(2026, 3, 25).unwrap_or_default(),
@@ -327,6 +331,8 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
                 actual_cost: Decimal::new(2_100, 2),
                 deviation: Decimal::new(-25, 1),
                 severity: Severity::Low,
+                history: Vec::new(),
+                explanation: None,
             },
         ],
         forecast: Some(Forecast {
@@ -343,6 +349,8 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
                     cost: rng.money(300, 500),
                 })
                 .collect(),
+            outlook: Vec::new(),
+            backtest: None,
         }),
         recommendations: vec![
             Recommendation {
@@ -368,5 +376,9 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
         detail,
         detail_dimensions: vec![Dimension::Provider, Dimension::Model],
         data_complete_through: None,
+        dimension_labels: Default::default(),
+        groups: Vec::new(),
+        statement: None,
+        forecast_unavailable: None,
     }
 }

@@ -78,7 +78,7 @@ pub struct Table {
 impl Table {
     /// The table without the columns whose index `drop` says (a column the
     /// data does not have).
-    fn without(mut self, drop: impl Fn(usize) -> bool) -> Table {
+    pub(crate) fn without(mut self, drop: impl Fn(usize) -> bool) -> Table {
         fn keep<T>(v: Vec<T>, drop: &impl Fn(usize) -> bool) -> Vec<T> {
             v.into_iter()
                 .enumerate()
@@ -185,10 +185,56 @@ pub enum SectionView {
     Forecast {
         /// Heading.
         title: String,
-        /// Cards: to date, projected, lower and upper bound.
+        /// Cards: to date, projected, lower and upper bound (empty when
+        /// there is too little history; `note` says so).
         cards: Vec<Card>,
         /// Method and horizon in words.
         note: String,
+        /// Next month and next quarter (no rows without an outlook).
+        outlook: Table,
+        /// The method's error on past data in words (empty when unknown).
+        accuracy: String,
+    },
+    /// The headline facts in sentences, before any detail (executive
+    /// overview).
+    Overview {
+        /// Heading.
+        title: String,
+        /// Sentences.
+        items: Vec<String>,
+    },
+    /// A page break in paged formats (PDF); others ignore it.
+    PageBreak,
+    /// One team's or project's page.
+    Group {
+        /// Heading: the team or project.
+        title: String,
+        /// `Team · 40.6% of the total`.
+        subtitle: String,
+        /// Its figures.
+        cards: Vec<Card>,
+        /// Its breakdowns.
+        tables: Vec<SubTable>,
+    },
+    /// A chargeback statement.
+    Statement {
+        /// Heading.
+        title: String,
+        /// Configuration, basis, status, approver, date...
+        facts: Vec<Fact>,
+        /// The allocation: one row per target, unallocated, total.
+        allocation: Table,
+        /// The rules applied.
+        rules: Table,
+        /// How the amounts tie out, in words.
+        check: String,
+    },
+    /// Each anomaly with its baseline chart and what moved.
+    AnomalyDetails {
+        /// Heading.
+        title: String,
+        /// The anomalies, largest deviation first.
+        items: Vec<AnomalyView>,
     },
     /// Recommendations.
     Recommendations {
@@ -211,6 +257,41 @@ pub enum SectionView {
         /// Table.
         table: Table,
     },
+}
+
+/// A titled table inside a section.
+#[derive(Clone, Debug, Serialize)]
+pub struct SubTable {
+    /// Title.
+    pub title: String,
+    /// Table.
+    pub table: Table,
+}
+
+/// A labelled value.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fact {
+    /// Label.
+    pub label: String,
+    /// Value.
+    pub value: String,
+}
+
+/// One anomaly in detail.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnomalyView {
+    /// `Team research · 14 October 2026`.
+    pub heading: String,
+    /// `$789.61 against $114.99 expected (+586.7%), 24.4σ, critical`.
+    pub summary: String,
+    /// Baseline chart (SVG; empty without charts or history).
+    pub svg: String,
+    /// The change split into volume, model mix, cache rate and price (no
+    /// rows when the data has no request counts).
+    pub effects: Table,
+    /// Requests, cache rate and the model that moved most, in words; or why
+    /// the change is not split.
+    pub note: String,
 }
 
 /// A recommendation for display.
@@ -387,19 +468,95 @@ fn to_f64(d: Decimal) -> f64 {
 }
 
 impl SectionView {
-    /// The section's table, if it has one.
-    pub fn table_mut(&mut self) -> Option<&mut Table> {
+    /// The section's tables.
+    pub fn tables_mut(&mut self) -> Vec<&mut Table> {
         match self {
             SectionView::Trend { table, .. }
             | SectionView::Breakdown { table, .. }
             | SectionView::Anomalies { table, .. }
             | SectionView::TopCosts { table, .. }
-            | SectionView::Efficiency { table, .. } => Some(table),
+            | SectionView::Efficiency { table, .. } => vec![table],
+            SectionView::Forecast { outlook, .. } => vec![outlook],
+            SectionView::Group { tables, .. } => tables.iter_mut().map(|t| &mut t.table).collect(),
+            SectionView::Statement {
+                allocation, rules, ..
+            } => vec![allocation, rules],
+            SectionView::AnomalyDetails { items, .. } => {
+                items.iter_mut().map(|i| &mut i.effects).collect()
+            }
             SectionView::Summary { .. }
-            | SectionView::Forecast { .. }
-            | SectionView::Recommendations { .. } => None,
+            | SectionView::Recommendations { .. }
+            | SectionView::Overview { .. }
+            | SectionView::PageBreak => Vec::new(),
         }
     }
+}
+
+/// The forecast's outlook table (next month, next quarter) and its
+/// accuracy on past data in words.
+fn forecast_extras(doc: &ReportDocument, f: &crate::model::Forecast) -> (Table, String) {
+    let cur = doc.currency;
+    let rows = f
+        .outlook
+        .iter()
+        .map(|h| {
+            vec![
+                match h.horizon.as_str() {
+                    "next_month" => "Next month".to_owned(),
+                    "next_quarter" => "Next quarter".to_owned(),
+                    other => other.replace('_', " "),
+                },
+                if h.horizon == "next_quarter" {
+                    format!(
+                        "Q{} {} ({})",
+                        (h.period_start.month() - 1) / 3 + 1,
+                        h.period_start.year(),
+                        period(&DateRange {
+                            start: h.period_start,
+                            end: h.period_end,
+                        })
+                    )
+                } else {
+                    crate::core::period::label(DateRange {
+                        start: h.period_start,
+                        end: h.period_end,
+                    })
+                },
+                cur.format(h.projected_total),
+                format!(
+                    "{} – {}",
+                    cur.format(h.lower_bound),
+                    cur.format(h.upper_bound)
+                ),
+            ]
+        })
+        .collect();
+    let accuracy = match &f.backtest {
+        Some(b) => format!(
+            "Accuracy on past data: off by {} on average (mean absolute percentage error) over \
+             {} earlier {}-day forecasts, each fitted on the {} days before it.",
+            percent(b.mape),
+            b.folds,
+            b.horizon_days,
+            b.fit_days
+        ),
+        None => "Accuracy on past data: not enough history yet to measure it.".into(),
+    };
+    (
+        Table {
+            fit: None,
+            header: vec![
+                "Horizon".into(),
+                "Period".into(),
+                "Projected".into(),
+                "80% interval".into(),
+            ],
+            numeric: vec![false, false, true, true],
+            rows,
+            total: None,
+        },
+        accuracy,
+    )
 }
 
 /// The summary card of one metric.
@@ -495,7 +652,8 @@ fn metric_card(
 
 impl ReportView {
     /// Build the view of `doc`. `svg_charts` says whether to draw trend and
-    /// pie charts as SVG (PDF and HTML do, e-mail does not).
+    /// pie charts as SVG and lay the report out for its reader
+    /// ([`readers`](super::readers)): PDF and HTML do, e-mail does not.
     pub fn build(doc: &ReportDocument, svg_charts: bool) -> ReportView {
         let cur = doc.currency;
         let money = |d: Decimal| cur.format(d);
@@ -644,7 +802,10 @@ impl ReportView {
                             (String::new(), String::new(), Vec::new())
                         };
                         sections.push(SectionView::Breakdown {
-                            title: breakdown_title(&b.dimension),
+                            title: format!(
+                                "Cost by {}",
+                                doc.dimension_label(&b.dimension).to_lowercase()
+                            ),
                             show_table: bars.is_empty(),
                             bars,
                             pie_svg,
@@ -653,7 +814,7 @@ impl ReportView {
                             table: Table {
                                 fit: None,
                                 header: vec![
-                                    b.dimension.label(),
+                                    doc.dimension_label(&b.dimension),
                                     "Cost".into(),
                                     "Share".into(),
                                     "Requests".into(),
@@ -727,7 +888,7 @@ impl ReportView {
                             .map(|a| {
                                 vec![
                                     a.date.to_string(),
-                                    a.dimension.label(),
+                                    doc.dimension_label(&a.dimension),
                                     clip(&a.value),
                                     money(a.expected_cost),
                                     money(a.actual_cost),
@@ -751,7 +912,10 @@ impl ReportView {
                             end: f.period_end,
                         };
                         let interval = "80% interval".to_owned();
+                        let (outlook, accuracy) = forecast_extras(doc, f);
                         sections.push(SectionView::Forecast {
+                            outlook,
+                            accuracy,
                             title: format!("Forecast for {}", crate::core::period::label(next)),
                             cards: vec![
                                 Card {
@@ -780,7 +944,10 @@ impl ReportView {
                             ),
                         });
                     } else if let Some(f) = &doc.forecast {
+                        let (outlook, accuracy) = forecast_extras(doc, f);
                         sections.push(SectionView::Forecast {
+                            outlook,
+                            accuracy,
                             title: format!("Forecast to {}", long_date(f.period_end)),
                             cards: vec![
                                 Card {
@@ -815,6 +982,20 @@ impl ReportView {
                                 },
                             ],
                             note: format!("Method: {}", f.method.replace('_', " ")),
+                        });
+                    } else if let Some(why) = &doc.forecast_unavailable {
+                        sections.push(SectionView::Forecast {
+                            title: "Forecast".into(),
+                            cards: Vec::new(),
+                            note: clip(why),
+                            outlook: Table {
+                                fit: None,
+                                header: Vec::new(),
+                                numeric: Vec::new(),
+                                rows: Vec::new(),
+                                total: None,
+                            },
+                            accuracy: String::new(),
                         });
                     }
                 }
@@ -857,7 +1038,7 @@ impl ReportView {
                                         .map(|(d, v)| {
                                             format!(
                                                 "{}: {}",
-                                                d.label(),
+                                                doc.dimension_label(d),
                                                 v.as_deref().unwrap_or("Unassigned")
                                             )
                                         })
@@ -916,6 +1097,11 @@ impl ReportView {
                     },
                 }),
             }
+        }
+        // The reader's layout in documents (PDF, HTML); an e-mail stays a
+        // summary of the attached report.
+        if svg_charts {
+            super::readers::arrange(doc, &mut sections, svg_charts, &primary);
         }
         ReportView {
             title: clip(&doc.title),

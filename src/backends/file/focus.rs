@@ -1026,6 +1026,17 @@ impl CostSource for FocusCostSource {
     fn default_currency(&self) -> Currency {
         self.currency
     }
+
+    /// `model` holds the first configured model column: the billed service
+    /// (`Service`), SKU (`SKU`) or resource (`Resource`).
+    fn dimension_label(&self, dimension: &Dimension) -> Option<String> {
+        match (dimension, self.config.model_columns.first()) {
+            (Dimension::Model, Some(FocusModelColumn::ServiceName)) => Some("Service".into()),
+            (Dimension::Model, Some(FocusModelColumn::SkuId)) => Some("SKU".into()),
+            (Dimension::Model, Some(FocusModelColumn::ResourceName)) => Some("Resource".into()),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

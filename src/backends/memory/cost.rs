@@ -24,6 +24,7 @@ pub struct MemoryCostSource {
     rows: Arc<RwLock<HashMap<OrganizationId, Arc<CostTable>>>>,
     currency: Currency,
     complete_through: Option<chrono::NaiveDate>,
+    labels: Vec<(crate::model::Dimension, String)>,
 }
 
 impl MemoryCostSource {
@@ -49,6 +50,20 @@ impl MemoryCostSource {
     /// for every organization (see [`CostSource::complete_through`]).
     pub fn with_complete_through(mut self, day: chrono::NaiveDate) -> Self {
         self.complete_through = Some(day);
+        self
+    }
+
+    /// The same source with its own label for a dimension (see
+    /// [`CostSource::dimension_label`]): rows read from cloud billing put
+    /// the service in `model`, so `with_dimension_label(Dimension::Model,
+    /// "Service")`.
+    pub fn with_dimension_label(
+        mut self,
+        dimension: crate::model::Dimension,
+        label: impl Into<String>,
+    ) -> Self {
+        self.labels.retain(|(d, _)| *d != dimension);
+        self.labels.push((dimension, label.into()));
         self
     }
 
@@ -96,5 +111,12 @@ impl CostSource for MemoryCostSource {
 
     async fn complete_through(&self, _org: OrganizationId) -> Result<Option<chrono::NaiveDate>> {
         Ok(self.complete_through)
+    }
+
+    fn dimension_label(&self, dimension: &crate::model::Dimension) -> Option<String> {
+        self.labels
+            .iter()
+            .find(|(d, _)| d == dimension)
+            .map(|(_, l)| l.clone())
     }
 }

@@ -32,7 +32,9 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 
 use super::{add, in_currency, round, validate_range, UNASSIGNED};
-use crate::model::{Anomaly, CostBucket, Currency, DateRange, Dimension, Severity};
+use crate::model::{
+    Anomaly, AnomalyDay, AnomalyExplanation, CostBucket, Currency, DateRange, Dimension, Severity,
+};
 use crate::{Error, Result};
 
 /// Parameters of the detection (see the module docs).
@@ -184,6 +186,20 @@ pub fn detect_anomalies(
             if z.is_nan() || z.abs() < params.threshold {
                 continue;
             }
+            // The window and the day, for the baseline chart.
+            let mut history = Vec::with_capacity(params.window as usize + 1);
+            for back in (0..=window).rev() {
+                let Some(d) = day.checked_sub_signed(Duration::days(back)) else {
+                    continue;
+                };
+                if d >= first || back == 0 {
+                    history.push(AnomalyDay {
+                        date: d,
+                        cost: cost_on(d),
+                        in_baseline: back > 0 && !flagged.contains(&d),
+                    });
+                }
+            }
             flagged.insert(day);
             let deviation = Decimal::from_f64(z)
                 .map(|z| round(z, 2))
@@ -196,11 +212,178 @@ pub fn detect_anomalies(
                 actual_cost: actual,
                 deviation,
                 severity: severity(z),
+                history,
+                explanation: None,
             });
         }
     }
     out.sort_by(|a, b| (a.date, &a.value).cmp(&(b.date, &b.value)));
     Ok(out)
+}
+
+/// One model's usage on one day, for [`explain_anomaly`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelUsage {
+    /// Cost.
+    pub cost: Decimal,
+    /// Requests.
+    pub requests: u64,
+    /// Requests served from the cache.
+    pub cached_requests: u64,
+}
+
+/// Split an anomaly's change against its baseline into what moved.
+///
+/// `usage` gives, for the anomaly's dimension value, each day's usage by
+/// model; the baseline is the mean of the days of `anomaly.history` marked
+/// `inBaseline` (the days its expected cost was the mean of). With `R` the
+/// requests, and per model `s` its share of requests, `h` its cache hit
+/// rate and `u` its cost per uncached request (cost = `R Σ s (1-h) u`), the
+/// change from baseline (`b`) to the day (`d`) is taken one factor at a
+/// time:
+///
+/// | effect | amount |
+/// |---|---|
+/// | volume | `(R_d - R_b) · cost_b / R_b` |
+/// | model mix | `R_d · (Σ s_d c_b - cost_b / R_b)`, `c_b` a model's baseline cost per request |
+/// | cache rate | `R_d · Σ s_d (h_b - h_d) u_b` |
+/// | price | the rest: `actual - expected -` the three above |
+///
+/// so the four add up to `actualCost - expectedCost` exactly. A model new
+/// on the day is taken at its own cost per request and cache rate (its cost
+/// shows as mix). Amounts are rounded to 6 decimals (price takes the
+/// rounding).
+///
+/// Returns `None` when the data has no request counts (cloud billing):
+/// there is nothing to split by.
+pub fn explain_anomaly(
+    anomaly: &Anomaly,
+    usage: &BTreeMap<NaiveDate, BTreeMap<String, ModelUsage>>,
+) -> Option<AnomalyExplanation> {
+    let baseline_days: Vec<NaiveDate> = anomaly
+        .history
+        .iter()
+        .filter(|d| d.in_baseline)
+        .map(|d| d.date)
+        .collect();
+    if baseline_days.is_empty() {
+        return None;
+    }
+    let n = Decimal::from(baseline_days.len() as u64);
+    let empty = BTreeMap::new();
+    let on_day = usage.get(&anomaly.date).unwrap_or(&empty);
+    // Baseline per model: means over the baseline days.
+    let mut base: BTreeMap<&str, (Decimal, Decimal, Decimal)> = BTreeMap::new();
+    for day in &baseline_days {
+        for (model, u) in usage.get(day).unwrap_or(&empty) {
+            let e = base.entry(model.as_str()).or_default();
+            e.0 = e.0.checked_add(u.cost)?;
+            e.1 = e.1.checked_add(Decimal::from(u.requests))?;
+            e.2 = e.2.checked_add(Decimal::from(u.cached_requests))?;
+        }
+    }
+    for e in base.values_mut() {
+        *e = (
+            e.0.checked_div(n)?,
+            e.1.checked_div(n)?,
+            e.2.checked_div(n)?,
+        );
+    }
+    fn sum(v: impl Iterator<Item = Decimal>) -> Option<Decimal> {
+        v.into_iter()
+            .try_fold(Decimal::ZERO, |a, x| a.checked_add(x))
+    }
+    let r_b = sum(base.values().map(|e| e.1))?;
+    let r_d = on_day
+        .values()
+        .fold(0u64, |a, u| a.saturating_add(u.requests));
+    let cached_d = on_day
+        .values()
+        .fold(0u64, |a, u| a.saturating_add(u.cached_requests));
+    if r_b.is_zero() && r_d == 0 {
+        return None;
+    }
+    let r_dd = Decimal::from(r_d);
+    let cost_b = sum(base.values().map(|e| e.0))?;
+    let delta = anomaly.actual_cost.checked_sub(anomaly.expected_cost)?;
+    let (volume, mix, cache) = if r_b.is_zero() || r_d == 0 {
+        // No requests on one side: it is all volume.
+        (delta, Decimal::ZERO, Decimal::ZERO)
+    } else {
+        let cpr_b = cost_b.checked_div(r_b)?;
+        let volume = r_dd.checked_sub(r_b)?.checked_mul(cpr_b)?;
+        let mut mixed = Decimal::ZERO;
+        let mut cache = Decimal::ZERO;
+        for (model, u) in on_day {
+            if u.requests == 0 {
+                continue;
+            }
+            let req = Decimal::from(u.requests);
+            let share = req.checked_div(r_dd)?;
+            let h_d = Decimal::from(u.cached_requests).checked_div(req)?;
+            let (c_b, h_b, u_b) = match base.get(model.as_str()) {
+                Some(&(c, rq, ca)) if !rq.is_zero() => {
+                    let uncached = rq.checked_sub(ca)?;
+                    let u_b = if uncached.is_zero() {
+                        Decimal::ZERO
+                    } else {
+                        c.checked_div(uncached)?
+                    };
+                    (c.checked_div(rq)?, ca.checked_div(rq)?, u_b)
+                }
+                // New on the day: its own figures (no cache effect).
+                _ => (u.cost.checked_div(req)?, h_d, Decimal::ZERO),
+            };
+            mixed = mixed.checked_add(share.checked_mul(c_b)?)?;
+            let moved = h_b.checked_sub(h_d)?.checked_mul(u_b)?;
+            cache = cache.checked_add(share.checked_mul(moved)?)?;
+        }
+        let mix = r_dd.checked_mul(mixed.checked_sub(cpr_b)?)?;
+        let cache = r_dd.checked_mul(cache)?;
+        (round(volume, 6), round(mix, 6), round(cache, 6))
+    };
+    let price = delta
+        .checked_sub(volume)?
+        .checked_sub(mix)?
+        .checked_sub(cache)?;
+    let cached_b = sum(base.values().map(|e| e.2))?;
+    let rate = |c: Decimal, r: Decimal| {
+        if r.is_zero() {
+            Decimal::ZERO
+        } else {
+            c.checked_mul(Decimal::ONE_HUNDRED)
+                .and_then(|x| x.checked_div(r))
+                .map(|x| round(x, 1))
+                .unwrap_or_default()
+        }
+    };
+    let mut models: Vec<(&str, Decimal)> = base
+        .keys()
+        .copied()
+        .chain(on_day.keys().map(String::as_str))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|m| {
+            let day = on_day.get(m).map(|u| u.cost).unwrap_or_default();
+            let before = base.get(m).map(|e| e.0).unwrap_or_default();
+            (m, day.checked_sub(before).unwrap_or_default())
+        })
+        .collect();
+    models.sort_by(|a, b| b.1.abs().cmp(&a.1.abs()).then(a.0.cmp(b.0)));
+    Some(AnomalyExplanation {
+        volume,
+        model_mix: mix,
+        cache_rate: cache,
+        price,
+        requests: r_d,
+        expected_requests: round(r_b, 1),
+        cache_hit_rate: rate(Decimal::from(cached_d), r_dd),
+        expected_cache_hit_rate: rate(cached_b, r_b),
+        top_model: models
+            .first()
+            .filter(|(_, c)| !c.is_zero())
+            .map(|(m, c)| ((*m).to_owned(), round(*c, 6))),
+    })
 }
 
 #[cfg(test)]
@@ -312,8 +495,13 @@ mod tests {
                 actual_cost: dec!(6.00),
                 deviation: dec!(3.00),
                 severity: Severity::Low,
+                history: found[0].history.clone(),
+                explanation: None,
             }]
         );
+        assert_eq!(found[0].history.len(), 11);
+        assert!(found[0].history[..10].iter().all(|d| d.in_baseline));
+        assert!(!found[0].history[10].in_baseline);
         // Fewer than 7 days of history: the first 7 days are not judged.
         let early = vec![
             bucket(Some("2026-10-01"), &[None], dec!(1), 1),

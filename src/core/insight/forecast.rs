@@ -24,7 +24,9 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 
 use super::{add, in_currency, overflow, round, validate_range};
-use crate::model::{CostBucket, Currency, DateRange, Forecast, ForecastPoint};
+use crate::model::{
+    CostBucket, Currency, DateRange, Forecast, ForecastBacktest, ForecastHorizon, ForecastPoint,
+};
 use crate::{Error, Result};
 
 /// `method` of the forecasts this module makes.
@@ -139,89 +141,19 @@ pub fn forecast(
     if period_end > observed.end {
         validate_range(&DateRange::new(observed.start, period_end)?)?;
     }
-    let n = usize::try_from(observed.days()).unwrap_or(0).max(1);
-    let mut y = vec![Decimal::ZERO; n];
-    for b in in_currency(buckets, currency) {
-        let Some(ts) = b.period_start else {
-            return Err(Error::invalid(
-                "periodStart",
-                "a forecast needs buckets by day",
-            ));
-        };
-        if !observed.contains(ts.date()) {
-            continue;
-        }
-        let t = usize::try_from((ts.date() - observed.start).num_days()).unwrap_or(0);
-        if let Some(slot) = y.get_mut(t) {
-            *slot = add(*slot, b.cost)?;
-        }
-    }
-    let actual = y.iter().try_fold(Decimal::ZERO, |a, c| add(a, *c))?;
-    let no_credits = y.iter().all(|c| !c.is_sign_negative() || c.is_zero());
-
-    // Work with u = 2(t - t̄) = 2t - (n - 1), an integer.
-    let n_i = i64::try_from(n).map_err(|_| overflow())?;
-    let u = |t: i64| Decimal::from(2 * t - (n_i - 1));
-    let mean = actual
-        .checked_div(Decimal::from(n_i))
-        .ok_or_else(overflow)?;
-    // Σu² = n(n² - 1)/3.
-    let suu = Decimal::from(i128::from(n_i) * (i128::from(n_i) * i128::from(n_i) - 1) / 3);
-    let mut suy = Decimal::ZERO;
-    for (t, yt) in y.iter().enumerate() {
-        let term = u(t as i64).checked_mul(*yt).ok_or_else(overflow)?;
-        suy = add(suy, term)?;
-    }
-    // b = Σ(t-t̄)y / Σ(t-t̄)² = (Σuy/2) / (Σu²/4) = 2Σuy / Σu².
-    let slope = if suu.is_zero() {
-        Decimal::ZERO
-    } else {
-        suy.checked_mul(Decimal::TWO)
-            .and_then(|x| x.checked_div(suu))
-            .ok_or_else(overflow)?
-    };
-    let predict = |t: i64| -> Result<Decimal> {
-        let half_u = u(t).checked_div(Decimal::TWO).ok_or_else(overflow)?;
-        let v = slope.checked_mul(half_u).ok_or_else(overflow)?;
-        add(mean, v)
-    };
-
+    let fit = Fit::new(buckets, observed, currency)?;
     let horizon = (period_end - observed.end).num_days().max(0);
     let mut points = Vec::with_capacity(usize::try_from(horizon).unwrap_or(0));
-    let mut projected = actual;
-    let mut sum_u_future: f64 = 0.0;
+    let mut projected = fit.actual;
     for k in 1..=horizon {
-        let t = n_i - 1 + k;
-        let mut cost = round(predict(t)?, FORECAST_DP);
-        if no_credits && cost.is_sign_negative() {
-            cost = Decimal::ZERO;
-        }
+        let cost = fit.day(fit.n - 1 + k)?;
         projected = add(projected, cost)?;
-        sum_u_future += (2 * t - (n_i - 1)) as f64 / 2.0;
         points.push(ForecastPoint {
             date: observed.end + Duration::days(k),
             cost,
         });
     }
-
-    let mut margin = 0.0f64;
-    if n >= 3 && horizon > 0 {
-        let mut sse = 0.0f64;
-        for (t, yt) in y.iter().enumerate() {
-            let r = yt.checked_sub(predict(t as i64)?).ok_or_else(overflow)?;
-            let r = r.to_f64().unwrap_or(0.0);
-            sse += r * r;
-        }
-        let s2 = sse / (n as f64 - 2.0);
-        let h = horizon as f64;
-        let sxx = suu.to_f64().unwrap_or(1.0) / 4.0;
-        let var = s2 * (h + h * h / n as f64 + sum_u_future * sum_u_future / sxx);
-        margin = Z80 * var.sqrt();
-        if !margin.is_finite() {
-            margin = 0.0;
-        }
-    }
-    let margin = Decimal::from_f64(margin).unwrap_or(Decimal::ZERO);
+    let margin = fit.margin(fit.n..fit.n + horizon);
     let projected_total = round(projected, FORECAST_DP);
     let mut lower_bound = round(
         projected_total.checked_sub(margin).ok_or_else(overflow)?,
@@ -229,19 +161,306 @@ pub fn forecast(
     );
     // Spend already incurred stays: without credits (negative amounts) the
     // total cannot end below what was spent so far.
-    if no_credits && lower_bound < actual {
-        lower_bound = round(actual, FORECAST_DP);
+    if fit.no_credits && lower_bound < fit.actual {
+        lower_bound = round(fit.actual, FORECAST_DP);
     }
     Ok(Forecast {
         method: METHOD.to_owned(),
         period_start: None,
         period_end: period_end.max(observed.end),
-        actual_to_date: actual,
+        actual_to_date: fit.actual,
         projected_total,
         lower_bound,
         upper_bound: round(add(projected_total, margin)?, FORECAST_DP),
         points,
+        outlook: Vec::new(),
+        backtest: None,
     })
+}
+
+/// The least-squares line through a daily series (see the module docs).
+struct Fit {
+    /// Observed days.
+    n: i64,
+    /// Observed cost.
+    actual: Decimal,
+    mean: Decimal,
+    slope: Decimal,
+    /// Σu² with u = 2(t - t̄).
+    suu: Decimal,
+    /// Residual variance (`None` below 3 days).
+    s2: Option<f64>,
+    /// No negative day: projected days are never below 0.
+    no_credits: bool,
+}
+
+impl Fit {
+    fn new(buckets: &[CostBucket], observed: DateRange, currency: Currency) -> Result<Fit> {
+        let n = usize::try_from(observed.days()).unwrap_or(0).max(1);
+        let mut y = vec![Decimal::ZERO; n];
+        for b in in_currency(buckets, currency) {
+            let Some(ts) = b.period_start else {
+                return Err(Error::invalid(
+                    "periodStart",
+                    "a forecast needs buckets by day",
+                ));
+            };
+            if !observed.contains(ts.date()) {
+                continue;
+            }
+            let t = usize::try_from((ts.date() - observed.start).num_days()).unwrap_or(0);
+            if let Some(slot) = y.get_mut(t) {
+                *slot = add(*slot, b.cost)?;
+            }
+        }
+        let actual = y.iter().try_fold(Decimal::ZERO, |a, c| add(a, *c))?;
+        let no_credits = y.iter().all(|c| !c.is_sign_negative() || c.is_zero());
+        // Work with u = 2(t - t̄) = 2t - (n - 1), an integer.
+        let n_i = i64::try_from(n).map_err(|_| overflow())?;
+        let mean = actual
+            .checked_div(Decimal::from(n_i))
+            .ok_or_else(overflow)?;
+        // Σu² = n(n² - 1)/3.
+        let suu = Decimal::from(i128::from(n_i) * (i128::from(n_i) * i128::from(n_i) - 1) / 3);
+        let mut suy = Decimal::ZERO;
+        for (t, yt) in y.iter().enumerate() {
+            let term = Decimal::from(2 * t as i64 - (n_i - 1))
+                .checked_mul(*yt)
+                .ok_or_else(overflow)?;
+            suy = add(suy, term)?;
+        }
+        // b = Σ(t-t̄)y / Σ(t-t̄)² = (Σuy/2) / (Σu²/4) = 2Σuy / Σu².
+        let slope = if suu.is_zero() {
+            Decimal::ZERO
+        } else {
+            suy.checked_mul(Decimal::TWO)
+                .and_then(|x| x.checked_div(suu))
+                .ok_or_else(overflow)?
+        };
+        let mut fit = Fit {
+            n: n_i,
+            actual,
+            mean,
+            slope,
+            suu,
+            s2: None,
+            no_credits,
+        };
+        if n >= 3 {
+            let mut sse = 0.0f64;
+            for (t, yt) in y.iter().enumerate() {
+                let r = yt
+                    .checked_sub(fit.predict(t as i64)?)
+                    .ok_or_else(overflow)?;
+                let r = r.to_f64().unwrap_or(0.0);
+                sse += r * r;
+            }
+            fit.s2 = Some(sse / (n as f64 - 2.0));
+        }
+        Ok(fit)
+    }
+
+    /// ŷ at day index `t` (0 is the first observed day).
+    fn predict(&self, t: i64) -> Result<Decimal> {
+        let half_u = Decimal::from(2 * t - (self.n - 1))
+            .checked_div(Decimal::TWO)
+            .ok_or_else(overflow)?;
+        let v = self.slope.checked_mul(half_u).ok_or_else(overflow)?;
+        add(self.mean, v)
+    }
+
+    /// The projected cost of day `t`, rounded, never below 0 without credits.
+    fn day(&self, t: i64) -> Result<Decimal> {
+        let cost = round(self.predict(t)?, FORECAST_DP);
+        Ok(if self.no_credits && cost.is_sign_negative() {
+            Decimal::ZERO
+        } else {
+            cost
+        })
+    }
+
+    /// Half-width of the 80% interval of the sum of the days `ts`.
+    fn margin(&self, ts: std::ops::Range<i64>) -> Decimal {
+        let Some(s2) = self.s2.filter(|_| !ts.is_empty()) else {
+            return Decimal::ZERO;
+        };
+        let h = (ts.end - ts.start) as f64;
+        let sum_u: f64 = ts.map(|t| (2 * t - (self.n - 1)) as f64 / 2.0).sum();
+        let sxx = self.suu.to_f64().unwrap_or(1.0) / 4.0;
+        let var = s2 * (h + h * h / self.n as f64 + sum_u * sum_u / sxx);
+        let margin = Z80 * var.sqrt();
+        Decimal::from_f64(if margin.is_finite() { margin } else { 0.0 })
+            .map(|m| round(m, FORECAST_DP))
+            .unwrap_or(Decimal::ZERO)
+    }
+
+    /// The projected total of the days `from..=to` (after the observed
+    /// range) with its interval, the lower bound never below 0 without
+    /// credits.
+    fn window(
+        &self,
+        observed_end: NaiveDate,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(Decimal, Decimal, Decimal)> {
+        let first = self.n - 1 + (from - observed_end).num_days().max(1);
+        let last = self.n - 1 + (to - observed_end).num_days();
+        let mut total = Decimal::ZERO;
+        for t in first..=last {
+            total = add(total, self.day(t)?)?;
+        }
+        let margin = self.margin(first..last + 1);
+        let mut lower = total.checked_sub(margin).ok_or_else(overflow)?;
+        if self.no_credits && lower.is_sign_negative() {
+            lower = Decimal::ZERO;
+        }
+        Ok((total, lower, add(total, margin)?))
+    }
+}
+
+/// The first day of the calendar quarter after the one of `day`.
+fn next_quarter_start(day: NaiveDate) -> Option<NaiveDate> {
+    let q = (day.month() - 1) / 3;
+    if q == 3 {
+        NaiveDate::from_ymd_opt(day.year().checked_add(1)?, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(day.year(), q * 3 + 4, 1)
+    }
+}
+
+/// The next calendar month and the next calendar quarter after
+/// `observed.end`'s, projected with the fit of `observed` (the same line
+/// and interval as [`forecast`]).
+///
+/// # Errors
+/// As [`forecast`].
+pub fn outlook(
+    buckets: &[CostBucket],
+    observed: DateRange,
+    currency: Currency,
+) -> Result<Vec<ForecastHorizon>> {
+    validate_range(&observed)?;
+    let fit = Fit::new(buckets, observed, currency)?;
+    let mut out = Vec::new();
+    let month = end_of_month(observed.end)
+        .succ_opt()
+        .map(|s| (s, end_of_month(s)));
+    let quarter = next_quarter_start(observed.end).and_then(|s| {
+        let third = s.checked_add_months(chrono::Months::new(2))?;
+        Some((s, end_of_month(third)))
+    });
+    for (name, span) in [("next_month", month), ("next_quarter", quarter)] {
+        let Some((start, end)) = span else { continue };
+        validate_range(&DateRange::new(observed.start, end)?)?;
+        let (projected_total, lower_bound, upper_bound) = fit.window(observed.end, start, end)?;
+        out.push(ForecastHorizon {
+            horizon: name.to_owned(),
+            period_start: start,
+            period_end: end,
+            projected_total,
+            lower_bound,
+            upper_bound,
+        });
+    }
+    Ok(out)
+}
+
+/// Fewest days with cost a forecast is made from.
+pub const MIN_HISTORY_DAYS: u32 = 7;
+
+/// Most folds a backtest measures.
+pub const BACKTEST_FOLDS: u32 = 6;
+
+/// Days before `observed.start` of daily history the engine asks for, so
+/// [`backtest`] has its folds: the folds a week apart and one horizon.
+pub fn history_days_needed(observed: DateRange, horizon_days: u32) -> i64 {
+    observed.days() + i64::from(horizon_days) + 7 * i64::from(BACKTEST_FOLDS)
+}
+
+/// Days of `buckets` (in `currency`, within `observed`) with any cost.
+pub fn days_with_cost(buckets: &[CostBucket], observed: DateRange, currency: Currency) -> u32 {
+    let days: std::collections::BTreeSet<NaiveDate> = in_currency(buckets, currency)
+        .filter(|b| !b.cost.is_zero())
+        .filter_map(|b| b.period_start.map(|t| t.date()))
+        .filter(|d| observed.contains(*d))
+        .collect();
+    u32::try_from(days.len()).unwrap_or(u32::MAX)
+}
+
+/// The error of the method on past data: at origins a week apart going
+/// back from the last day that leaves a whole horizon before
+/// `history.end`, fit on the `fit_days` days before the origin, project the
+/// next `horizon_days`, and compare the projected total with the actual one.
+/// The folds start no earlier than the first day with cost in `history` and
+/// skip horizons that cost nothing. `mape` is the mean of
+/// `|projected - actual| / actual` over the folds, in percent. `None` with
+/// fewer than 2 folds.
+///
+/// # Errors
+/// As [`forecast`].
+pub fn backtest(
+    buckets: &[CostBucket],
+    history: DateRange,
+    fit_days: u32,
+    horizon_days: u32,
+    currency: Currency,
+) -> Result<Option<ForecastBacktest>> {
+    validate_range(&history)?;
+    if fit_days == 0 || horizon_days == 0 {
+        return Ok(None);
+    }
+    let Some(first) = in_currency(buckets, currency)
+        .filter(|b| !b.cost.is_zero())
+        .filter_map(|b| b.period_start.map(|t| t.date()))
+        .filter(|d| history.contains(*d))
+        .min()
+    else {
+        return Ok(None);
+    };
+    let mut actual_by_day: std::collections::BTreeMap<NaiveDate, Decimal> = Default::default();
+    for b in in_currency(buckets, currency) {
+        if let Some(t) = b.period_start {
+            let e = actual_by_day.entry(t.date()).or_default();
+            *e = add(*e, b.cost)?;
+        }
+    }
+    let mut errors: Vec<f64> = Vec::new();
+    // The last origin: its horizon ends on history.end.
+    let mut fit_end = history.end - Duration::days(i64::from(horizon_days));
+    for _ in 0..BACKTEST_FOLDS {
+        let fit_start = fit_end - Duration::days(i64::from(fit_days) - 1);
+        if fit_start < first || fit_start < history.start {
+            break;
+        }
+        let fitted = DateRange::new(fit_start, fit_end)?;
+        let fit = Fit::new(buckets, fitted, currency)?;
+        let from = fit_end + Duration::days(1);
+        let to = fit_end + Duration::days(i64::from(horizon_days));
+        let (projected, _, _) = fit.window(fit_end, from, to)?;
+        let actual = actual_by_day
+            .range(from..=to)
+            .try_fold(Decimal::ZERO, |a, (_, c)| add(a, *c))?;
+        if !actual.is_zero() {
+            let err = projected
+                .checked_sub(actual)
+                .and_then(|d| d.abs().checked_div(actual.abs()))
+                .ok_or_else(overflow)?;
+            errors.push(err.to_f64().unwrap_or(0.0));
+        }
+        fit_end -= Duration::days(7);
+    }
+    if errors.len() < 2 {
+        return Ok(None);
+    }
+    let mape = errors.iter().sum::<f64>() / errors.len() as f64 * 100.0;
+    Ok(Some(ForecastBacktest {
+        folds: u32::try_from(errors.len()).unwrap_or(u32::MAX),
+        fit_days,
+        horizon_days,
+        mape: Decimal::from_f64(mape)
+            .map(|m| round(m, 1))
+            .unwrap_or_default(),
+    }))
 }
 
 #[cfg(test)]

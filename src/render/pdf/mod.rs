@@ -138,7 +138,7 @@ impl PdfRenderer {
         let mut view = ReportView::build(doc, true);
         if let Some(faces) = fit::Faces::get() {
             let content_width = self.paper.content_width();
-            for table in view.sections.iter_mut().filter_map(|s| s.table_mut()) {
+            for table in view.sections.iter_mut().flat_map(|s| s.tables_mut()) {
                 table.fit = fit::fit(faces, table, content_width);
             }
         }
