@@ -127,7 +127,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Currency::USD.format(focus_total)
     );
     let focus_engine = Engine::builder()
-        .cost_source(Arc::new(MemoryCostSource::with_rows(focus_org, focus_rows)))
+        // Cloud billing: the "model" of a FOCUS row is its ServiceName.
+        .cost_source(Arc::new(
+            MemoryCostSource::with_rows(focus_org, focus_rows)
+                .with_dimension_label(Dimension::Model, "Service"),
+        ))
         .store(Arc::new(store.clone()))
         .clock(Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2024, 10, 1, 8, 0, 0).unwrap(),

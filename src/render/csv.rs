@@ -239,6 +239,12 @@ fn write_detail(out: &mut Out, doc: &ReportDocument) -> Result<()> {
 
 fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
     let cur = doc.currency.code();
+    // Request and token counts of a source that does not carry them (cloud
+    // billing: cost with no request counted) would read as zeros: left out.
+    let counts = doc
+        .summary
+        .as_ref()
+        .is_none_or(|s| s.total_cost.is_zero() || s.total_requests > 0 || s.total_tokens > 0);
     let mut first = true;
     let mut sep = |out: &mut Out| -> Result<()> {
         if !first {
@@ -276,18 +282,24 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
             ReportSection::Breakdown => {
                 for b in &doc.breakdowns {
                     sep(out)?;
-                    let dim = b.dimension.label();
+                    let dim = doc.dimension_label(&b.dimension);
                     out.row(&[&format!("Breakdown by {dim}")])?;
-                    out.row(&[
-                        &dim, "Cost", "Currency", "Share %", "Requests", "Tokens", "Change %",
-                    ])?;
+                    if counts {
+                        out.row(&[
+                            &dim, "Cost", "Currency", "Share %", "Requests", "Tokens", "Change %",
+                        ])?;
+                    } else {
+                        out.row(&[&dim, "Cost", "Currency", "Share %", "Change %"])?;
+                    }
                     for i in &b.items {
                         out.text(&i.label)?;
                         out.num(i.cost)?;
                         out.raw(cur)?;
                         out.num(i.share)?;
-                        out.int(i.requests)?;
-                        out.int(i.tokens)?;
+                        if counts {
+                            out.int(i.requests)?;
+                            out.int(i.tokens)?;
+                        }
                         match i.change {
                             Some(c) => out.num(c)?,
                             None => out.raw("")?,
@@ -303,7 +315,11 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
             ReportSection::Trend => {
                 sep(out)?;
                 out.row(&["Trend"])?;
-                out.row(&["Period Start", "Cost", "Currency", "Requests", "Tokens"])?;
+                if counts {
+                    out.row(&["Period Start", "Cost", "Currency", "Requests", "Tokens"])?;
+                } else {
+                    out.row(&["Period Start", "Cost", "Currency"])?;
+                }
                 for p in doc.trend.iter().flat_map(|t| &t.points) {
                     out.scratch.clear();
                     let _ = write!(
@@ -314,8 +330,10 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
                     out.w.write_field(out.scratch.as_bytes()).map_err(err)?;
                     out.num(p.cost)?;
                     out.raw(cur)?;
-                    out.int(p.requests)?;
-                    out.int(p.tokens)?;
+                    if counts {
+                        out.int(p.requests)?;
+                        out.int(p.tokens)?;
+                    }
                     out.end()?;
                 }
             }

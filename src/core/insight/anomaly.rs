@@ -559,4 +559,129 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.field(), Some("periodStart"));
     }
+
+    fn judged(expected: Decimal, actual: Decimal) -> Anomaly {
+        let day = |s: &str, cost, in_baseline| AnomalyDay {
+            date: d(s),
+            cost,
+            in_baseline,
+        };
+        Anomaly {
+            date: d("2026-10-03"),
+            dimension: Dimension::Team,
+            value: "search".into(),
+            expected_cost: expected,
+            actual_cost: actual,
+            deviation: dec!(5),
+            severity: Severity::Medium,
+            history: vec![
+                day("2026-10-01", expected, true),
+                day("2026-10-02", expected, true),
+                day("2026-10-03", actual, false),
+            ],
+            explanation: None,
+        }
+    }
+
+    fn usage(
+        days: &[(&str, &[(&str, Decimal, u64, u64)])],
+    ) -> BTreeMap<NaiveDate, BTreeMap<String, ModelUsage>> {
+        days.iter()
+            .map(|(day, models)| {
+                (
+                    d(day),
+                    models
+                        .iter()
+                        .map(|(m, cost, requests, cached)| {
+                            (
+                                (*m).to_owned(),
+                                ModelUsage {
+                                    cost: *cost,
+                                    requests: *requests,
+                                    cached_requests: *cached,
+                                },
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_anomaly_splits_into_volume_mix_cache_and_price() {
+        // Twice the requests, a quarter of them now cached: +10 volume, -5
+        // cache, nothing else.
+        let u = usage(&[
+            ("2026-10-01", &[("a", dec!(10), 100, 0)]),
+            ("2026-10-02", &[("a", dec!(10), 100, 0)]),
+            ("2026-10-03", &[("a", dec!(15), 200, 50)]),
+        ]);
+        let e = explain_anomaly(&judged(dec!(10), dec!(15)), &u).unwrap();
+        assert_eq!(
+            (e.volume, e.model_mix, e.cache_rate, e.price),
+            (dec!(10), dec!(0), dec!(-5), dec!(0))
+        );
+        assert_eq!((e.requests, e.expected_requests), (200, dec!(100)));
+        assert_eq!(
+            (e.cache_hit_rate, e.expected_cache_hit_rate),
+            (dec!(25), dec!(0))
+        );
+        assert_eq!(e.top_model, Some(("a".into(), dec!(5))));
+
+        // The same requests moving to the dearer model: all mix.
+        let u = usage(&[
+            (
+                "2026-10-01",
+                &[("a", dec!(10), 100, 0), ("b", dec!(1), 100, 0)],
+            ),
+            (
+                "2026-10-02",
+                &[("a", dec!(10), 100, 0), ("b", dec!(1), 100, 0)],
+            ),
+            (
+                "2026-10-03",
+                &[("a", dec!(15), 150, 0), ("b", dec!(0.5), 50, 0)],
+            ),
+        ]);
+        let e = explain_anomaly(&judged(dec!(11), dec!(15.5)), &u).unwrap();
+        assert_eq!(
+            (e.volume, e.model_mix, e.cache_rate, e.price),
+            (dec!(0), dec!(4.5), dec!(0), dec!(0))
+        );
+
+        // A price rise: same requests and cache, each request dearer.
+        let u = usage(&[
+            ("2026-10-01", &[("a", dec!(10), 100, 20)]),
+            ("2026-10-02", &[("a", dec!(10), 100, 20)]),
+            ("2026-10-03", &[("a", dec!(25), 100, 20)]),
+        ]);
+        let e = explain_anomaly(&judged(dec!(10), dec!(25)), &u).unwrap();
+        assert_eq!(
+            (e.volume, e.model_mix, e.cache_rate, e.price),
+            (dec!(0), dec!(0), dec!(0), dec!(15))
+        );
+
+        // A new model on the day counts as mix; the effects always add up.
+        let u = usage(&[
+            ("2026-10-01", &[("a", dec!(10), 100, 0)]),
+            ("2026-10-02", &[("a", dec!(10), 100, 0)]),
+            (
+                "2026-10-03",
+                &[("a", dec!(10), 100, 0), ("new", dec!(30), 50, 0)],
+            ),
+        ]);
+        let a = judged(dec!(10), dec!(40));
+        let e = explain_anomaly(&a, &u).unwrap();
+        assert_eq!(e.volume + e.model_mix + e.cache_rate + e.price, dec!(30));
+        assert_eq!(e.volume, dec!(5));
+        assert_eq!(e.model_mix, dec!(25));
+
+        // Cloud billing: no request counts, nothing to split by.
+        let u = usage(&[
+            ("2026-10-01", &[("a", dec!(10), 0, 0)]),
+            ("2026-10-03", &[("a", dec!(25), 0, 0)]),
+        ]);
+        assert_eq!(explain_anomaly(&judged(dec!(10), dec!(25)), &u), None);
+    }
 }

@@ -619,4 +619,77 @@ mod tests {
         assert_eq!(end_of_month(d("2024-02-10")), d("2024-02-29"));
         assert_eq!(end_of_month(d("2026-12-31")), d("2026-12-31"));
     }
+
+    #[test]
+    fn the_outlook_projects_next_month_and_next_quarter() {
+        // October, one more each day: the line continues.
+        let costs: Vec<Decimal> = (1..=31).map(Decimal::from).collect();
+        let b = daily("2026-10-01", &costs);
+        let october = DateRange::new(d("2026-10-01"), d("2026-10-31")).unwrap();
+        let o = outlook(&b, october, Currency::USD).unwrap();
+        assert_eq!(o.len(), 2);
+        assert_eq!(o[0].horizon, "next_month");
+        assert_eq!(
+            (o[0].period_start, o[0].period_end),
+            (d("2026-11-01"), d("2026-11-30"))
+        );
+        // Σ_{k=32}^{61} k.
+        assert_eq!(o[0].projected_total, dec!(1395));
+        assert_eq!(o[1].horizon, "next_quarter");
+        assert_eq!(
+            (o[1].period_start, o[1].period_end),
+            (d("2027-01-01"), d("2027-03-31"))
+        );
+        // 1 January is day 93; Σ_{k=93}^{182} k = 12375.
+        assert_eq!(o[1].projected_total, dec!(12375));
+        assert_eq!(
+            (o[1].lower_bound, o[1].upper_bound),
+            (dec!(12375), dec!(12375))
+        );
+        // Mid-quarter: the next quarter is the following one.
+        let may = DateRange::new(d("2026-05-01"), d("2026-05-20")).unwrap();
+        let o = outlook(&daily("2026-05-01", &costs[..20]), may, Currency::USD).unwrap();
+        assert_eq!(
+            (o[0].period_start, o[1].period_start),
+            (d("2026-06-01"), d("2026-07-01"))
+        );
+        // Noisy spend with a falling trend: intervals never go below zero.
+        let noisy: Vec<Decimal> = (0..31)
+            .map(|t| Decimal::from(100 - 3 * t + (t % 3) * 20))
+            .collect();
+        let o = outlook(&daily("2026-10-01", &noisy), october, Currency::USD).unwrap();
+        for h in &o {
+            assert!(h.lower_bound >= Decimal::ZERO && h.lower_bound <= h.projected_total);
+            assert!(h.projected_total <= h.upper_bound);
+        }
+    }
+
+    #[test]
+    fn the_backtest_measures_past_forecasts() {
+        // A perfect line over August to October: every fold is exact.
+        let costs: Vec<Decimal> = (1..=92).map(Decimal::from).collect();
+        let b = daily("2026-08-01", &costs);
+        let history = DateRange::new(d("2026-08-01"), d("2026-10-31")).unwrap();
+        let t = backtest(&b, history, 31, 30, Currency::USD)
+            .unwrap()
+            .unwrap();
+        // Origins 1 Oct, 24, 17, 10 and 3 September; 27 August would fit
+        // from July, before the data.
+        assert_eq!(t.folds, 5);
+        assert_eq!((t.fit_days, t.horizon_days), (31, 30));
+        assert_eq!(t.mape, dec!(0));
+        // Spend that steps from 10 to 20 a day on 17 October: the folds
+        // whose horizon holds the step are off.
+        let flat = daily("2026-08-01", &vec![dec!(10); 92]);
+        let mut jump = flat.clone();
+        jump.extend(daily("2026-10-17", &vec![dec!(10); 15]));
+        let t = backtest(&jump, history, 14, 14, Currency::USD)
+            .unwrap()
+            .unwrap();
+        assert!(t.mape > dec!(0) && t.mape < dec!(100), "{}", t.mape);
+        // Too little history for two folds.
+        let short = DateRange::new(d("2026-08-01"), d("2026-09-09")).unwrap();
+        assert_eq!(backtest(&b, short, 31, 30, Currency::USD).unwrap(), None);
+        assert_eq!(backtest(&[], history, 31, 30, Currency::USD).unwrap(), None);
+    }
 }
