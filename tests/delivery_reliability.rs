@@ -134,6 +134,24 @@ async fn failed_recipients_are_retried_with_backoff_until_they_give_up() {
     assert_eq!(rep.distributed_at, Some(clock.now()));
     assert_eq!(sends_to(&d, "ok@example.com"), 1);
     assert_eq!(sends_to(&d, "flaky@example.com"), 1);
+    // Sent after the run, the e-mail is still the designed one (HTML with
+    // the headline figures), with the subject the first recipient got.
+    #[cfg(feature = "html")]
+    {
+        let sent = d.sent();
+        let first = sent
+            .iter()
+            .find(|x| x.recipient.address == "ok@example.com")
+            .unwrap();
+        let late = sent
+            .iter()
+            .find(|x| x.recipient.address == "flaky@example.com")
+            .unwrap();
+        assert_eq!(late.subject, first.subject);
+        let html = late.html_body.as_deref().expect("an HTML body");
+        assert!(html.contains("TOTAL COST"), "{html}");
+        assert!(late.text_body.contains("Total cost"), "{}", late.text_body);
+    }
 }
 
 #[tokio::test]

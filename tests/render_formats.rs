@@ -6,7 +6,7 @@ use std::process::Command;
 use rust_decimal::Decimal;
 use tokentra_reports::model::*;
 use tokentra_reports::ports::Renderer;
-use tokentra_reports::render::sample::sample_document;
+use tokentra_reports::render::sample::{sample_document, sample_document_with};
 use tokentra_reports::render::{CsvRenderer, JsonRenderer};
 
 /// Strings that try to break out of every format.
@@ -631,6 +631,71 @@ mod pdf {
         let out = PdfRenderer::new().render(&doc).unwrap();
         assert_eq!(out.page_count, pages);
         assert_ne!(out.artifact.bytes.len(), with_logo);
+    }
+
+    /// Names in Hebrew and Arabic, a 300-character name and a 200-row
+    /// table: glyphs from a font that has them (no empty boxes), long
+    /// names shortened, the table across pages with its header on each.
+    #[test]
+    fn pdf_sets_right_to_left_and_long_names_and_paginates_long_tables() {
+        if !tool("pdftotext") || !tool("pdffonts") {
+            return;
+        }
+        let mut doc = sample_document_with(ReportType::Custom, 200, 3);
+        doc.sections = vec![ReportSection::Summary, ReportSection::Breakdown];
+        let hebrew = "צוות החיפוש";
+        let arabic = "فريق البحث";
+        let long = "platform-".repeat(34);
+        let b = &mut doc.breakdowns[0];
+        b.items[0].label = hebrew.into();
+        b.items[1].label = arabic.into();
+        b.items[2].label = long.clone();
+        let rows = doc.breakdowns.iter().map(|b| b.items.len()).max().unwrap();
+        assert!(rows >= 200, "{rows} rows");
+        let out = PdfRenderer::new().render(&doc).unwrap();
+        let path = write_tmp("rtl.pdf", &out.artifact.bytes);
+        let fonts = Command::new("pdffonts").arg(&path).output().unwrap();
+        let fonts = String::from_utf8_lossy(&fonts.stdout);
+        assert!(fonts.contains("NotoSansHebrew"), "{fonts}");
+        assert!(fonts.contains("NotoSansArabic"), "{fonts}");
+        let text = pdftotext(&path);
+        // pdftotext writes right-to-left runs in display order: compare the
+        // letters, not their order.
+        for name in [hebrew, arabic] {
+            for word in name.split(' ') {
+                let mut letters: Vec<char> = word.chars().collect();
+                letters.sort_unstable();
+                let found = text.split_whitespace().any(|w| {
+                    // (Without the embedding marks pdftotext adds.)
+                    let mut l: Vec<char> = w
+                        .chars()
+                        .filter(|c| !('\u{202a}'..='\u{202e}').contains(c))
+                        .collect();
+                    l.sort_unstable();
+                    l == letters
+                });
+                assert!(found, "{word} missing");
+            }
+        }
+        // The long name is shortened with an ellipsis, not spread over lines.
+        assert!(!text.contains(&long));
+        assert!(text.contains("platform-platform-"));
+        assert!(text.contains('…'));
+        // Every page of the table repeats its header.
+        let pages: Vec<&str> = text
+            .split('\u{c}')
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        assert!(pages.len() >= 4, "{} pages", pages.len());
+        let table_pages = pages.iter().filter(|p| p.contains("$")).count();
+        let with_header = pages
+            .iter()
+            .filter(|p| p.lines().any(|l| l.contains("Cost") && l.contains("Share")))
+            .count();
+        assert!(
+            with_header >= table_pages - 1,
+            "{with_header} of {table_pages}"
+        );
     }
 
     #[test]

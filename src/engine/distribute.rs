@@ -258,8 +258,26 @@ impl Engine {
         let download_url = self
             .signed_link(org, id, report.expires_at)
             .map(|(url, _)| url);
-        let (subject, html_body, text_body) =
-            report_message(&report, document, download_url.as_deref());
+        // A retry (or `distribute` later) no longer has the document: the
+        // e-mail is made from the stored summary through the same template,
+        // and a JSON report carries its document.
+        let from_store = match document {
+            Some(_) => None,
+            None if report.format == crate::model::ReportFormat::Json => {
+                serde_json::from_slice::<ReportDocument>(&artifact.bytes).ok()
+            }
+            None => None,
+        }
+        .or_else(|| {
+            document
+                .is_none()
+                .then(|| summary_document(&report, self.costs.default_currency(), self.clock.now()))
+        });
+        let (subject, html_body, text_body) = report_message(
+            &report,
+            document.or(from_store.as_ref()),
+            download_url.as_deref(),
+        );
         let budget = self
             .config
             .delivery_budget
@@ -508,6 +526,60 @@ fn report_message(
         None,
         report_text(report, download_url),
     )
+}
+
+/// A report's e-mail document made from what the archive keeps (its name,
+/// period and headline figures), for deliveries made after the run.
+fn summary_document(
+    report: &GeneratedReport,
+    currency: crate::model::Currency,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ReportDocument {
+    use crate::model::{Metric, ReportSection};
+    let data = report.summary_data.clone().unwrap_or_default();
+    let mut metrics = vec![Metric::TotalCost];
+    if data.total_requests > 0 {
+        metrics.push(Metric::TotalRequests);
+    }
+    if data.cost_change.is_some() {
+        metrics.push(Metric::CostChange);
+    }
+    if data.anomaly_count > 0 {
+        metrics.push(Metric::AnomalyCount);
+    }
+    ReportDocument {
+        schema_version: crate::model::REPORT_SCHEMA_VERSION,
+        title: report.name.clone(),
+        report_type: report.report_type,
+        organization_name: None,
+        generated_at: report.completed_at.unwrap_or(now),
+        date_range: report.date_range,
+        comparison_range: report.comparison_range,
+        filters: report.filters.clone(),
+        currency,
+        branding: Default::default(),
+        sections: vec![ReportSection::Summary],
+        metrics,
+        include_charts: false,
+        chart_types: Vec::new(),
+        summary_data: data,
+        summary: None,
+        trend: None,
+        breakdowns: Vec::new(),
+        anomalies: Vec::new(),
+        forecast: None,
+        recommendations: Vec::new(),
+        top_costs: Vec::new(),
+        efficiency: Vec::new(),
+        chargeback: None,
+        detail: Vec::new(),
+        detail_dimensions: Vec::new(),
+        data_complete_through: None,
+        dimension_labels: Default::default(),
+        groups: Vec::new(),
+        statement: None,
+        forecast_unavailable: None,
+    }
 }
 
 /// The report's name, with its period unless the name already says it.

@@ -641,7 +641,24 @@ fn metric_card(
             card("UNALLOCATED", cur.format(a), "No rule matched".into())
         }
         (Metric::AnomalyCount, V::Count(n)) => {
-            card("ANOMALIES", group(n), "Days outside the baseline".into())
+            // Anomalies are per dimension value: four providers on one day
+            // are four anomalies on one day.
+            let days = doc
+                .anomalies
+                .iter()
+                .map(|a| a.date)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            card(
+                "ANOMALIES",
+                group(n),
+                match (n, days) {
+                    (0, _) => "Spend within its baseline".into(),
+                    (_, 0) => "Spend outside its baseline".into(),
+                    (_, 1) => "On 1 day".into(),
+                    (_, d) => format!("On {d} days"),
+                },
+            )
         }
         (m, _) => na(
             &crate::render::metrics::label(m).to_uppercase(),

@@ -20,6 +20,15 @@ pub(super) const INTER: [&[u8]; 3] = [
     include_bytes!("../../../assets/fonts/Inter-Bold.otf"),
 ];
 
+/// Noto Sans Hebrew and Arabic, Regular and Bold: the fallback for
+/// right-to-left names, which Inter has no glyphs for.
+pub(super) const RTL: [&[u8]; 4] = [
+    include_bytes!("../../../assets/fonts/NotoSansHebrew-Regular.ttf"),
+    include_bytes!("../../../assets/fonts/NotoSansHebrew-Bold.ttf"),
+    include_bytes!("../../../assets/fonts/NotoSansArabic-Regular.ttf"),
+    include_bytes!("../../../assets/fonts/NotoSansArabic-Bold.ttf"),
+];
+
 /// What never changes between renders.
 pub(super) struct Shared {
     library: LazyHash<Library>,
@@ -42,6 +51,7 @@ pub(super) fn shared() -> Arc<Shared> {
         .get_or_init(|| {
             let fonts: Vec<Font> = INTER
                 .iter()
+                .chain(RTL.iter())
                 .copied()
                 .chain(typst_assets::fonts())
                 .flat_map(|data| Font::iter(Bytes::new(data)))
