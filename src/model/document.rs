@@ -214,9 +214,19 @@ pub struct AnomalyExplanation {
     pub cache_hit_rate: Decimal,
     /// Cache hit rate of the baseline days, percent.
     pub expected_cache_hit_rate: Decimal,
-    /// The model whose cost moved most, with its change.
+    /// The model whose cost moved most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_model: Option<(String, Decimal)>,
+    pub top_model: Option<ModelChange>,
+}
+
+/// A model's change of cost against the baseline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelChange {
+    /// The model.
+    pub model: String,
+    /// Its cost on the day less its baseline cost.
+    pub change: Decimal,
 }
 
 /// Projection of cost to the end of a period: the rest of the reported

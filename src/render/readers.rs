@@ -532,12 +532,12 @@ pub fn anomaly_details(doc: &ReportDocument, svg: bool, primary: &str) -> Option
                         },
                         e.top_model
                             .as_ref()
-                            .map(|(m, c)| {
+                            .map(|t| {
                                 format!(
                                     "The model that moved most: {} ({}{}).",
-                                    clip(m),
-                                    if c.is_sign_negative() { "" } else { "+" },
-                                    cur.format(*c)
+                                    clip(&t.model),
+                                    if t.change.is_sign_negative() { "" } else { "+" },
+                                    cur.format(t.change)
                                 )
                             })
                             .unwrap_or_default(),

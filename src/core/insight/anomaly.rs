@@ -33,7 +33,8 @@ use rust_decimal::Decimal;
 
 use super::{add, in_currency, round, validate_range, UNASSIGNED};
 use crate::model::{
-    Anomaly, AnomalyDay, AnomalyExplanation, CostBucket, Currency, DateRange, Dimension, Severity,
+    Anomaly, AnomalyDay, AnomalyExplanation, CostBucket, Currency, DateRange, Dimension,
+    ModelChange, Severity,
 };
 use crate::{Error, Result};
 
@@ -382,7 +383,10 @@ pub fn explain_anomaly(
         top_model: models
             .first()
             .filter(|(_, c)| !c.is_zero())
-            .map(|(m, c)| ((*m).to_owned(), round(*c, 6))),
+            .map(|(m, c)| ModelChange {
+                model: (*m).to_owned(),
+                change: round(*c, 6),
+            }),
     })
 }
 
@@ -627,7 +631,13 @@ mod tests {
             (e.cache_hit_rate, e.expected_cache_hit_rate),
             (dec!(25), dec!(0))
         );
-        assert_eq!(e.top_model, Some(("a".into(), dec!(5))));
+        assert_eq!(
+            e.top_model,
+            Some(ModelChange {
+                model: "a".into(),
+                change: dec!(5)
+            })
+        );
 
         // The same requests moving to the dearer model: all mix.
         let u = usage(&[
