@@ -608,7 +608,12 @@ async fn digests_go_out_at_the_users_local_time_once() {
     assert_eq!(due[0].1.slot, utc(2026, 11, 1, 14, 0));
     f.engine.process_email_digests().await.unwrap();
     assert!(f.engine.due_digests().await.unwrap().is_empty());
+    // 1 November's digest is due at 14:00 UTC, but the demo data ends on
+    // 31 October: it waits for the data (at most 6 hours).
     f.clock.set(utc(2026, 11, 2, 14, 0));
+    let st = f.engine.process_email_digests().await.unwrap();
+    assert_eq!((st.sent, st.failed, st.waiting), (0, 0, 1));
+    f.clock.set(utc(2026, 11, 2, 20, 0));
     f.deliverer.fail_for("ana@example.com", true);
     let st = f.engine.process_email_digests().await.unwrap();
     assert_eq!((st.sent, st.failed), (0, 1));
@@ -623,7 +628,7 @@ async fn digests_go_out_at_the_users_local_time_once() {
         "a failed send does not move lastSentAt"
     );
     f.deliverer.heal("ana@example.com");
-    f.clock.set(utc(2026, 11, 2, 14, 15));
+    f.clock.set(utc(2026, 11, 2, 20, 15));
     let st = f.engine.process_email_digests().await.unwrap();
     assert_eq!(st.sent, 1);
     let st = f.engine.process_email_digests().await.unwrap();
@@ -631,10 +636,31 @@ async fn digests_go_out_at_the_users_local_time_once() {
     let sent = f.deliverer.sent();
     assert_eq!(sent.len(), 2);
     assert!(
-        sent[1].text_body.contains("2026-11-01"),
+        sent[1].text_body.contains("2026-11-01") || sent[1].text_body.contains("1 November 2026"),
         "{}",
         sent[1].text_body
     );
+    // Sent without the data: it says so, and a missing day is no drop.
+    #[cfg(feature = "html")]
+    {
+        assert!(
+            sent[1].text_body.contains("31 October 2026"),
+            "{}",
+            sent[1].text_body
+        );
+        assert!(
+            sent[1].subject.ends_with("waiting for data"),
+            "{}",
+            sent[1].subject
+        );
+        let text = &sent[1].text_body;
+        assert!(text.contains("has not arrived yet"), "{text}");
+        assert!(
+            !text.contains("-100.0%") && !text.contains("$0.00"),
+            "{text}"
+        );
+        assert!(text.contains("Not judged"), "{text}");
+    }
     assert_ne!(sent[0].idempotency_key, sent[1].idempotency_key);
 }
 

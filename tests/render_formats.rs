@@ -371,7 +371,12 @@ mod html {
         assert!(mail
             .subject
             .starts_with("AI spend digest, 1 – 31 March 2026: $"));
-        assert!(mail.html.contains("3 anomalies were detected."));
+        // Three anomalies on three days of the sample.
+        assert!(
+            mail.html.contains("Unusual spending on 3 days."),
+            "{}",
+            mail.html
+        );
         assert!(!mail.html.contains("<script>alert"));
         assert!(!mail.html.contains("<img src=x"));
         assert!(

@@ -495,7 +495,9 @@ async fn failures_are_traced_and_the_worker_reports_its_health() {
     let events = capture.0.lock().unwrap().join("\n");
     let failure = events
         .lines()
-        .find(|l| l.contains("digest could not be built"))
+        .find(|l| {
+            l.contains("digest could not be built") || l.contains("digest data freshness unknown")
+        })
         .unwrap_or_else(|| panic!("no failure event in:\n{events}"));
     assert!(failure.starts_with("WARN"), "{failure}");
     assert!(failure.contains(&bad.to_string()), "{failure}");

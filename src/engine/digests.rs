@@ -164,7 +164,7 @@ impl Engine {
             // next user (the slot stays due, so the next tick tries again).
             // A period whose data has not all arrived waits (a day without
             // data is not a day without spend), for a while.
-            match self.costs.complete_through(org).await {
+            match self.data_watermark(org, due.period.end).await {
                 Ok(Some(w))
                     if w < due.period.end && self.clock.now() < due.slot + DIGEST_MAX_WAIT =>
                 {

@@ -206,7 +206,56 @@ fn prev_key(d: &Dimension) -> String {
     format!("prev:{d}")
 }
 
+/// A period ending this many days before today or later may be missing
+/// data that has not arrived yet (see [`Engine::data_watermark`]).
+const RECENT_DAYS: i64 = 2;
+
 impl Engine {
+    /// The last day whose cost data is complete for `org`, for a period
+    /// ending on `period_end`: the source's watermark
+    /// ([`CostSource::complete_through`](crate::ports::CostSource::complete_through))
+    /// when it knows one. When it does not and the period ends within the
+    /// last [`RECENT_DAYS`] days, the newest day with any cost or request in
+    /// the 30 days to `period_end` (usage data arrives late; a whole
+    /// organization spending nothing at all is rarer than a feed that has
+    /// not run yet). `None`: every day is taken as complete.
+    ///
+    /// # Errors
+    /// The cost source's.
+    pub async fn data_watermark(
+        &self,
+        org: OrganizationId,
+        period_end: chrono::NaiveDate,
+    ) -> Result<Option<chrono::NaiveDate>> {
+        if let Some(w) = self.costs.complete_through(org).await? {
+            return Ok(Some(w));
+        }
+        let today = self.clock.now().date_naive();
+        if (today - period_end).num_days() > RECENT_DAYS {
+            return Ok(None);
+        }
+        let Some(start) = period_end.checked_sub_signed(Duration::days(29)) else {
+            return Ok(None);
+        };
+        let days = self
+            .costs
+            .aggregate(
+                org,
+                &CostQuery::total(DateRange {
+                    start,
+                    end: period_end,
+                })
+                .bucketed(Granularity::Day),
+            )
+            .await?;
+        Ok(days
+            .iter()
+            .filter(|b| !b.cost.is_zero() || b.requests > 0)
+            .filter_map(|b| b.period_start.map(|t| t.date()))
+            .max()
+            .filter(|last| *last < period_end))
+    }
+
     /// Query the cost source for what the resolved template's sections need
     /// (concurrently) and assemble the document every renderer reads.
     pub async fn build_document(
@@ -221,8 +270,7 @@ impl Engine {
         // no comparison with a whole previous period, anomalies and the
         // forecast over the complete days only.
         let incomplete = self
-            .costs
-            .complete_through(org)
+            .data_watermark(org, r.date_range.end)
             .await?
             .filter(|w| *w < r.date_range.end);
         let complete = match incomplete {

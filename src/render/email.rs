@@ -34,6 +34,39 @@ fn one_line(s: &str) -> String {
     crate::render::charts::truncate(s.trim(), 200)
 }
 
+/// Columns an e-mail leaves to the attached report, so its tables fit a
+/// phone's 320 px: counts beside amounts, and the anomalies' dimension,
+/// expected cost and severity.
+const EMAIL_DROPPED_COLUMNS: [&str; 5] =
+    ["Requests", "Tokens", "Dimension", "Expected", "Severity"];
+
+fn narrow(view: &mut ReportView) {
+    use crate::render::view::SectionView;
+    for s in &mut view.sections {
+        if let SectionView::Breakdown { table, .. }
+        | SectionView::TopCosts { table, .. }
+        | SectionView::Anomalies { table, .. } = s
+        {
+            let drop: Vec<bool> = table
+                .header
+                .iter()
+                .map(|h| EMAIL_DROPPED_COLUMNS.contains(&h.as_str()))
+                .collect();
+            *table = std::mem::replace(
+                table,
+                crate::render::view::Table {
+                    header: Vec::new(),
+                    numeric: Vec::new(),
+                    rows: Vec::new(),
+                    total: None,
+                    fit: None,
+                },
+            )
+            .without(|i| drop.get(i).copied().unwrap_or(false));
+        }
+    }
+}
+
 fn render(
     templates: &Templates,
     doc: &ReportDocument,
@@ -42,7 +75,8 @@ fn render(
     link: Option<&str>,
     link_label: &str,
 ) -> Result<RenderedEmail> {
-    let view = ReportView::build(doc, false);
+    let mut view = ReportView::build(doc, false);
+    narrow(&mut view);
     // Only http(s) links become buttons; anything else is left out.
     let link = link.filter(|l| l.starts_with("https://") || l.starts_with("http://"));
     let ctx = context! {
@@ -104,6 +138,27 @@ pub fn render_digest_email(
         "AI spend digest, {}: {total}",
         crate::render::view::period(&doc.date_range)
     ));
+    if let Some(through) = doc
+        .data_complete_through
+        .filter(|d| *d < doc.date_range.start)
+    {
+        // The day has not arrived: no "$0.00" and no "-100%".
+        let period = crate::render::view::period(&doc.date_range);
+        let subject = one_line(&format!("AI spend digest, {period}: waiting for data"));
+        let intro = format!(
+            "The usage data for {period} has not arrived yet: it is complete through {}. \
+             This digest reports nothing for days without their data.",
+            crate::render::view::long_date(through)
+        );
+        return render(
+            templates,
+            doc,
+            subject,
+            intro,
+            dashboard_url,
+            "Open the dashboard",
+        );
+    }
     let mut intro = format!("You spent {total} on AI APIs in this period");
     if let Some(c) = doc.summary_data.cost_change {
         intro.push_str(&format!(
@@ -127,7 +182,20 @@ pub fn render_digest_email(
         }
         intro.push_str(&format!(" {line}."));
     }
-    if doc.summary_data.anomaly_count > 0 {
+    // Counted as what they are: four providers off on one day is one day
+    // of unusual spending.
+    let days = doc
+        .anomalies
+        .iter()
+        .map(|a| a.date)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if days > 0 {
+        intro.push_str(&format!(
+            " Unusual spending on {days} day{}.",
+            if days == 1 { "" } else { "s" }
+        ));
+    } else if doc.summary_data.anomaly_count > 0 {
         intro.push_str(&format!(
             " {} anomal{} detected.",
             doc.summary_data.anomaly_count,

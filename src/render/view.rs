@@ -178,6 +178,9 @@ pub enum SectionView {
     Anomalies {
         /// Heading.
         title: String,
+        /// What to say when there are none: none found, or not judged
+        /// (the period's data has not arrived).
+        empty_note: String,
         /// Table (empty rows: "No anomalies").
         table: Table,
     },
@@ -696,11 +699,18 @@ impl ReportView {
         {
             footer = format!("{footer} · {f}");
         }
+        // The period's data has not arrived at all (the source's watermark
+        // is before its first day).
+        let nothing_complete = doc
+            .data_complete_through
+            .is_some_and(|d| d < doc.date_range.start);
         let charts = doc.include_charts;
         let wants = |t: ChartType| charts && doc.chart_types.contains(&t);
         let mut sections = Vec::new();
         for section in &doc.sections {
             match section {
+                // Nothing complete: no cards of zeros (the intro says why).
+                ReportSection::Summary if nothing_complete => {}
                 ReportSection::Summary => {
                     let s = doc.summary.clone().unwrap_or_default();
                     let cards = crate::render::metrics::figures(doc)
@@ -887,6 +897,11 @@ impl ReportView {
                 }
                 ReportSection::Anomalies => sections.push(SectionView::Anomalies {
                     title: "Anomalies".into(),
+                    empty_note: if nothing_complete {
+                        "Not judged: the data for this period has not arrived yet.".into()
+                    } else {
+                        "No anomalies were detected in this period.".into()
+                    },
                     table: Table {
                         fit: None,
                         header: vec![
