@@ -180,8 +180,41 @@ async fn emails() -> Vec<(&'static str, String)> {
     };
     vec![
         ("report-email", html("cfo@example.com")),
-        ("digest-email", html("ana@example.com")),
+        ("digest-email-waiting", html("ana@example.com")),
+        ("digest-email", digest_with_data().await),
     ]
+}
+
+/// The daily digest of 31 October, sent on 1 November when the data is in.
+async fn digest_with_data() -> String {
+    let org = OrganizationId::new();
+    let rows = read_cost_rows_csv(std::fs::File::open(DEMO).unwrap(), "demo").unwrap();
+    let deliverer = RecordingDeliverer::new();
+    let engine = Engine::builder()
+        .cost_source(Arc::new(MemoryCostSource::with_rows(org, rows)))
+        .store(Arc::new(MemoryStore::new()))
+        .clock(Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 1, 14, 15, 0).unwrap(),
+        )))
+        .deliverer(Arc::new(deliverer.clone()))
+        .config(EngineConfig {
+            dashboard_url: Some("https://costs.example.com/dashboard".into()),
+            ..EngineConfig::default()
+        })
+        .build()
+        .unwrap();
+    let mut p = engine
+        .digest_preferences(org, UserId::new(), "ana@example.com")
+        .await
+        .unwrap();
+    p.frequency = DigestFrequency::Daily;
+    p.timezone = Timezone::parse("America/New_York").unwrap();
+    engine.upsert_digest_preferences(org, p).await.unwrap();
+    let st = engine.process_email_digests().await.unwrap();
+    assert_eq!(st.sent, 1, "{st:?}");
+    let d = deliverer.sent().pop().unwrap();
+    assert!(d.text_body.contains("You spent $"), "{}", d.text_body);
+    d.html_body.unwrap()
 }
 
 #[tokio::test]
