@@ -93,8 +93,8 @@ async fn without_approval_the_report_is_generated_and_sent_at_once() {
         assert_eq!(report.format, ReportFormat::Pdf);
         assert!(art.bytes.starts_with(b"%PDF-"));
         assert!(report.page_count.unwrap() >= 1);
-        // The allocation is the report's first table (pdftotext is
-        // installed by .ci/run).
+        // The allocation is the statement's table (pdftotext is installed
+        // by .ci/run).
         let path = std::env::temp_dir().join(format!("{report_id}.pdf"));
         std::fs::write(&path, &art.bytes).unwrap();
         let text = std::process::Command::new("pdftotext")
@@ -102,8 +102,10 @@ async fn without_approval_the_report_is_generated_and_sent_at_once() {
             .output()
             .expect("pdftotext (poppler-utils) is needed by this test");
         let text = String::from_utf8_lossy(&text.stdout);
-        assert!(text.contains("search (allocated)"), "{text}");
-        assert!(text.contains("$11.51"), "{text}");
+        assert!(text.contains("Chargeback statement"), "{text}");
+        assert!(text.contains("Charged to"), "{text}");
+        assert!(text.contains("search") && text.contains("$11.51"), "{text}");
+        assert!(text.contains("ties out to the cent"), "{text}");
         let _ = std::fs::remove_file(path);
     } else {
         assert_eq!(report.format, ReportFormat::Json);

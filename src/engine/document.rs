@@ -76,6 +76,7 @@ fn group_details(
     total: Decimal,
     limit: usize,
     currency: Currency,
+    (range, granularity): (DateRange, Granularity),
 ) -> Result<Vec<GroupDetail>> {
     let empty = Vec::new();
     let main = data.get("group").unwrap_or(&empty);
@@ -124,7 +125,17 @@ fn group_details(
                 .filter(|b| b.currency == currency && b.keys.first() == Some(value))
                 .fold(Decimal::ZERO, |a, b| a.checked_add(b.cost).unwrap_or(a))
         });
+        let daily: Vec<CostBucket> = data
+            .get("group:trend")
+            .map(|rows| {
+                rows.iter()
+                    .filter(|b| b.keys.first() == Some(value))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         out.push(GroupDetail {
+            trend: Some(trend(&daily, range, granularity, currency)?),
             dimension: g.clone(),
             value: value.clone(),
             label: item.label.clone(),
@@ -372,6 +383,12 @@ impl Engine {
         let group_dims = group_dimensions(r);
         if let Some((g, subs)) = &group_dims {
             plan.add("group", base.clone().group_by([g.clone()]));
+            plan.add(
+                "group:trend",
+                base.clone()
+                    .group_by([g.clone()])
+                    .bucketed(r.config.granularity),
+            );
             if let Some(pb) = &prev_base {
                 plan.add("group:prev", pb.clone().group_by([g.clone()]));
             }
@@ -575,7 +592,15 @@ impl Engine {
             _ => None,
         };
         let groups = match &group_dims {
-            Some((g, subs)) => group_details(g, subs, &data, summary.total_cost, limit, currency)?,
+            Some((g, subs)) => group_details(
+                g,
+                subs,
+                &data,
+                summary.total_cost,
+                limit,
+                currency,
+                (r.date_range, r.config.granularity),
+            )?,
             None => Vec::new(),
         };
         let mut dimension_labels = std::collections::BTreeMap::new();

@@ -497,6 +497,9 @@ pub struct GroupDetail {
     pub change: Option<Decimal>,
     /// Its cost by model, by feature (team) or by team (project)...
     pub breakdowns: Vec<Breakdown>,
+    /// Its cost over the period (the report's granularity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<CostTrend>,
 }
 
 /// What finance signs: the configuration behind a chargeback allocation and

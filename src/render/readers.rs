@@ -126,7 +126,7 @@ pub fn overview(doc: &ReportDocument) -> Option<SectionView> {
 }
 
 /// A page per team or project (a page break before each).
-pub fn groups(doc: &ReportDocument) -> Vec<SectionView> {
+pub fn groups(doc: &ReportDocument, svg: bool, primary: &str) -> Vec<SectionView> {
     let cur = doc.currency;
     let mut out = Vec::new();
     for g in &doc.groups {
@@ -203,8 +203,27 @@ pub fn groups(doc: &ReportDocument) -> Vec<SectionView> {
                 }),
             })
             .collect();
+        let chart = match (&g.trend, svg && doc.include_charts) {
+            (Some(t), true) if t.points.len() > 1 => {
+                let labels: Vec<String> = t
+                    .points
+                    .iter()
+                    .map(|p| short_date(p.period_start.date()))
+                    .collect();
+                let values: Vec<f64> = t
+                    .points
+                    .iter()
+                    .map(|p| p.cost.to_f64().unwrap_or(0.0))
+                    .collect();
+                let mut style = ChartStyle::new(primary, cur);
+                style.height = 170.0;
+                super::charts::line_chart(&labels, &values, &style, true)
+            }
+            _ => String::new(),
+        };
         out.push(SectionView::PageBreak);
         out.push(SectionView::Group {
+            svg: chart,
             title: clip(&g.label),
             subtitle: format!("{dim} · {}", crate::render::view::period(&doc.date_range)),
             cards,
@@ -614,7 +633,7 @@ pub fn arrange(doc: &ReportDocument, sections: &mut Vec<SectionView>, svg: bool,
                 }
             }
         }
-        ReportType::Team | ReportType::Project => sections.extend(groups(doc)),
+        ReportType::Team | ReportType::Project => sections.extend(groups(doc, svg, primary)),
         _ => {}
     }
 }

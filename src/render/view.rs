@@ -216,6 +216,9 @@ pub enum SectionView {
         subtitle: String,
         /// Its figures.
         cards: Vec<Card>,
+        /// Its cost over the period as a line chart (SVG; empty without
+        /// charts).
+        svg: String,
         /// Its breakdowns.
         tables: Vec<SubTable>,
     },
@@ -779,7 +782,16 @@ impl ReportView {
                     });
                 }
                 ReportSection::Breakdown => {
-                    for b in &doc.breakdowns {
+                    for (i, b) in doc.breakdowns.iter().enumerate() {
+                        // A chargeback's allocation is the first breakdown;
+                        // laid out for finance, the statement shows it.
+                        if svg_charts
+                            && i == 0
+                            && doc.report_type == crate::model::ReportType::Chargeback
+                            && doc.chargeback.is_some()
+                        {
+                            continue;
+                        }
                         let max = b
                             .items
                             .iter()
@@ -804,30 +816,32 @@ impl ReportView {
                         } else {
                             Vec::new()
                         };
-                        let (pie_svg, pie_slices_svg, pie_legend) = if svg_charts
-                            && wants(ChartType::Pie)
-                        {
-                            let items: Vec<(String, f64)> = b
-                                .items
-                                .iter()
-                                .map(|i| (i.label.clone(), to_f64(i.cost)))
-                                .collect();
-                            let style = super::charts::ChartStyle::new(&primary, cur);
-                            let (slices, legend) = super::charts::pie_chart_parts(&items, &style);
-                            let legend = legend
-                                .into_iter()
-                                .zip(&b.items)
-                                .map(|(e, i)| LegendItem {
-                                    color: e.color,
-                                    label: super::charts::truncate(&i.label, 40),
-                                    value: money(i.cost),
-                                    share: percent(i.share),
-                                })
-                                .collect();
-                            (super::charts::pie_chart(&items, &style), slices, legend)
-                        } else {
-                            (String::new(), String::new(), Vec::new())
-                        };
+                        // One chart per breakdown: bars when the template
+                        // asks for them and they fit, else the pie.
+                        let (pie_svg, pie_slices_svg, pie_legend) =
+                            if svg_charts && bars.is_empty() && wants(ChartType::Pie) {
+                                let items: Vec<(String, f64)> = b
+                                    .items
+                                    .iter()
+                                    .map(|i| (i.label.clone(), to_f64(i.cost)))
+                                    .collect();
+                                let style = super::charts::ChartStyle::new(&primary, cur);
+                                let (slices, legend) =
+                                    super::charts::pie_chart_parts(&items, &style);
+                                let legend = legend
+                                    .into_iter()
+                                    .zip(&b.items)
+                                    .map(|(e, i)| LegendItem {
+                                        color: e.color,
+                                        label: super::charts::truncate(&i.label, 40),
+                                        value: money(i.cost),
+                                        share: percent(i.share),
+                                    })
+                                    .collect();
+                                (super::charts::pie_chart(&items, &style), slices, legend)
+                            } else {
+                                (String::new(), String::new(), Vec::new())
+                            };
                         sections.push(SectionView::Breakdown {
                             title: format!(
                                 "Cost by {}",
