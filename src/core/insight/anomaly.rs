@@ -587,9 +587,10 @@ mod tests {
         }
     }
 
-    fn usage(
-        days: &[(&str, &[(&str, Decimal, u64, u64)])],
-    ) -> BTreeMap<NaiveDate, BTreeMap<String, ModelUsage>> {
+    /// (model, cost, requests, cached requests).
+    type ModelRow<'a> = (&'a str, Decimal, u64, u64);
+
+    fn usage(days: &[(&str, &[ModelRow])]) -> BTreeMap<NaiveDate, BTreeMap<String, ModelUsage>> {
         days.iter()
             .map(|(day, models)| {
                 (
