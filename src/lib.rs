@@ -88,6 +88,16 @@
 //! # }
 //! ```
 //!
+//! ## Reports by reader
+//!
+//! Each report type is laid out for its reader ([`render::readers`]): a
+//! one-page overview for leadership (executive), a page per team or project,
+//! a chargeback statement that ties out to the cent with its rules and
+//! approval, anomalies with baseline charts and what moved (volume, model
+//! mix, cache rate, price), and forecasts of next month and next quarter
+//! with their error on past data. `cargo run --example report_gallery`
+//! writes one of each.
+//!
 //! ## Errors
 //!
 //! One [`Error`] type. Validation errors name the JSON path of the offending

@@ -990,3 +990,51 @@ async fn missing_days_are_not_a_drop_and_digests_wait_for_their_data() {
         sent[0].text_body
     );
 }
+
+#[tokio::test]
+async fn without_a_source_watermark_recent_days_without_data_are_not_taken_as_zero() {
+    // The demo has usage every day until 31 October.
+    let f = fx_at(utc(2026, 11, 2, 9, 0), EngineConfig::default());
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    assert_eq!(
+        f.engine
+            .data_watermark(f.org, day("2026-11-01"))
+            .await
+            .unwrap(),
+        Some(day("2026-10-31"))
+    );
+    // A period whose last day has data, or long past: complete.
+    assert_eq!(
+        f.engine
+            .data_watermark(f.org, day("2026-10-31"))
+            .await
+            .unwrap(),
+        None
+    );
+    let later = fx_at(utc(2026, 11, 20, 9, 0), EngineConfig::default());
+    assert_eq!(
+        later
+            .engine
+            .data_watermark(later.org, day("2026-11-01"))
+            .await
+            .unwrap(),
+        None
+    );
+    // Usage on a few days only: quiet days are quiet, not missing.
+    let org = OrganizationId::new();
+    let rows: Vec<CostRow> = serde_json::from_value(serde_json::json!([
+        {"date": "2026-10-20", "provider": "openai", "cost": "3.00", "requests": 2},
+        {"date": "2026-10-27", "provider": "openai", "cost": "4.00", "requests": 3}
+    ]))
+    .unwrap();
+    let sparse = Engine::builder()
+        .cost_source(Arc::new(MemoryCostSource::with_rows(org, rows)))
+        .store(Arc::new(MemoryStore::new()))
+        .clock(Arc::new(ManualClock::new(utc(2026, 11, 2, 9, 0))))
+        .build()
+        .unwrap();
+    assert_eq!(
+        sparse.data_watermark(org, day("2026-11-01")).await.unwrap(),
+        None
+    );
+}

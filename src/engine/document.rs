@@ -227,9 +227,11 @@ impl Engine {
     /// ([`CostSource::complete_through`](crate::ports::CostSource::complete_through))
     /// when it knows one. When it does not and the period ends within the
     /// last [`RECENT_DAYS`] days, the newest day with any cost or request in
-    /// the 30 days to `period_end` (usage data arrives late; a whole
-    /// organization spending nothing at all is rarer than a feed that has
-    /// not run yet). `None`: every day is taken as complete.
+    /// the 30 days to `period_end`, if the organization has usage nearly
+    /// every day (12 of the 14 days up to that one): usage data arrives
+    /// late, and for such an organization a day of nothing at all is a feed
+    /// that has not run yet, not a day without spend. `None`: every day is
+    /// taken as complete.
     ///
     /// # Errors
     /// The cost source's.
@@ -259,12 +261,22 @@ impl Engine {
                 .bucketed(Granularity::Day),
             )
             .await?;
-        Ok(days
+        let with_data: std::collections::BTreeSet<chrono::NaiveDate> = days
             .iter()
             .filter(|b| !b.cost.is_zero() || b.requests > 0)
             .filter_map(|b| b.period_start.map(|t| t.date()))
-            .max()
-            .filter(|last| *last < period_end))
+            .collect();
+        let Some(&last) = with_data.last() else {
+            return Ok(None);
+        };
+        // Only for usage that comes every day (at least 12 of the 14 days
+        // up to the last one): a team that uses AI once a week has quiet
+        // days, not missing ones.
+        let dense = with_data
+            .range(last.checked_sub_signed(Duration::days(13)).unwrap_or(last)..=last)
+            .count()
+            >= 12;
+        Ok((dense && last < period_end).then_some(last))
     }
 
     /// Query the cost source for what the resolved template's sections need
