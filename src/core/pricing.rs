@@ -407,7 +407,7 @@ pub struct ModelSpend {
 /// cheaper than they are). Sorted by cost, highest first, then by name.
 ///
 /// # Errors
-/// [`Error::Invalid`](crate::Error::Invalid) on `cost` when one model's
+/// [`Error::Invalid`] on `cost` when one model's
 /// spend overflows the decimal range.
 pub fn model_spend_from_buckets(
     buckets: &[CostBucket],

@@ -226,7 +226,7 @@ impl Engine {
     /// ending on `period_end`: the source's watermark
     /// ([`CostSource::complete_through`](crate::ports::CostSource::complete_through))
     /// when it knows one. When it does not and the period ends within the
-    /// last [`RECENT_DAYS`] days, the newest day with any cost or request in
+    /// last two days, the newest day with any cost or request in
     /// the 30 days to `period_end`, if the organization has usage nearly
     /// every day (12 of the 14 days up to that one): usage data arrives
     /// late, and for such an organization a day of nothing at all is a feed
