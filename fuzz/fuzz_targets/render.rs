@@ -30,11 +30,24 @@ const CHARTS: [ChartType; 4] = [
     ChartType::Area,
 ];
 
+const KINDS: [ReportType; 8] = [
+    ReportType::Executive,
+    ReportType::Team,
+    ReportType::Project,
+    ReportType::Chargeback,
+    ReportType::Anomaly,
+    ReportType::Forecast,
+    ReportType::Custom,
+    ReportType::Digest,
+];
+
 fn shape(data: &[u8]) -> ReportDocument {
+    let first = data.first().copied().unwrap_or(0);
+    // Every reader's layout: the kind decides which parts are drawn.
     let mut doc = sample_document_with(
-        ReportType::Team,
+        KINDS[usize::from(first) % KINDS.len()],
         4,
-        u64::from(data.first().copied().unwrap_or(0)),
+        u64::from(first),
     );
     let text = String::from_utf8_lossy(data);
     let mut parts = text.split('\u{1}').map(str::to_owned);
@@ -71,7 +84,68 @@ fn shape(data: &[u8]) -> ReportDocument {
     }
     for a in &mut doc.anomalies {
         a.value = next();
+        for d in &mut a.history {
+            if let Some(v) = amounts.next() {
+                d.cost = v;
+            }
+        }
+        if let (Some(e), Some(v)) = (&mut a.explanation, amounts.next()) {
+            e.price = v;
+            e.top_model = Some(ModelChange {
+                model: next(),
+                change: v,
+            });
+        }
     }
+    for g in &mut doc.groups {
+        g.label = next();
+        for b in &mut g.breakdowns {
+            for item in &mut b.items {
+                item.label = next();
+            }
+        }
+        if let Some(t) = &mut g.trend {
+            for p in &mut t.points {
+                if let Some(v) = amounts.next() {
+                    p.cost = v;
+                }
+            }
+        }
+    }
+    if let Some(st) = &mut doc.statement {
+        st.configuration = next();
+        st.tag_key = Some(next());
+        st.rejection_reason = Some(next());
+        for r in &mut st.rules {
+            r.source = next();
+            r.target = Some(next());
+            for t in r.split.iter_mut().flatten() {
+                t.target = next();
+                if let Some(v) = amounts.next() {
+                    t.weight = v;
+                }
+            }
+        }
+    }
+    if let Some(a) = &mut doc.chargeback {
+        let keys: Vec<String> = a.allocations.keys().cloned().collect();
+        for k in keys {
+            if let Some(mut v) = a.allocations.remove(&k) {
+                if let Some(c) = amounts.next() {
+                    v.total_cost = c;
+                }
+                a.allocations.insert(next(), v);
+            }
+        }
+    }
+    if let Some(f) = &mut doc.forecast {
+        for h in &mut f.outlook {
+            if let Some(v) = amounts.next() {
+                h.lower_bound = v;
+            }
+        }
+    }
+    doc.dimension_labels.insert("model".into(), next());
     for r in &mut doc.recommendations {
         r.title = next();
         r.message = next();

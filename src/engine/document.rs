@@ -560,13 +560,15 @@ impl Engine {
             (true, Some(complete)) => {
                 // A short period (a day, a week) is fitted on the last
                 // MIN_FIT_DAYS days: one day is no trend.
-                let observed = if complete.days() < MIN_FIT_DAYS {
-                    DateRange {
-                        start: complete.end - Duration::days(MIN_FIT_DAYS - 1),
+                let observed = match complete
+                    .end
+                    .checked_sub_signed(Duration::days(MIN_FIT_DAYS - 1))
+                {
+                    Some(start) if complete.days() < MIN_FIT_DAYS => DateRange {
+                        start,
                         end: complete.end,
-                    }
-                } else {
-                    complete
+                    },
+                    _ => complete,
                 };
                 let daily = get(&data, "daily");
                 let days = days_with_cost(&daily, observed, currency);
@@ -580,6 +582,7 @@ impl Engine {
                 } else {
                     let mut f = forecast_ahead(&daily, observed, currency)?;
                     f.outlook = outlook(&daily, observed, currency)?;
+                    f.fitted_on = Some(observed);
                     let horizon = (f.period_end - f.period_start.unwrap_or(observed.end))
                         .num_days()
                         .max(1);

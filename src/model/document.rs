@@ -259,6 +259,10 @@ pub struct Forecast {
     /// and the next calendar quarter.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outlook: Vec<ForecastHorizon>,
+    /// The days the line was fitted on, when the engine knows them (a
+    /// period shorter than 14 days is fitted on the last 14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fitted_on: Option<DateRange>,
     /// The method's error on past data (`None` when the history is too
     /// short to measure it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

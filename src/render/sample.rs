@@ -229,7 +229,7 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
         ],
     };
 
-    ReportDocument {
+    let mut doc = ReportDocument {
         schema_version: REPORT_SCHEMA_VERSION,
         title: "AI Usage & Cost Report".into(),
         report_type: kind,
@@ -350,6 +350,7 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
                 })
                 .collect(),
             outlook: Vec::new(),
+            fitted_on: None,
             backtest: None,
         }),
         recommendations: vec![
@@ -380,5 +381,197 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
         groups: Vec::new(),
         statement: None,
         forecast_unavailable: None,
+    };
+    reader_parts(&mut doc, &mut rng);
+    doc
+}
+
+/// The parts each reader's layout shows: a page per team (team and
+/// project documents), anomaly histories and explanations, the forecast's
+/// outlook and backtest, and a chargeback statement (chargeback documents).
+fn reader_parts(doc: &mut ReportDocument, rng: &mut Lcg) {
+    let start = doc.date_range.start;
+    for (i, a) in doc.anomalies.iter_mut().enumerate() {
+        a.history = (0..15)
+            .map(|d| AnomalyDay {
+                date: a.date - Duration::days(14 - d),
+                cost: if d == 14 {
+                    a.actual_cost
+                } else {
+                    a.expected_cost + rng.money(0, 40) - Decimal::new(2000, 2)
+                },
+                in_baseline: d != 14 && d != 3,
+            })
+            .collect();
+        let delta = a.actual_cost - a.expected_cost;
+        a.explanation = (i != 2).then(|| {
+            let volume = (delta * Decimal::new(55, 2)).round_dp(2);
+            let mix = (delta * Decimal::new(25, 2)).round_dp(2);
+            let cache = (delta * Decimal::new(-5, 2)).round_dp(2);
+            AnomalyExplanation {
+                volume,
+                model_mix: mix,
+                cache_rate: cache,
+                price: delta - volume - mix - cache,
+                requests: 48_210,
+                expected_requests: Decimal::new(31_044, 0),
+                cache_hit_rate: Decimal::new(182, 1),
+                expected_cache_hit_rate: Decimal::new(214, 1),
+                top_model: Some(ModelChange {
+                    model: "gpt-4o-01".into(),
+                    change: (delta * Decimal::new(6, 1)).round_dp(2),
+                }),
+            }
+        });
+    }
+    if let Some(f) = &mut doc.forecast {
+        let next = f.period_end + Duration::days(1);
+        f.outlook = vec![
+            ForecastHorizon {
+                horizon: "next_month".into(),
+                period_start: next,
+                period_end: next + Duration::days(30),
+                projected_total: (f.projected_total * Decimal::new(103, 2)).round_dp(2),
+                lower_bound: (f.projected_total * Decimal::new(90, 2)).round_dp(2),
+                upper_bound: (f.projected_total * Decimal::new(116, 2)).round_dp(2),
+            },
+            ForecastHorizon {
+                horizon: "next_quarter".into(),
+                period_start: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap_or(next),
+                period_end: NaiveDate::from_ymd_opt(2026, 9, 30).unwrap_or(next),
+                projected_total: (f.projected_total * Decimal::new(315, 2)).round_dp(2),
+                lower_bound: (f.projected_total * Decimal::new(250, 2)).round_dp(2),
+                upper_bound: (f.projected_total * Decimal::new(380, 2)).round_dp(2),
+            },
+        ];
+        f.backtest = Some(ForecastBacktest {
+            folds: 6,
+            fit_days: 31,
+            horizon_days: 30,
+            mape: Decimal::new(74, 1),
+        });
+    }
+    let total = doc.summary_data.total_cost;
+    let teams = doc
+        .breakdowns
+        .iter()
+        .find(|b| b.dimension == Dimension::Team)
+        .cloned();
+    if matches!(doc.report_type, ReportType::Team | ReportType::Project) {
+        if let Some(teams) = &teams {
+            let models = doc
+                .breakdowns
+                .iter()
+                .find(|b| b.dimension == Dimension::Model)
+                .cloned();
+            doc.groups = teams
+                .items
+                .iter()
+                .take(3)
+                .map(|t| {
+                    let mut by_model = models.clone().unwrap_or(Breakdown {
+                        dimension: Dimension::Model,
+                        items: Vec::new(),
+                        total: Decimal::ZERO,
+                    });
+                    by_model.items.truncate(4);
+                    let part: Decimal = by_model.items.iter().map(|i| i.cost).sum();
+                    for item in &mut by_model.items {
+                        if !part.is_zero() {
+                            item.cost = (item.cost * t.cost / part).round_dp(2);
+                        }
+                    }
+                    by_model.total = by_model.items.iter().map(|i| i.cost).sum();
+                    GroupDetail {
+                        dimension: Dimension::Team,
+                        value: t.value.clone(),
+                        label: t.label.clone(),
+                        cost: t.cost,
+                        requests: t.requests,
+                        tokens: t.tokens,
+                        share: t.share,
+                        previous_cost: Some((t.cost * Decimal::new(91, 2)).round_dp(2)),
+                        change: t.change,
+                        breakdowns: vec![by_model],
+                        trend: Some(CostTrend {
+                            granularity: Granularity::Day,
+                            points: (0..31)
+                                .map(|d| TrendPoint {
+                                    period_start: (start + Duration::days(d))
+                                        .and_hms_opt(0, 0, 0)
+                                        .unwrap_or_default(),
+                                    cost: rng.money(5, 120),
+                                    requests: rng.next() % 9000,
+                                    tokens: rng.next() % 9_000_000,
+                                })
+                                .collect(),
+                        }),
+                    }
+                })
+                .collect();
+        }
+    }
+    if doc.report_type == ReportType::Chargeback {
+        let unallocated = (total * Decimal::new(3, 2)).round_dp(2);
+        let mut allocations = std::collections::BTreeMap::new();
+        let mut left = total - unallocated;
+        let items = teams.map(|t| t.items).unwrap_or_default();
+        for (i, t) in items.iter().take(4).enumerate() {
+            let cost = if i == 3 || i + 1 == items.len() {
+                left
+            } else {
+                (t.cost * Decimal::new(97, 2)).round_dp(2).min(left)
+            };
+            left -= cost;
+            let mut by_provider = std::collections::BTreeMap::new();
+            by_provider.insert("OpenAI".to_owned(), cost);
+            let mut by_model = std::collections::BTreeMap::new();
+            by_model.insert("gpt-4o-01".to_owned(), cost);
+            allocations.insert(
+                t.label.clone(),
+                ChargebackAllocation {
+                    total_cost: cost,
+                    breakdown: AllocationBreakdown {
+                        by_provider,
+                        by_model,
+                    },
+                },
+            );
+        }
+        let allocated = allocations.values().map(|a| a.total_cost).sum();
+        doc.chargeback = Some(Allocation {
+            allocations,
+            total_cost: allocated + unallocated,
+            allocated_cost: allocated,
+            unallocated_cost: unallocated,
+            currency: doc.currency,
+        });
+        doc.statement = Some(ChargebackStatement {
+            configuration: "Teams".into(),
+            basis: AllocationBasis::Team,
+            tag_key: None,
+            rules: vec![AllocationRule {
+                source: "Shared Platform".into(),
+                target: None,
+                percentage: None,
+                split: Some(vec![
+                    SplitTarget {
+                        target: "Search".into(),
+                        weight: Decimal::from(3),
+                    },
+                    SplitTarget {
+                        target: "Support Bot".into(),
+                        weight: Decimal::ONE,
+                    },
+                ]),
+            }],
+            status: ChargebackStatus::PendingApproval,
+            requires_approval: true,
+            approvers: vec![UserId::from_uuid(uuid::Uuid::from_u128(0x5eed))],
+            approved_by: None,
+            approved_at: None,
+            rejected_by: None,
+            rejection_reason: None,
+        });
     }
 }

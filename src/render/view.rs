@@ -789,6 +789,11 @@ impl ReportView {
                             && i == 0
                             && doc.report_type == crate::model::ReportType::Chargeback
                             && doc.chargeback.is_some()
+                            && b.items.iter().any(|i| i.value.is_some())
+                            && b.items
+                                .iter()
+                                .filter(|i| i.value.is_some())
+                                .all(|i| i.label.ends_with(" (allocated)"))
                         {
                             continue;
                         }
@@ -986,7 +991,9 @@ impl ReportView {
                             note: format!(
                                 "Method: {}, fitted on the daily cost of {}",
                                 f.method.replace('_', " "),
-                                period_s
+                                f.fitted_on
+                                    .as_ref()
+                                    .map_or_else(|| period_s.clone(), period)
                             ),
                         });
                     } else if let Some(f) = &doc.forecast {
@@ -1027,7 +1034,14 @@ impl ReportView {
                                     accent: "primary",
                                 },
                             ],
-                            note: format!("Method: {}", f.method.replace('_', " ")),
+                            note: match &f.fitted_on {
+                                Some(fit) => format!(
+                                    "Method: {}, fitted on the daily cost of {}",
+                                    f.method.replace('_', " "),
+                                    period(fit)
+                                ),
+                                None => format!("Method: {}", f.method.replace('_', " ")),
+                            },
                         });
                     } else if let Some(why) = &doc.forecast_unavailable {
                         sections.push(SectionView::Forecast {

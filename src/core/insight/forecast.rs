@@ -174,6 +174,7 @@ pub fn forecast(
         upper_bound: round(add(projected_total, margin)?, FORECAST_DP),
         points,
         outlook: Vec::new(),
+        fitted_on: None,
         backtest: None,
     })
 }
