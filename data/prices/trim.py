@@ -1,16 +1,24 @@
-"""Trim LiteLLM's model_prices_and_context_window.json to the chat models of
-a few providers, keeping each kept entry's number text exactly as written.
+"""Trim LiteLLM's model_prices_and_context_window.json to the chat and
+embedding models of a few providers, keeping each kept entry's number text
+exactly as written, with the per-token prices the crate reads (cache reads
+and writes, long-prompt tiers, batch, priority and flex).
 
     python3 trim.py litellm-1.110.2_model_prices_and_context_window.json > litellm_subset.json
 """
-import json, sys
+import json, re, sys
 
 class Raw(str):
     pass
 
-KEEP_PROVIDERS = {"openai", "anthropic", "azure", "gemini", "mistral", "bedrock_converse"}
+KEEP_PROVIDERS = {"openai", "anthropic", "azure", "gemini", "mistral", "bedrock_converse",
+                  "vertex_ai-language-models"}
+KEEP_MODES = {"chat", "embedding"}
 KEEP_FIELDS = ["input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
                "litellm_provider", "mode", "max_input_tokens", "max_output_tokens"]
+# The price keys core::pricing reads (litellm_rate_key).
+RATE = re.compile(r"^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|"
+                  r"cache_creation_input_token_cost(_above_1hr)?)(_above_\d+k_tokens)?"
+                  r"(_batches|_priority|_flex)?$")
 
 def dump(v):
     if isinstance(v, Raw):
@@ -23,12 +31,13 @@ for name, entry in data.items():
     if name == "sample_spec":
         out.append((name, entry))
         continue
-    if entry.get("litellm_provider") in KEEP_PROVIDERS and entry.get("mode") == "chat" \
-            and "input_cost_per_token" in entry and "output_cost_per_token" in entry:
+    if entry.get("litellm_provider") in KEEP_PROVIDERS and entry.get("mode") in KEEP_MODES \
+            and "input_cost_per_token" in entry:
         out.append((name, entry))
 print("{")
 for i, (name, entry) in enumerate(out):
-    fields = [(k, entry[k]) for k in KEEP_FIELDS if k in entry and not isinstance(entry[k], dict)]
+    keys = KEEP_FIELDS + sorted(k for k in entry if RATE.match(k) and k not in KEEP_FIELDS)
+    fields = [(k, entry[k]) for k in keys if k in entry and not isinstance(entry[k], dict)]
     body = ", ".join(f"{json.dumps(k)}: {dump(v)}" for k, v in fields)
     print(f"    {json.dumps(name)}: {{{body}}}" + ("," if i + 1 < len(out) else ""))
 print("}")

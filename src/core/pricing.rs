@@ -18,12 +18,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::model::{
-    model_family, CostBucket, CostRow, Currency, ModelPrice, Recommendation, TokenUsage,
-    UnpricedUsage, UsageRecord,
+    model_family, CostBucket, CostRow, Currency, ModelPrice, Recommendation, ServiceTier,
+    TokenClass, TokenRate, TokenUsage, UnpricedUsage, UsageRecord,
 };
 use crate::{Error, Result};
 
@@ -35,18 +34,42 @@ pub struct PriceTable {
     skipped: usize,
 }
 
-#[derive(Deserialize)]
-struct LiteLlmEntry<'a> {
-    #[serde(borrow, default)]
-    input_cost_per_token: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    output_cost_per_token: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    cache_read_input_token_cost: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    litellm_provider: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    mode: Option<&'a RawValue>,
+/// What a LiteLLM price key prices: `input_cost_per_token`,
+/// `output_cost_per_token`, `cache_read_input_token_cost`,
+/// `cache_creation_input_token_cost` (and `..._above_1hr` for the one-hour
+/// cache), each optionally followed by a long-prompt tier
+/// `_above_<N>k_tokens` and a service tier `_batches`, `_priority` or
+/// `_flex`. `None` for every other key (per-image, per-second, audio and
+/// other service tiers are not read).
+fn litellm_rate_key(key: &str) -> Option<(TokenClass, Option<u64>, ServiceTier)> {
+    let (class, rest) = [
+        ("input_cost_per_token", TokenClass::Input),
+        ("output_cost_per_token", TokenClass::Output),
+        ("cache_read_input_token_cost", TokenClass::CacheRead),
+        (
+            "cache_creation_input_token_cost_above_1hr",
+            TokenClass::CacheWrite1h,
+        ),
+        ("cache_creation_input_token_cost", TokenClass::CacheWrite),
+    ]
+    .into_iter()
+    .find_map(|(prefix, class)| key.strip_prefix(prefix).map(|rest| (class, rest)))?;
+    let (tier, rest) = [
+        ("_batches", ServiceTier::Batch),
+        ("_priority", ServiceTier::Priority),
+        ("_flex", ServiceTier::Flex),
+    ]
+    .into_iter()
+    .find_map(|(suffix, tier)| rest.strip_suffix(suffix).map(|r| (tier, r)))
+    .unwrap_or((ServiceTier::Standard, rest));
+    let above = match rest {
+        "" => None,
+        r => {
+            let n = r.strip_prefix("_above_")?.strip_suffix("k_tokens")?;
+            Some(n.parse::<u64>().ok()?.checked_mul(1000)?)
+        }
+    };
+    Some((class, above, tier))
 }
 
 /// An exact decimal from the text of a JSON number (or of a string holding
@@ -86,9 +109,23 @@ impl PriceTable {
     ///
     /// The `sample_spec` entry (documentation, not a model) is skipped, and
     /// so are entries without both `input_cost_per_token` and
-    /// `output_cost_per_token` (image, audio and per-request models): see
-    /// [`PriceTable::skipped`]. `cache_read_input_token_cost` is the price of
-    /// cached input tokens. Other fields are ignored.
+    /// `output_cost_per_token` (image, audio and per-request models), except
+    /// embedding, rerank and moderation models, whose output price is 0: see
+    /// [`PriceTable::skipped`].
+    ///
+    /// | LiteLLM key | price |
+    /// |---|---|
+    /// | `input_cost_per_token` | [`TokenClass::Input`] |
+    /// | `output_cost_per_token` | [`TokenClass::Output`] |
+    /// | `cache_read_input_token_cost` | [`TokenClass::CacheRead`] |
+    /// | `cache_creation_input_token_cost` | [`TokenClass::CacheWrite`] (5-minute cache) |
+    /// | `cache_creation_input_token_cost_above_1hr` | [`TokenClass::CacheWrite1h`] |
+    /// | any of these + `_above_<N>k_tokens` | the long-context tier above N × 1,000 prompt tokens |
+    /// | any of these + `_batches`, `_priority`, `_flex` | that [`ServiceTier`] |
+    ///
+    /// Other fields (per image, per second, audio, other service tiers) are
+    /// ignored. How a request's price is picked from these:
+    /// [`ModelPrice::rate`].
     ///
     /// # Errors
     /// [`Error::Parse`] when the text is not a JSON object of objects;
@@ -101,24 +138,38 @@ impl PriceTable {
             if name == "sample_spec" {
                 continue;
             }
-            let e: LiteLlmEntry<'_> = serde_json::from_str(raw.get())
+            let e: BTreeMap<&str, &RawValue> = serde_json::from_str(raw.get())
                 .map_err(|err| Error::invalid(name, format!("not a price entry: {err}")))?;
-            let field = |f: &str| format!("{name}.{f}");
-            let input = e
-                .input_cost_per_token
-                .map(|r| json_decimal(r, &field("input_cost_per_token")))
-                .transpose()?
-                .flatten();
-            let output = e
-                .output_cost_per_token
-                .map(|r| json_decimal(r, &field("output_cost_per_token")))
-                .transpose()?
-                .flatten();
-            let cache = e
-                .cache_read_input_token_cost
-                .map(|r| json_decimal(r, &field("cache_read_input_token_cost")))
-                .transpose()?
-                .flatten();
+            let mut input = None;
+            let mut output = None;
+            let mut cache = None;
+            let mut rates = Vec::new();
+            for (key, value) in &e {
+                let Some((class, above, tier)) = litellm_rate_key(key) else {
+                    continue;
+                };
+                let Some(price) = json_decimal(value, &format!("{name}.{key}"))? else {
+                    continue;
+                };
+                match (class, above, tier) {
+                    (TokenClass::Input, None, ServiceTier::Standard) => input = Some(price),
+                    (TokenClass::Output, None, ServiceTier::Standard) => output = Some(price),
+                    (TokenClass::CacheRead, None, ServiceTier::Standard) => cache = Some(price),
+                    _ => rates.push(TokenRate {
+                        class,
+                        tier,
+                        above_tokens: above,
+                        per_token: price,
+                    }),
+                }
+            }
+            let mode = json_string(e.get("mode").copied());
+            // Embedding, rerank and moderation models have no output tokens.
+            if output.is_none()
+                && matches!(mode.as_deref(), Some("embedding" | "rerank" | "moderation"))
+            {
+                output = input.map(|_| Decimal::ZERO);
+            }
             let (Some(input), Some(output)) = (input, output) else {
                 table.skipped += 1;
                 continue;
@@ -129,8 +180,9 @@ impl PriceTable {
                     input_per_token: input,
                     output_per_token: output,
                     cache_read_per_token: cache,
-                    provider: json_string(e.litellm_provider),
-                    mode: json_string(e.mode),
+                    provider: json_string(e.get("litellm_provider").copied()),
+                    mode,
+                    rates,
                 },
             );
         }
@@ -175,11 +227,15 @@ impl PriceTable {
     }
 
     /// The table entry for a model as a log names it, with the name it was
-    /// found under. Tried in order (each exactly, then ignoring case): the
-    /// name; `provider/name`; the name without its provider prefix
-    /// (`openai/gpt-4o-2024-08-06` → `gpt-4o-2024-08-06`); its family without
-    /// a date or version stamp (→ `gpt-4o`, see
-    /// [`model_family`]); `provider/family`. `None` when nothing matches.
+    /// found under. Tried in order (each exactly, then ignoring case):
+    /// `provider/name` without the log's own prefix (the provider's own
+    /// price wins: `azure/gpt-4-turbo-2024-04-09`); the name; the name
+    /// without its provider prefix (`openai/gpt-4o-2024-08-06` →
+    /// `gpt-4o-2024-08-06`); for a fine-tune `ft:<base>:<org>::<id>`,
+    /// `ft:<base>` (the table's fine-tune price), `provider/<base>`, `<base>`
+    /// and its family; `provider/family` and the family without a date or
+    /// version stamp (→ `gpt-4o`, see [`model_family`]). `None` when
+    /// nothing matches.
     pub fn resolve(&self, model: &str, provider: Option<&str>) -> Option<(&str, &ModelPrice)> {
         let model = model.trim();
         if model.is_empty() {
@@ -188,55 +244,150 @@ impl PriceTable {
         let provider = provider.map(str::trim).filter(|p| !p.is_empty());
         let bare = model.rsplit('/').next().unwrap_or(model);
         let family = model_family(model);
-        let mut candidates = vec![model.to_owned()];
+        let mut candidates = Vec::with_capacity(8);
+        // The provider's own entry first: Azure's gpt-4-turbo is not
+        // OpenAI's price.
         if let Some(p) = provider {
             candidates.push(format!("{p}/{bare}"));
         }
+        candidates.push(model.to_owned());
         candidates.push(bare.to_owned());
-        candidates.push(family.to_owned());
+        // A fine-tune (`ft:gpt-4o-mini-2024-07-18:acme::x`): the table's
+        // fine-tune price of its base (`ft:gpt-4o-mini-2024-07-18`), else
+        // the base model's.
+        if let Some(base) = bare
+            .strip_prefix("ft:")
+            .and_then(|rest| rest.split(':').next())
+            .filter(|b| !b.is_empty())
+        {
+            candidates.push(format!("ft:{base}"));
+            if let Some(p) = provider {
+                candidates.push(format!("{p}/{base}"));
+            }
+            candidates.push(base.to_owned());
+            candidates.push(model_family(base).to_owned());
+        }
         if let Some(p) = provider {
             candidates.push(format!("{p}/{family}"));
         }
+        candidates.push(family.to_owned());
         candidates.iter().find_map(|c| self.find(c))
     }
 }
 
 impl ModelPrice {
-    /// The cost of `tokens`: uncached input tokens at the input price,
-    /// cached input tokens at the cache-read price (the input price when the
-    /// table has none), output tokens at the output price. Exact.
+    /// The cost of `tokens` at the standard tier: [`cost_for`](Self::cost_for).
     ///
     /// # Errors
-    /// [`Error::Invalid`] on `cachedInputTokens` when there are more cached
-    /// input tokens than input tokens, or on `cost` when the amount
-    /// overflows a decimal.
+    /// As [`cost_for`](Self::cost_for).
     pub fn cost(&self, tokens: &TokenUsage) -> Result<Decimal> {
-        let uncached = tokens
-            .input_tokens
-            .checked_sub(tokens.cached_input_tokens)
+        self.cost_for(tokens, ServiceTier::Standard)
+    }
+
+    /// The price of one token of `class` for a request served at `tier`
+    /// whose prompt has `prompt` tokens.
+    ///
+    /// The long-context tier is the largest `aboveTokens` the prompt
+    /// exceeds, and applies to every token of the request (as the providers
+    /// bill). The price is looked up, in order: at `tier` and that
+    /// long-context tier; at `tier`; at the standard tier and that
+    /// long-context tier; at the standard tier. A class the table has no
+    /// price for is priced as input tokens are (cache reads and writes that
+    /// a provider does not charge apart; a one-hour cache write without its
+    /// own price as a 5-minute one).
+    pub fn rate(&self, class: TokenClass, tier: ServiceTier, prompt: u64) -> Decimal {
+        let long = self
+            .rates
+            .iter()
+            .filter_map(|r| r.above_tokens)
+            .filter(|t| prompt > *t)
+            .max();
+        let find = |class: TokenClass, tier: ServiceTier, above: Option<u64>| {
+            self.rates
+                .iter()
+                .find(|r| r.class == class && r.tier == tier && r.above_tokens == above)
+                .map(|r| r.per_token)
+                .or_else(|| match (class, tier, above) {
+                    (TokenClass::Input, ServiceTier::Standard, None) => Some(self.input_per_token),
+                    (TokenClass::Output, ServiceTier::Standard, None) => {
+                        Some(self.output_per_token)
+                    }
+                    (TokenClass::CacheRead, ServiceTier::Standard, None) => {
+                        self.cache_read_per_token
+                    }
+                    _ => None,
+                })
+        };
+        let lookup = |class: TokenClass| {
+            let mut order = Vec::with_capacity(4);
+            if long.is_some() {
+                order.push((tier, long));
+            }
+            order.push((tier, None));
+            if long.is_some() {
+                order.push((ServiceTier::Standard, long));
+            }
+            order.push((ServiceTier::Standard, None));
+            order
+                .into_iter()
+                .find_map(|(t, above)| find(class, t, above))
+        };
+        lookup(class)
+            .or_else(|| match class {
+                TokenClass::CacheWrite1h => lookup(TokenClass::CacheWrite),
+                _ => None,
+            })
+            .or_else(|| lookup(TokenClass::Input))
+            .unwrap_or(self.input_per_token)
+    }
+
+    /// The cost of `tokens` for a request served at `tier`: each token
+    /// class (uncached input, cache reads, cache writes, output) at its
+    /// [`rate`](Self::rate). Exact.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] on `cachedInputTokens` when the cache reads and
+    /// writes are more than the input tokens, or on `cost` when the amount
+    /// overflows a decimal.
+    pub fn cost_for(&self, tokens: &TokenUsage, tier: ServiceTier) -> Result<Decimal> {
+        let from_cache = tokens
+            .cached_input_tokens
+            .checked_add(tokens.cache_write_tokens)
+            .and_then(|n| n.checked_add(tokens.cache_write_1h_tokens));
+        let uncached = from_cache
+            .and_then(|n| tokens.input_tokens.checked_sub(n))
             .ok_or_else(|| {
                 Error::invalid(
                     "cachedInputTokens",
                     format!(
-                        "{} cached input tokens is more than the {} input tokens",
-                        tokens.cached_input_tokens, tokens.input_tokens
+                        "{} cached, {} and {} cache-write input tokens are more than the {} \
+                         input tokens",
+                        tokens.cached_input_tokens,
+                        tokens.cache_write_tokens,
+                        tokens.cache_write_1h_tokens,
+                        tokens.input_tokens
                     ),
                 )
             })?;
         let overflow = || Error::invalid("cost", "the amount overflows a decimal");
-        let cache_price = self.cache_read_per_token.unwrap_or(self.input_per_token);
-        let a = Decimal::from(uncached)
-            .checked_mul(self.input_per_token)
-            .ok_or_else(overflow)?;
-        let b = Decimal::from(tokens.cached_input_tokens)
-            .checked_mul(cache_price)
-            .ok_or_else(overflow)?;
-        let c = Decimal::from(tokens.output_tokens)
-            .checked_mul(self.output_per_token)
-            .ok_or_else(overflow)?;
-        a.checked_add(b)
-            .and_then(|x| x.checked_add(c))
-            .ok_or_else(overflow)
+        let prompt = tokens.input_tokens;
+        let mut total = Decimal::ZERO;
+        for (class, n) in [
+            (TokenClass::Input, uncached),
+            (TokenClass::CacheRead, tokens.cached_input_tokens),
+            (TokenClass::CacheWrite, tokens.cache_write_tokens),
+            (TokenClass::CacheWrite1h, tokens.cache_write_1h_tokens),
+            (TokenClass::Output, tokens.output_tokens),
+        ] {
+            if n == 0 {
+                continue;
+            }
+            let part = Decimal::from(n)
+                .checked_mul(self.rate(class, tier, prompt))
+                .ok_or_else(overflow)?;
+            total = total.checked_add(part).ok_or_else(overflow)?;
+        }
+        Ok(total)
     }
 }
 
@@ -306,7 +457,7 @@ pub fn price_usage(
                 match found {
                     Some((_, price)) => (
                         price
-                            .cost(&r.tokens)
+                            .cost_for(&r.tokens, r.service_tier)
                             .map_err(|e| e.in_field(&format!("[{i}]")))?,
                         Some(Currency::USD),
                     ),
@@ -328,6 +479,14 @@ pub fn price_usage(
                             .tokens
                             .cached_input_tokens
                             .saturating_add(r.tokens.cached_input_tokens);
+                        u.tokens.cache_write_tokens = u
+                            .tokens
+                            .cache_write_tokens
+                            .saturating_add(r.tokens.cache_write_tokens);
+                        u.tokens.cache_write_1h_tokens = u
+                            .tokens
+                            .cache_write_1h_tokens
+                            .saturating_add(r.tokens.cache_write_1h_tokens);
                         continue;
                     }
                 }
@@ -606,12 +765,18 @@ mod tests {
             Some("gpt-4o")
         );
         assert_eq!(name("GPT-4o", None).as_deref(), Some("gpt-4o"));
-        assert_eq!(name("gpt-4o", Some("azure")).as_deref(), Some("gpt-4o"));
+        // The provider's own entry wins when the provider is known.
+        assert_eq!(
+            name("gpt-4o", Some("azure")).as_deref(),
+            Some("azure/gpt-4o")
+        );
+        assert_eq!(name("gpt-4o", Some("openai")).as_deref(), Some("gpt-4o"));
         assert_eq!(name("azure/gpt-4o", None).as_deref(), Some("azure/gpt-4o"));
         assert_eq!(
             name("gpt-4o-2099-12-31", Some("azure")).as_deref(),
-            Some("gpt-4o")
+            Some("azure/gpt-4o")
         );
+        assert_eq!(name("gpt-4o-2099-12-31", None).as_deref(), Some("gpt-4o"));
         assert_eq!(name("my-own-model", Some("openai")), None);
         assert_eq!(name("  ", None), None);
     }
@@ -623,6 +788,7 @@ mod tests {
             input_tokens: 1000,
             output_tokens: 500,
             cached_input_tokens: 400,
+            ..TokenUsage::default()
         };
         // 600 × 0.0000025 + 400 × 0.00000125 + 500 × 0.00001
         assert_eq!(t.get("gpt-4o").unwrap().cost(&tokens).unwrap(), dec!(0.007));
@@ -635,6 +801,7 @@ mod tests {
             input_tokens: 1,
             cached_input_tokens: 2,
             output_tokens: 0,
+            ..TokenUsage::default()
         };
         assert_eq!(
             t.get("gpt-4o").unwrap().cost(&bad).unwrap_err().field(),
@@ -653,6 +820,7 @@ mod tests {
                 input_tokens: input,
                 output_tokens: 10,
                 cached_input_tokens: 0,
+                ..TokenUsage::default()
             },
             cost,
             ..Default::default()
@@ -704,6 +872,7 @@ mod tests {
                     input_tokens: 10_000_000,
                     output_tokens: 1_000_000,
                     cached_input_tokens: 0,
+                    ..TokenUsage::default()
                 },
             },
             ModelSpend {

@@ -28,6 +28,62 @@ pub struct ModelPrice {
     /// Mode as the table names it (`chat`, `embedding`, `completion`...).
     #[serde(default)]
     pub mode: Option<String>,
+    /// Further prices: cache writes, long-prompt tiers, batch, priority and
+    /// flex service (see [`TokenRate`]). Empty for a table with the three
+    /// prices above only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<TokenRate>,
+}
+
+/// A class of tokens with a price of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenClass {
+    /// Prompt tokens neither read from nor written to the cache.
+    Input,
+    /// Prompt tokens read from the cache.
+    CacheRead,
+    /// Prompt tokens written to the cache (5-minute cache, Anthropic).
+    CacheWrite,
+    /// Prompt tokens written to the one-hour cache (Anthropic).
+    CacheWrite1h,
+    /// Output (completion) tokens, reasoning tokens included.
+    Output,
+}
+
+/// How a request was served, when that changes its price.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceTier {
+    /// The normal price.
+    #[default]
+    Standard,
+    /// A batch API request (OpenAI, Anthropic, Vertex batches).
+    Batch,
+    /// Priority processing.
+    Priority,
+    /// Flex processing.
+    Flex,
+}
+
+/// One price of a token class: for a service tier, and, for a long-context
+/// tier, when the prompt has more than `aboveTokens` tokens (then the whole
+/// request is priced at it, as the providers bill).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRate {
+    /// Which tokens.
+    pub class: TokenClass,
+    /// Service tier.
+    #[serde(default)]
+    pub tier: ServiceTier,
+    /// The prompt size this price applies above (`None`: any size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above_tokens: Option<u64>,
+    /// Price of one token.
+    pub per_token: Decimal,
 }
 
 /// Token counts of one request or of many.
@@ -47,6 +103,26 @@ pub struct TokenUsage {
     /// Input tokens read from the cache (a part of `input_tokens`).
     #[serde(deserialize_with = "crate::model::any_u64::deserialize")]
     pub cached_input_tokens: u64,
+    /// Input tokens written to the (5-minute) prompt cache, a part of
+    /// `input_tokens` (Anthropic's `cache_creation_input_tokens`).
+    #[serde(
+        default,
+        deserialize_with = "crate::model::any_u64::deserialize",
+        skip_serializing_if = "is_zero"
+    )]
+    pub cache_write_tokens: u64,
+    /// Input tokens written to the one-hour prompt cache, a part of
+    /// `input_tokens`.
+    #[serde(
+        default,
+        deserialize_with = "crate::model::any_u64::deserialize",
+        skip_serializing_if = "is_zero"
+    )]
+    pub cache_write_1h_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One line of an LLM request log (a gateway, LiteLLM, the OpenAI usage
@@ -83,6 +159,10 @@ pub struct UsageRecord {
     /// Tokens.
     #[serde(flatten)]
     pub tokens: TokenUsage,
+    /// How the request was served (batch, priority, flex): priced at that
+    /// tier's prices when the table has them.
+    #[serde(default)]
+    pub service_tier: ServiceTier,
     /// The cost when the log already has one (then it is kept, not priced).
     #[serde(default)]
     pub cost: Option<Decimal>,

@@ -10,12 +10,27 @@
 //! |---|---|---|
 //! | `timestamp` | `time`, `created_at`, `start_time` | required: RFC 3339, `YYYY-MM-DD HH:MM:SS[.f]` (UTC), or (JSON) Unix seconds |
 //! | `provider`, `model`, `team`, `project`, `cost_center`, `feature`, `user` | `user_id` for user | text, empty or `null` = none |
-//! | `input_tokens` | `prompt_tokens`, `context_tokens` | all input tokens, cached ones included (default 0) |
+//! | `input_tokens` | `prompt_tokens`, `context_tokens` | input tokens (default 0): see the conventions below |
 //! | `output_tokens` | `completion_tokens`, `generated_tokens` | default 0 |
-//! | `cached_input_tokens` | `cached_tokens`, `input_cached_tokens`, `cache_read_input_tokens` | default 0 |
+//! | `cached_input_tokens` | `cached_tokens`, `input_cached_tokens` | cache reads counted inside `input_tokens` (OpenAI), default 0 |
+//! | `cache_read_input_tokens` | | cache reads counted apart from `input_tokens` (Anthropic), default 0 |
+//! | `cache_creation_input_tokens` | `cache_write_tokens`, `ephemeral_5m_input_tokens` | 5-minute cache writes, apart from `input_tokens` (Anthropic), default 0 |
+//! | `ephemeral_1h_input_tokens` | `cache_write_1h_tokens` | one-hour cache writes, apart from `input_tokens` (Anthropic), default 0 |
+//! | `service_tier` | `tier` | `standard` (also `default`, `auto`), `batch`, `priority`, `flex` |
+//! | `batch` | `is_batch` | `true`/`false`/`1`/`0`: a batch API request |
 //! | `requests` | `num_model_requests` | default 1 |
 //! | `cost` | | optional exact decimal; when present the line is not priced |
 //! | `currency` | | ISO 4217 code of `cost` |
+//!
+//! ## Token conventions
+//!
+//! | provider's usage | input tokens | cache reads | cache writes |
+//! |---|---|---|---|
+//! | OpenAI (`prompt_tokens`, `prompt_tokens_details.cached_tokens`) | include the cache reads | `cached_tokens`, a part of the input | none |
+//! | Anthropic (`input_tokens`, `cache_read_input_tokens`, `cache_creation_input_tokens`) | exclude cache reads and writes | counted apart | counted apart (5-minute; `ephemeral_1h_input_tokens` one-hour) |
+//!
+//! A record's [`TokenUsage`] counts every prompt token in `input_tokens`
+//! (the OpenAI way): Anthropic's counts are added to it.
 //!
 //! So the Azure LLM inference traces (`TIMESTAMP,ContextTokens,GeneratedTokens`)
 //! read as they are. JSON numbers are read from their text (exact
@@ -30,7 +45,7 @@ use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
 use crate::backends::file::focus::{is_blank, parse_timestamp};
-use crate::model::{Currency, TokenUsage, UsageRecord};
+use crate::model::{Currency, ServiceTier, TokenUsage, UsageRecord};
 use crate::{Error, Result};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -46,6 +61,11 @@ enum Field {
     Input,
     Output,
     Cached,
+    CacheRead,
+    CacheWrite,
+    CacheWrite1h,
+    Tier,
+    Batch,
     Requests,
     Cost,
     Currency,
@@ -69,9 +89,14 @@ fn field_of(name: &str) -> Option<Field> {
         "user" | "userid" => Field::User,
         "inputtokens" | "prompttokens" | "contexttokens" => Field::Input,
         "outputtokens" | "completiontokens" | "generatedtokens" => Field::Output,
-        "cachedinputtokens" | "cachedtokens" | "inputcachedtokens" | "cachereadinputtokens" => {
-            Field::Cached
+        "cachedinputtokens" | "cachedtokens" | "inputcachedtokens" => Field::Cached,
+        "cachereadinputtokens" => Field::CacheRead,
+        "cachecreationinputtokens" | "cachewritetokens" | "ephemeral5minputtokens" => {
+            Field::CacheWrite
         }
+        "ephemeral1hinputtokens" | "cachewrite1htokens" => Field::CacheWrite1h,
+        "servicetier" | "tier" => Field::Tier,
+        "batch" | "isbatch" => Field::Batch,
         "requests" | "nummodelrequests" => Field::Requests,
         "cost" => Field::Cost,
         "currency" => Field::Currency,
@@ -129,17 +154,60 @@ fn record_from<'a>(
             Some(Currency::parse(&v).map_err(|_| bad(Field::Currency, "not an ISO 4217 code"))?)
         }
     };
+    // Anthropic counts cache reads and writes apart from the input tokens;
+    // a record counts them inside (see the module docs).
+    let read_apart = count(Field::CacheRead, 0)?;
+    let write = count(Field::CacheWrite, 0)?;
+    let write_1h = count(Field::CacheWrite1h, 0)?;
+    let input = count(Field::Input, 0)?
+        .checked_add(read_apart)
+        .and_then(|n| n.checked_add(write))
+        .and_then(|n| n.checked_add(write_1h))
+        .ok_or_else(|| bad(Field::Input, "too many tokens"))?;
+    let cached_inside = count(Field::Cached, 0)?;
     let tokens = TokenUsage {
-        input_tokens: count(Field::Input, 0)?,
+        input_tokens: input,
         output_tokens: count(Field::Output, 0)?,
-        cached_input_tokens: count(Field::Cached, 0)?,
+        cached_input_tokens: cached_inside
+            .checked_add(read_apart)
+            .ok_or_else(|| bad(Field::Cached, "too many tokens"))?,
+        cache_write_tokens: write,
+        cache_write_1h_tokens: write_1h,
     };
-    if tokens.cached_input_tokens > tokens.input_tokens {
+    if cached_inside > input {
         return Err(bad(
             Field::Cached,
             "more cached input tokens than input tokens",
         ));
     }
+    let batch = match text(Field::Batch).map(|v| v.to_ascii_lowercase()) {
+        None => false,
+        Some(v) => match v.as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => return Err(bad(Field::Batch, "not true or false")),
+        },
+    };
+    let service_tier = match text(Field::Tier).map(|v| v.to_ascii_lowercase()) {
+        None => ServiceTier::Standard,
+        Some(v) => match v.as_str() {
+            "standard" | "default" | "auto" | "on_demand" => ServiceTier::Standard,
+            "batch" => ServiceTier::Batch,
+            "priority" => ServiceTier::Priority,
+            "flex" => ServiceTier::Flex,
+            _ => {
+                return Err(bad(
+                    Field::Tier,
+                    "not a service tier (standard, batch, priority, flex)",
+                ))
+            }
+        },
+    };
+    let service_tier = if batch {
+        ServiceTier::Batch
+    } else {
+        service_tier
+    };
     Ok(UsageRecord {
         timestamp,
         provider: text(Field::Provider),
@@ -151,6 +219,7 @@ fn record_from<'a>(
         user: text(Field::User),
         requests: count(Field::Requests, 1)?,
         tokens,
+        service_tier,
         cost,
         currency,
     })

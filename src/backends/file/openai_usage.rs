@@ -47,6 +47,9 @@ struct UsageResult {
     user_id: Option<String>,
     #[serde(default)]
     model: Option<String>,
+    /// Present when the query groups by `batch`: a batch API request.
+    #[serde(default)]
+    batch: Option<bool>,
 }
 
 /// Read one page of the completions Usage API's response (the JSON text).
@@ -72,6 +75,7 @@ pub fn read_openai_usage_page(json: &str) -> Result<Vec<UsageRecord>> {
                 input_tokens: r.input_tokens.unwrap_or(0),
                 output_tokens: r.output_tokens.unwrap_or(0),
                 cached_input_tokens: r.input_cached_tokens.unwrap_or(0),
+                ..TokenUsage::default()
             };
             if tokens.cached_input_tokens > tokens.input_tokens {
                 return Err(Error::invalid(
@@ -87,6 +91,11 @@ pub fn read_openai_usage_page(json: &str) -> Result<Vec<UsageRecord>> {
                 user: r.user_id,
                 requests: r.num_model_requests.unwrap_or(0),
                 tokens,
+                service_tier: if r.batch == Some(true) {
+                    crate::model::ServiceTier::Batch
+                } else {
+                    crate::model::ServiceTier::Standard
+                },
                 ..Default::default()
             });
         }
@@ -208,7 +217,8 @@ mod tests {
             TokenUsage {
                 input_tokens: 1000,
                 output_tokens: 500,
-                cached_input_tokens: 400
+                cached_input_tokens: 400,
+                ..TokenUsage::default()
             }
         );
         assert_eq!(r[0].model, None);
