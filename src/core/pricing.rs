@@ -303,20 +303,18 @@ impl ModelPrice {
             .filter(|t| prompt > *t)
             .max();
         let find = |class: TokenClass, tier: ServiceTier, above: Option<u64>| {
+            // The three base prices live in their own fields.
+            let base = match (class, tier, above) {
+                (TokenClass::Input, ServiceTier::Standard, None) => Some(self.input_per_token),
+                (TokenClass::Output, ServiceTier::Standard, None) => Some(self.output_per_token),
+                (TokenClass::CacheRead, ServiceTier::Standard, None) => self.cache_read_per_token,
+                _ => None,
+            };
             self.rates
                 .iter()
                 .find(|r| r.class == class && r.tier == tier && r.above_tokens == above)
                 .map(|r| r.per_token)
-                .or_else(|| match (class, tier, above) {
-                    (TokenClass::Input, ServiceTier::Standard, None) => Some(self.input_per_token),
-                    (TokenClass::Output, ServiceTier::Standard, None) => {
-                        Some(self.output_per_token)
-                    }
-                    (TokenClass::CacheRead, ServiceTier::Standard, None) => {
-                        self.cache_read_per_token
-                    }
-                    _ => None,
-                })
+                .or(base)
         };
         let lookup = |class: TokenClass| {
             let mut order = Vec::with_capacity(4);
