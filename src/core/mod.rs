@@ -6,6 +6,7 @@ pub mod aggregate;
 pub mod allocate;
 pub mod insight;
 pub mod period;
+pub mod pricebook;
 pub mod pricing;
 pub mod schedule;
 pub mod table;

@@ -344,10 +344,44 @@ impl ModelPrice {
     /// [`rate`](Self::rate). Exact.
     ///
     /// # Errors
-    /// [`Error::Invalid`] on `cachedInputTokens` when the cache reads and
-    /// writes are more than the input tokens, or on `cost` when the amount
-    /// overflows a decimal.
+    /// As [`cost_by_class`](Self::cost_by_class).
     pub fn cost_for(&self, tokens: &TokenUsage, tier: ServiceTier) -> Result<Decimal> {
+        let mut total = Decimal::ZERO;
+        self.each_class(tokens, tier, |_, part| {
+            total = total.checked_add(part).ok_or_else(overflow)?;
+            Ok(())
+        })?;
+        Ok(total)
+    }
+
+    /// [`cost_for`](Self::cost_for) by token class: the classes with tokens,
+    /// in the order input, cache read, cache write, one-hour cache write,
+    /// output.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] on `cachedInputTokens` when the cache reads and
+    /// writes are more than the input tokens, or on `cost` when an amount
+    /// overflows a decimal.
+    pub fn cost_by_class(
+        &self,
+        tokens: &TokenUsage,
+        tier: ServiceTier,
+    ) -> Result<Vec<(TokenClass, Decimal)>> {
+        let mut out = Vec::with_capacity(5);
+        self.each_class(tokens, tier, |class, part| {
+            out.push((class, part));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Call `f` with the cost of each token class that has tokens.
+    fn each_class(
+        &self,
+        tokens: &TokenUsage,
+        tier: ServiceTier,
+        mut f: impl FnMut(TokenClass, Decimal) -> Result<()>,
+    ) -> Result<()> {
         let from_cache = tokens
             .cached_input_tokens
             .checked_add(tokens.cache_write_tokens)
@@ -367,9 +401,7 @@ impl ModelPrice {
                     ),
                 )
             })?;
-        let overflow = || Error::invalid("cost", "the amount overflows a decimal");
         let prompt = tokens.input_tokens;
-        let mut total = Decimal::ZERO;
         for (class, n) in [
             (TokenClass::Input, uncached),
             (TokenClass::CacheRead, tokens.cached_input_tokens),
@@ -383,10 +415,14 @@ impl ModelPrice {
             let part = Decimal::from(n)
                 .checked_mul(self.rate(class, tier, prompt))
                 .ok_or_else(overflow)?;
-            total = total.checked_add(part).ok_or_else(overflow)?;
+            f(class, part)?;
         }
-        Ok(total)
+        Ok(())
     }
+}
+
+fn overflow() -> Error {
+    Error::invalid("cost", "the amount overflows a decimal")
 }
 
 /// The result of [`price_usage`].
@@ -460,60 +496,71 @@ pub fn price_usage(
                         Some(Currency::USD),
                     ),
                     None => {
-                        let u = &mut out.unpriced;
-                        u.lines += 1;
-                        let n = u
-                            .requests_by_model
-                            .entry(r.model.clone().unwrap_or_default())
-                            .or_default();
-                        *n = n.saturating_add(r.requests);
-                        u.tokens.input_tokens =
-                            u.tokens.input_tokens.saturating_add(r.tokens.input_tokens);
-                        u.tokens.output_tokens = u
-                            .tokens
-                            .output_tokens
-                            .saturating_add(r.tokens.output_tokens);
-                        u.tokens.cached_input_tokens = u
-                            .tokens
-                            .cached_input_tokens
-                            .saturating_add(r.tokens.cached_input_tokens);
-                        u.tokens.cache_write_tokens = u
-                            .tokens
-                            .cache_write_tokens
-                            .saturating_add(r.tokens.cache_write_tokens);
-                        u.tokens.cache_write_1h_tokens = u
-                            .tokens
-                            .cache_write_1h_tokens
-                            .saturating_add(r.tokens.cache_write_1h_tokens);
+                        out.unpriced.add(&r);
                         continue;
                     }
                 }
             }
         };
-        out.rows.push(CostRow {
-            date: r.timestamp.date_naive(),
-            timestamp: Some(r.timestamp),
-            provider: r.provider,
-            model: r.model,
-            team: r.team,
-            project: r.project,
-            cost_center: r.cost_center,
-            feature: r.feature,
-            user: r.user,
-            tags: BTreeMap::new(),
-            cost,
+        out.rows.push(row_of(UsageRecord {
+            cost: Some(cost),
             currency,
-            requests: r.requests,
-            input_tokens: r.tokens.input_tokens,
-            output_tokens: r.tokens.output_tokens,
-            cached_requests: if r.tokens.cached_input_tokens > 0 {
-                r.requests
-            } else {
-                0
-            },
-        });
+            ..r
+        }));
     }
     Ok(out)
+}
+
+/// The cost row of a priced record (its `cost` set): its dimensions, the
+/// UTC date of its timestamp, requests and tokens; a record with cached
+/// input tokens counts all its requests as cached requests.
+pub(crate) fn row_of(r: UsageRecord) -> CostRow {
+    CostRow {
+        date: r.timestamp.date_naive(),
+        timestamp: Some(r.timestamp),
+        provider: r.provider,
+        model: r.model,
+        team: r.team,
+        project: r.project,
+        cost_center: r.cost_center,
+        feature: r.feature,
+        user: r.user,
+        tags: BTreeMap::new(),
+        cost: r.cost.unwrap_or_default(),
+        currency: r.currency,
+        requests: r.requests,
+        input_tokens: r.tokens.input_tokens,
+        output_tokens: r.tokens.output_tokens,
+        cached_requests: if r.tokens.cached_input_tokens > 0 {
+            r.requests
+        } else {
+            0
+        },
+    }
+}
+
+impl UnpricedUsage {
+    /// Count a record left unpriced.
+    pub fn add(&mut self, r: &UsageRecord) {
+        self.lines += 1;
+        let n = self
+            .requests_by_model
+            .entry(r.model.clone().unwrap_or_default())
+            .or_default();
+        *n = n.saturating_add(r.requests);
+        let t = &mut self.tokens;
+        t.input_tokens = t.input_tokens.saturating_add(r.tokens.input_tokens);
+        t.output_tokens = t.output_tokens.saturating_add(r.tokens.output_tokens);
+        t.cached_input_tokens = t
+            .cached_input_tokens
+            .saturating_add(r.tokens.cached_input_tokens);
+        t.cache_write_tokens = t
+            .cache_write_tokens
+            .saturating_add(r.tokens.cache_write_tokens);
+        t.cache_write_1h_tokens = t
+            .cache_write_1h_tokens
+            .saturating_add(r.tokens.cache_write_1h_tokens);
+    }
 }
 
 /// What a host accepts as substitutes, for [`savings_recommendations`].
