@@ -480,16 +480,37 @@ pub fn price_usage(
     table: &PriceTable,
 ) -> Result<PricedUsage> {
     let mut out = PricedUsage::default();
+    // Logs repeat a few model names: resolve each (model, provider) once.
+    let mut resolved: HashMap<String, Vec<(Option<String>, Option<&ModelPrice>)>> =
+        HashMap::new();
     for (i, r) in records.into_iter().enumerate() {
         let (cost, currency) = match r.cost {
             Some(c) => (c, r.currency),
             None => {
-                let found = r
-                    .model
-                    .as_deref()
-                    .and_then(|m| table.resolve(m, r.provider.as_deref()));
+                let provider = r.provider.as_deref();
+                let found = match r.model.as_deref() {
+                    None => None,
+                    Some(m) => {
+                        let seen = resolved.get(m).and_then(|by| {
+                            by.iter()
+                                .find(|(p, _)| p.as_deref() == provider)
+                                .map(|(_, price)| *price)
+                        });
+                        match seen {
+                            Some(price) => price,
+                            None => {
+                                let price = table.resolve(m, provider).map(|(_, p)| p);
+                                resolved
+                                    .entry(m.to_owned())
+                                    .or_default()
+                                    .push((provider.map(str::to_owned), price));
+                                price
+                            }
+                        }
+                    }
+                };
                 match found {
-                    Some((_, price)) => (
+                    Some(price) => (
                         price
                             .cost_for(&r.tokens, r.service_tier)
                             .map_err(|e| e.in_field(&format!("[{i}]")))?,
