@@ -1,0 +1,54 @@
+//! Price tables and request logs from arbitrary bytes: no panic, and the
+//! fast integer path of `ModelPrice::cost_for` equals the decimal sum of
+//! `cost_by_class` whenever both answer.
+//!
+//! The input is `<LiteLLM JSON>\0<usage CSV>`; when the JSON part does not
+//! parse, the bundled LiteLLM subset prices the log.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use rust_decimal::Decimal;
+use tokentra_reports::backends::file::read_usage_csv;
+use tokentra_reports::core::pricing::{price_usage, PriceTable};
+
+fn bundled() -> &'static PriceTable {
+    static TABLE: OnceLock<PriceTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        PriceTable::from_litellm_json(include_str!(
+            "../../data/prices/litellm-1.110.2_model_prices_subset.json"
+        ))
+        .expect("the bundled table parses")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let (prices, log) = text.split_once('\0').unwrap_or(("", &text));
+    let own = PriceTable::from_litellm_json(prices).ok();
+    let table = own.as_ref().unwrap_or_else(|| bundled());
+    let Ok(records) = read_usage_csv(log.as_bytes(), "fuzz.csv") else {
+        return;
+    };
+    for r in &records {
+        let Some(model) = r.model.as_deref() else {
+            continue;
+        };
+        let Some((_, price)) = table.resolve(model, r.provider.as_deref()) else {
+            continue;
+        };
+        if let (Ok(total), Ok(parts)) = (
+            price.cost_for(&r.tokens, r.service_tier),
+            price.cost_by_class(&r.tokens, r.service_tier),
+        ) {
+            let sum = parts
+                .iter()
+                .try_fold(Decimal::ZERO, |s, (_, c)| s.checked_add(*c));
+            if let Some(sum) = sum {
+                assert_eq!(total, sum, "{r:?}");
+            }
+        }
+    }
+    let _ = price_usage(records, table);
+});
