@@ -123,20 +123,16 @@ fn png_width(path: &Path) -> u32 {
     u32::from_be_bytes([b[16], b[17], b[18], b[19]])
 }
 
-/// The report e-mail and the daily digest e-mail the engine sends for the
-/// demo data.
-async fn emails() -> Vec<(&'static str, String)> {
+/// An engine over the demo data at `now`, recording what it sends, with a
+/// dashboard link for digests.
+fn demo_engine(now: chrono::DateTime<Utc>) -> (OrganizationId, Engine, RecordingDeliverer) {
     let org = OrganizationId::new();
     let rows = read_cost_rows_csv(std::fs::File::open(DEMO).unwrap(), "demo").unwrap();
     let deliverer = RecordingDeliverer::new();
-    // Monday 2 November 2026, 20:30 UTC: 15:30 in New York, the daily digest
-    // of 1 November is due; the demo data ends on 31 October.
     let engine = Engine::builder()
         .cost_source(Arc::new(MemoryCostSource::with_rows(org, rows)))
         .store(Arc::new(MemoryStore::new()))
-        .clock(Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 2, 20, 30, 0).unwrap(),
-        )))
+        .clock(Arc::new(ManualClock::new(now)))
         .deliverer(Arc::new(deliverer.clone()))
         .config(EngineConfig {
             dashboard_url: Some("https://costs.example.com/dashboard".into()),
@@ -144,6 +140,16 @@ async fn emails() -> Vec<(&'static str, String)> {
         })
         .build()
         .unwrap();
+    (org, engine, deliverer)
+}
+
+/// The report e-mail and the daily digest e-mail the engine sends for the
+/// demo data.
+async fn emails() -> Vec<(&'static str, String)> {
+    // Monday 2 November 2026, 20:30 UTC: 15:30 in New York, the daily digest
+    // of 1 November is due; the demo data ends on 31 October.
+    let (org, engine, deliverer) =
+        demo_engine(Utc.with_ymd_and_hms(2026, 11, 2, 20, 30, 0).unwrap());
     let r = engine
         .generate(
             org,
@@ -187,22 +193,8 @@ async fn emails() -> Vec<(&'static str, String)> {
 
 /// The daily digest of 31 October, sent on 1 November when the data is in.
 async fn digest_with_data() -> String {
-    let org = OrganizationId::new();
-    let rows = read_cost_rows_csv(std::fs::File::open(DEMO).unwrap(), "demo").unwrap();
-    let deliverer = RecordingDeliverer::new();
-    let engine = Engine::builder()
-        .cost_source(Arc::new(MemoryCostSource::with_rows(org, rows)))
-        .store(Arc::new(MemoryStore::new()))
-        .clock(Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 1, 14, 15, 0).unwrap(),
-        )))
-        .deliverer(Arc::new(deliverer.clone()))
-        .config(EngineConfig {
-            dashboard_url: Some("https://costs.example.com/dashboard".into()),
-            ..EngineConfig::default()
-        })
-        .build()
-        .unwrap();
+    let (org, engine, deliverer) =
+        demo_engine(Utc.with_ymd_and_hms(2026, 11, 1, 14, 15, 0).unwrap());
     let mut p = engine
         .digest_preferences(org, UserId::new(), "ana@example.com")
         .await

@@ -30,18 +30,8 @@ fn pdf_text(bytes: &[u8], name: &str) -> String {
 #[tokio::test]
 async fn the_pdf_of_every_type_shows_the_figures_of_its_json() {
     let org = OrganizationId::new();
-    let rows = read_cost_rows_csv(std::fs::File::open(DEMO).unwrap(), "demo").unwrap();
     let store = MemoryStore::new();
-    let engine = Engine::builder()
-        .cost_source(Arc::new(MemoryCostSource::with_rows(org, rows)))
-        .store(Arc::new(store.clone()))
-        .clock(Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap(),
-        )))
-        .build()
-        .unwrap();
-    let october =
-        DateRange::new("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap()).unwrap();
+    let engine = demo_engine(org, &store);
     for kind in [
         ReportType::Executive,
         ReportType::Team,
@@ -51,26 +41,7 @@ async fn the_pdf_of_every_type_shows_the_figures_of_its_json() {
         ReportType::Forecast,
         ReportType::Custom,
     ] {
-        let mut out = Vec::new();
-        for format in [ReportFormat::Json, ReportFormat::Pdf] {
-            let r = engine
-                .generate(
-                    org,
-                    GenerateReportRequest {
-                        report_type: Some(kind),
-                        date_range: Some(october),
-                        format,
-                        ..Default::default()
-                    },
-                    None,
-                )
-                .await
-                .unwrap();
-            assert_eq!(r.status, ReportStatus::Completed, "{kind:?}: {:?}", r.error);
-            out.push(store.get_artifact(org, r.report_id).await.unwrap().bytes);
-        }
-        let doc: ReportDocument = serde_json::from_slice(&out[0]).unwrap();
-        let text = pdf_text(&out[1], &format!("{kind:?}"));
+        let (doc, text, _) = json_and_pdf(&engine, &store, org, kind).await;
         let c = doc.currency;
         let label = format!("{kind:?}");
         // The total.

@@ -400,22 +400,11 @@ impl ModelPrice {
     /// decimal arithmetic; `None` when the token counts do not add up or an
     /// amount does not fit (then the decimal path answers, with its error).
     fn cost_exact_i128(&self, tokens: &TokenUsage, tier: ServiceTier) -> Option<Decimal> {
-        let uncached = tokens.input_tokens.checked_sub(
-            tokens
-                .cached_input_tokens
-                .checked_add(tokens.cache_write_tokens)?
-                .checked_add(tokens.cache_write_1h_tokens)?,
-        )?;
+        let counts = class_counts(tokens).ok()?;
         let long = self.long_tier(tokens.input_tokens);
         let mut sum: i128 = 0;
         let mut scale: u32 = 0;
-        for (class, n) in [
-            (TokenClass::Input, uncached),
-            (TokenClass::CacheRead, tokens.cached_input_tokens),
-            (TokenClass::CacheWrite, tokens.cache_write_tokens),
-            (TokenClass::CacheWrite1h, tokens.cache_write_1h_tokens),
-            (TokenClass::Output, tokens.output_tokens),
-        ] {
+        for (class, n) in counts {
             if n == 0 {
                 continue;
             }
@@ -440,33 +429,8 @@ impl ModelPrice {
         tier: ServiceTier,
         mut f: impl FnMut(TokenClass, Decimal) -> Result<()>,
     ) -> Result<()> {
-        let from_cache = tokens
-            .cached_input_tokens
-            .checked_add(tokens.cache_write_tokens)
-            .and_then(|n| n.checked_add(tokens.cache_write_1h_tokens));
-        let uncached = from_cache
-            .and_then(|n| tokens.input_tokens.checked_sub(n))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "cachedInputTokens",
-                    format!(
-                        "{} cached, {} and {} cache-write input tokens are more than the {} \
-                         input tokens",
-                        tokens.cached_input_tokens,
-                        tokens.cache_write_tokens,
-                        tokens.cache_write_1h_tokens,
-                        tokens.input_tokens
-                    ),
-                )
-            })?;
         let long = self.long_tier(tokens.input_tokens);
-        for (class, n) in [
-            (TokenClass::Input, uncached),
-            (TokenClass::CacheRead, tokens.cached_input_tokens),
-            (TokenClass::CacheWrite, tokens.cache_write_tokens),
-            (TokenClass::CacheWrite1h, tokens.cache_write_1h_tokens),
-            (TokenClass::Output, tokens.output_tokens),
-        ] {
+        for (class, n) in class_counts(tokens)? {
             if n == 0 {
                 continue;
             }
@@ -477,6 +441,40 @@ impl ModelPrice {
         }
         Ok(())
     }
+}
+
+/// The tokens of each class, in the order input (uncached), cache read,
+/// cache write, one-hour cache write, output.
+///
+/// # Errors
+/// [`Error::Invalid`] on `cachedInputTokens` when the cache reads and writes
+/// are more than the input tokens.
+fn class_counts(tokens: &TokenUsage) -> Result<[(TokenClass, u64); 5]> {
+    let uncached = tokens
+        .cached_input_tokens
+        .checked_add(tokens.cache_write_tokens)
+        .and_then(|n| n.checked_add(tokens.cache_write_1h_tokens))
+        .and_then(|n| tokens.input_tokens.checked_sub(n))
+        .ok_or_else(|| {
+            Error::invalid(
+                "cachedInputTokens",
+                format!(
+                    "{} cached, {} and {} cache-write input tokens are more than the {} \
+                     input tokens",
+                    tokens.cached_input_tokens,
+                    tokens.cache_write_tokens,
+                    tokens.cache_write_1h_tokens,
+                    tokens.input_tokens
+                ),
+            )
+        })?;
+    Ok([
+        (TokenClass::Input, uncached),
+        (TokenClass::CacheRead, tokens.cached_input_tokens),
+        (TokenClass::CacheWrite, tokens.cache_write_tokens),
+        (TokenClass::CacheWrite1h, tokens.cache_write_1h_tokens),
+        (TokenClass::Output, tokens.output_tokens),
+    ])
 }
 
 fn overflow() -> Error {

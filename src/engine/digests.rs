@@ -108,6 +108,16 @@ impl Engine {
         prefs: &EmailDigestPreferences,
         period: DateRange,
     ) -> Result<ReportDocument> {
+        let resolved = self.digest_report(prefs, period)?;
+        self.build_document(prefs.organization_id, &resolved).await
+    }
+
+    /// The report a user's digest for `period` is built from.
+    fn digest_report(
+        &self,
+        prefs: &EmailDigestPreferences,
+        period: DateRange,
+    ) -> Result<ResolvedReport> {
         crate::core::period::check_window("period", period, self.clock.now().date_naive())?;
         let template = system_template(ReportType::Digest).clone();
         let mut config = template.config.clone();
@@ -148,7 +158,7 @@ impl Engine {
             config,
             template,
         };
-        self.build_document(prefs.organization_id, &resolved).await
+        Ok(resolved)
     }
 
     /// Background job: send every due digest once.
@@ -164,21 +174,27 @@ impl Engine {
             // next user (the slot stays due, so the next tick tries again).
             // A period whose data has not all arrived waits (a day without
             // data is not a day without spend), for a while.
-            match self.data_watermark(org, due.period.end).await {
+            let watermark = match self.data_watermark(org, due.period.end).await {
                 Ok(Some(w))
                     if w < due.period.end && self.clock.now() < due.slot + DIGEST_MAX_WAIT =>
                 {
                     stats.waiting += 1;
                     continue;
                 }
-                Ok(_) => {}
+                Ok(w) => w,
                 Err(e) => {
                     tracing::warn!(org = %org, user = %prefs.user_id, error = %e, "digest data freshness unknown");
                     stats.failed += 1;
                     continue;
                 }
+            };
+            // Built with the watermark just read: the source is asked once.
+            let doc = match async {
+                let resolved = self.digest_report(&prefs, due.period)?;
+                self.build_document_with(org, &resolved, watermark).await
             }
-            let doc = match self.digest_document(&prefs, due.period).await {
+            .await
+            {
                 Ok(doc) => doc,
                 Err(e) => {
                     tracing::warn!(org = %org, user = %prefs.user_id, error = %e, "digest could not be built");

@@ -286,16 +286,26 @@ impl Engine {
         org: OrganizationId,
         r: &ResolvedReport,
     ) -> Result<ReportDocument> {
+        let watermark = self.data_watermark(org, r.date_range.end).await?;
+        self.build_document_with(org, r, watermark).await
+    }
+
+    /// [`build_document`](Self::build_document) with the period's
+    /// [`data_watermark`](Self::data_watermark) already known (the digest
+    /// job asks for it first, to wait for late data).
+    pub(crate) async fn build_document_with(
+        &self,
+        org: OrganizationId,
+        r: &ResolvedReport,
+        watermark: Option<chrono::NaiveDate>,
+    ) -> Result<ReportDocument> {
         let currency = self.costs.default_currency();
         let has = |s: ReportSection| r.config.sections.contains(&s);
         // Data freshness: when the source's data stops before the period
         // ends, the later days are not judged (a missing day is not a drop):
         // no comparison with a whole previous period, anomalies and the
         // forecast over the complete days only.
-        let incomplete = self
-            .data_watermark(org, r.date_range.end)
-            .await?
-            .filter(|w| *w < r.date_range.end);
+        let incomplete = watermark.filter(|w| *w < r.date_range.end);
         let complete = match incomplete {
             None => Some(r.date_range),
             Some(w) if w >= r.date_range.start => Some(DateRange {
@@ -643,11 +653,7 @@ impl Engine {
                     previous: previous_summary.as_ref(),
                     by_model: Some(&model_bd),
                     by_provider: Some(&provider_bd),
-                    anomaly_days: anomalies
-                        .iter()
-                        .map(|a| a.date)
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .len(),
+                    anomaly_days: crate::model::anomaly_days(&anomalies),
                     currency,
                 },
                 &Thresholds::default(),

@@ -463,6 +463,16 @@ pub struct ReportDocument {
     pub forecast_unavailable: Option<String>,
 }
 
+/// The number of distinct days among `anomalies`: four providers off on one
+/// day are one day of unusual spending.
+pub fn anomaly_days(anomalies: &[Anomaly]) -> usize {
+    anomalies
+        .iter()
+        .map(|a| a.date)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
 impl ReportDocument {
     /// The label of `dimension` in this document: the source's own name for
     /// it (see [`dimension_labels`](Self::dimension_labels)), else

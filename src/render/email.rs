@@ -52,17 +52,7 @@ fn narrow(view: &mut ReportView) {
                 .iter()
                 .map(|h| EMAIL_DROPPED_COLUMNS.contains(&h.as_str()))
                 .collect();
-            *table = std::mem::replace(
-                table,
-                crate::render::view::Table {
-                    header: Vec::new(),
-                    numeric: Vec::new(),
-                    rows: Vec::new(),
-                    total: None,
-                    fit: None,
-                },
-            )
-            .without(|i| drop.get(i).copied().unwrap_or(false));
+            *table = std::mem::take(table).without(|i| drop.get(i).copied().unwrap_or(false));
         }
     }
 }
@@ -184,12 +174,7 @@ pub fn render_digest_email(
     }
     // Counted as what they are: four providers off on one day is one day
     // of unusual spending.
-    let days = doc
-        .anomalies
-        .iter()
-        .map(|a| a.date)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
+    let days = crate::model::anomaly_days(&doc.anomalies);
     if days > 0 {
         intro.push_str(&format!(
             " Unusual spending on {days} day{}.",

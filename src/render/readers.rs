@@ -7,19 +7,15 @@
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
-use super::charts::{baseline_chart, truncate, BaselineDay, ChartStyle};
+use super::charts::{baseline_chart, BaselineDay, ChartStyle};
 use super::view::{
-    compact, group, long_date, percent, short_date, signed_percent, AnomalyView, Card, Fact,
-    SectionView, SubTable, Table, MAX_TEXT,
+    clip, compact, group, long_date, percent, severity, short_date, signed_percent, AnomalyView,
+    Card, Fact, SectionView, SubTable, Table,
 };
-use crate::model::{AllocationBasis, ChargebackStatus, ReportDocument, Severity};
+use crate::model::{AllocationBasis, ChargebackStatus, ReportDocument};
 
 /// Most anomalies shown in detail (the table lists them all).
 pub const MAX_ANOMALY_DETAILS: usize = 10;
-
-fn clip(s: &str) -> String {
-    truncate(s, MAX_TEXT)
-}
 
 fn card(label: &str, value: String, note: String) -> Card {
     Card {
@@ -27,15 +23,6 @@ fn card(label: &str, value: String, note: String) -> Card {
         value,
         note,
         accent: "primary",
-    }
-}
-
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
     }
 }
 
@@ -91,12 +78,11 @@ pub fn overview(doc: &ReportDocument) -> Option<SectionView> {
             percent(s.cache_hit_rate)
         ));
     }
-    let days: std::collections::BTreeSet<_> = doc.anomalies.iter().map(|a| a.date).collect();
-    if !days.is_empty() {
+    let days = crate::model::anomaly_days(&doc.anomalies);
+    if days > 0 {
         items.push(format!(
-            "Unusual spending on {} day{}: see the anomalies.",
-            days.len(),
-            if days.len() == 1 { "" } else { "s" }
+            "Unusual spending on {days} day{}: see the anomalies.",
+            if days == 1 { "" } else { "s" }
         ));
     }
     if let Some(f) = &doc.forecast {
@@ -471,7 +457,7 @@ pub fn anomaly_details(doc: &ReportDocument, svg: bool, primary: &str) -> Option
                 cur.format(a.actual_cost),
                 cur.format(a.expected_cost),
                 a.deviation.round_dp(1),
-                severity(a.severity)
+                severity(a.severity).to_lowercase()
             );
             let chart = if svg && !a.history.is_empty() {
                 let base: Vec<f64> = a
@@ -563,13 +549,7 @@ pub fn anomaly_details(doc: &ReportDocument, svg: bool, primary: &str) -> Option
                     )
                 }
                 None => (
-                    Table {
-                        fit: None,
-                        header: Vec::new(),
-                        numeric: Vec::new(),
-                        rows: Vec::new(),
-                        total: None,
-                    },
+                    Table::default(),
                     "This data has no request counts, so the change is not split into \
                      volume, mix, cache and price."
                         .into(),

@@ -9,8 +9,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::model::{
-    ChartType, Currency, DateRange, Dimension, Granularity, ReportDocument, ReportSection,
-    Severity, Trend,
+    ChartType, Currency, DateRange, Granularity, ReportDocument, ReportSection, Severity, Trend,
 };
 
 /// Breakdowns with more items than this are shown as a table, not bars.
@@ -59,7 +58,7 @@ pub struct Card {
 pub type Row = Vec<String>;
 
 /// A table with header, rows and which columns are numeric (right-aligned).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Table {
     /// Column headers.
     pub header: Vec<String>,
@@ -447,12 +446,13 @@ pub fn primary_color(doc: &ReportDocument) -> String {
     }
 }
 
-/// `Cost by provider`.
-pub fn breakdown_title(d: &Dimension) -> String {
-    format!("Cost by {}", d.label().to_lowercase())
+/// `Cost by provider`, from a dimension's label (`Provider`, or the
+/// source's own: [`ReportDocument::dimension_label`]).
+pub fn breakdown_title(label: &str) -> String {
+    format!("Cost by {}", label.to_lowercase())
 }
 
-fn severity(s: Severity) -> &'static str {
+pub(crate) fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Low => "Low",
         Severity::Medium => "Medium",
@@ -465,7 +465,7 @@ fn severity(s: Severity) -> &'static str {
 /// CSV, JSON and XLSX exports keep it whole).
 pub const MAX_TEXT: usize = 200;
 
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     super::charts::truncate(s, MAX_TEXT)
 }
 
@@ -649,12 +649,7 @@ fn metric_card(
         (Metric::AnomalyCount, V::Count(n)) => {
             // Anomalies are per dimension value: four providers on one day
             // are four anomalies on one day.
-            let days = doc
-                .anomalies
-                .iter()
-                .map(|a| a.date)
-                .collect::<std::collections::BTreeSet<_>>()
-                .len();
+            let days = crate::model::anomaly_days(&doc.anomalies);
             card(
                 "ANOMALIES",
                 group(n),
@@ -848,10 +843,7 @@ impl ReportView {
                                 (String::new(), String::new(), Vec::new())
                             };
                         sections.push(SectionView::Breakdown {
-                            title: format!(
-                                "Cost by {}",
-                                doc.dimension_label(&b.dimension).to_lowercase()
-                            ),
+                            title: breakdown_title(&doc.dimension_label(&b.dimension)),
                             show_table: bars.is_empty(),
                             bars,
                             pie_svg,
@@ -1048,13 +1040,7 @@ impl ReportView {
                             title: "Forecast".into(),
                             cards: Vec::new(),
                             note: clip(why),
-                            outlook: Table {
-                                fit: None,
-                                header: Vec::new(),
-                                numeric: Vec::new(),
-                                rows: Vec::new(),
-                                total: None,
-                            },
+                            outlook: Table::default(),
                             accuracy: String::new(),
                         });
                     }

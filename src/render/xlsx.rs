@@ -251,8 +251,11 @@ impl XlsxRenderer {
                             .collect();
                         rows.push(vec![text("Total"), Cell::Money(b.total)]);
                         let ws = wb.add_worksheet();
-                        ws.set_name(sheet_name(&breakdown_title(&b.dimension), &mut used))
-                            .map_err(err)?;
+                        ws.set_name(sheet_name(
+                            &breakdown_title(&b.dimension.label()),
+                            &mut used,
+                        ))
+                        .map_err(err)?;
                         write_sheet(
                             ws,
                             &f,
