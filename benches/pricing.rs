@@ -62,7 +62,7 @@ fn records() -> Vec<UsageRecord> {
                     output_tokens: next() % 4_000,
                     cached_input_tokens: cached,
                     cache_write_tokens: write,
-                    cache_write_1h_tokens: 0,
+                    ..TokenUsage::default()
                 },
                 service_tier: if i % 10 == 0 {
                     ServiceTier::Batch

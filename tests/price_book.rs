@@ -111,8 +111,8 @@ fn organizations_have_their_own_prices_and_discounts() {
     overrides.insert(
         "claude-sonnet-4-5",
         ModelPrice {
-            input_per_token: dec!(0.000002),
-            output_per_token: dec!(0.00001),
+            input_per_token: Some(dec!(0.000002)),
+            output_per_token: Some(dec!(0.00001)),
             ..ModelPrice::default()
         },
     );

@@ -7,8 +7,13 @@
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use tokentra_reports::backends::file::{demo, read_usage_csv};
+use tokentra_reports::backends::file::{
+    line_item_class, read_openai_costs_page, read_openai_usage_page,
+};
 use tokentra_reports::core::pricing::{price_usage, PriceTable};
-use tokentra_reports::model::{ServiceTier, TokenClass, TokenUsage, UsageRecord};
+use tokentra_reports::model::{
+    ModelPrice, ServiceTier, TokenClass, TokenRate, TokenUsage, UsageRecord,
+};
 
 fn table() -> PriceTable {
     demo::price_table().unwrap()
@@ -21,6 +26,7 @@ fn tokens(input: u64, cached: u64, write: u64, write_1h: u64, output: u64) -> To
         cached_input_tokens: cached,
         cache_write_tokens: write,
         cache_write_1h_tokens: write_1h,
+        ..TokenUsage::default()
     }
 }
 
@@ -218,8 +224,8 @@ fn a_cache_read_never_costs_more_than_the_same_tokens_uncached() {
         ] {
             for prompt in [1_000, 250_000, 300_000] {
                 assert!(
-                    p.rate(TokenClass::CacheRead, tier, prompt)
-                        <= p.rate(TokenClass::Input, tier, prompt),
+                    p.rate(TokenClass::CacheRead, tier, prompt).unwrap()
+                        <= p.rate(TokenClass::Input, tier, prompt).unwrap(),
                     "{name} {tier:?} {prompt}"
                 );
                 checked += 1;
@@ -292,7 +298,7 @@ fn names_resolve_to_the_providers_own_price() {
 }
 
 #[test]
-fn embedding_models_are_priced_even_without_an_output_price() {
+fn embedding_models_are_priced_without_an_output_price() {
     // text-embedding-3-small: 1,000,000 × 2e-8.
     assert_eq!(
         std_cost("text-embedding-3-small", tokens(1_000_000, 0, 0, 0, 0)),
@@ -352,4 +358,231 @@ fn cost_is_additive_over_records() {
     assert_eq!(sum, whole.rows[0].cost);
     // No uncached input: 1,000 × 3e-7 + 2,000 × 6e-6 + 40 × 1.5e-5.
     assert_eq!(parts.rows[1].cost.normalize(), dec!(0.0129));
+}
+
+fn record(model: &str, provider: Option<&str>, t: TokenUsage) -> UsageRecord {
+    UsageRecord {
+        timestamp: "2026-10-01T10:00:00Z".parse().unwrap(),
+        provider: provider.map(str::to_owned),
+        model: Some(model.into()),
+        requests: 1,
+        tokens: t,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn reasoning_tokens_at_their_own_price_else_the_output_price() {
+    // gemini-2.5-flash: input 3e-7, output 2.5e-6, reasoning 2.5e-6.
+    // 1,000 × 3e-7 + 1,000 × 2.5e-6 + 2,000 × 2.5e-6 = 0.0003 + 0.0025 + 0.005.
+    let t = TokenUsage {
+        reasoning_tokens: 2_000,
+        ..tokens(1_000, 0, 0, 0, 3_000)
+    };
+    assert_eq!(std_cost("gemini-2.5-flash", t), dec!(0.0078));
+    // gpt-4o has no reasoning price: reasoning is output (1e-5).
+    // 1,000 × 2.5e-6 + 1,000 × 1e-5.
+    let t = TokenUsage {
+        reasoning_tokens: 400,
+        ..tokens(1_000, 0, 0, 0, 1_000)
+    };
+    assert_eq!(std_cost("gpt-4o", t), dec!(0.0125));
+    // A host's model with a reasoning price of its own: 50 × 2e-6 + 50 × 4e-6.
+    let own = ModelPrice {
+        input_per_token: Some(dec!(0.000001)),
+        output_per_token: Some(dec!(0.000002)),
+        rates: vec![TokenRate {
+            class: TokenClass::Reasoning,
+            tier: ServiceTier::Standard,
+            above_tokens: None,
+            per_token: dec!(0.000004),
+        }],
+        ..ModelPrice::default()
+    };
+    let t = TokenUsage {
+        reasoning_tokens: 50,
+        ..tokens(0, 0, 0, 0, 100)
+    };
+    assert_eq!(own.cost(&t).unwrap().normalize(), dec!(0.0003));
+    assert_eq!(
+        own.cost_by_class(&t, ServiceTier::Standard).unwrap(),
+        vec![
+            (TokenClass::Output, dec!(0.000100)),
+            (TokenClass::Reasoning, dec!(0.000200))
+        ]
+    );
+}
+
+#[test]
+fn audio_tokens_at_the_audio_prices() {
+    // gpt-4o-audio-preview-2024-12-17: text in 2.5e-6, out 1e-5; audio in
+    // 4e-5, out 8e-5. 1,000 input of which 600 audio, 500 output of which
+    // 300 audio: 400 × 2.5e-6 + 600 × 4e-5 + 200 × 1e-5 + 300 × 8e-5
+    // = 0.001 + 0.024 + 0.002 + 0.024.
+    let t = TokenUsage {
+        audio_input_tokens: 600,
+        audio_output_tokens: 300,
+        ..tokens(1_000, 0, 0, 0, 500)
+    };
+    assert_eq!(std_cost("gpt-4o-audio-preview-2024-12-17", t), dec!(0.051));
+}
+
+#[test]
+fn transcription_seconds_images_and_web_searches_per_unit() {
+    // whisper-1: 0.0001 per second; 90 s.
+    let t = TokenUsage {
+        audio_seconds: 90,
+        ..TokenUsage::default()
+    };
+    assert_eq!(std_cost("whisper-1", t), dec!(0.009));
+    // gemini-2.5-flash-image: 0.039 per image; 4 images and 100 prompt
+    // tokens at 3e-7: 0.156 + 0.00003.
+    let (name, c) = cost(
+        "gemini-2.5-flash-image",
+        Some("gemini"),
+        TokenUsage {
+            images: 4,
+            ..tokens(100, 0, 0, 0, 0)
+        },
+        ServiceTier::Standard,
+    );
+    assert_eq!(
+        (name.as_str(), c),
+        ("gemini/gemini-2.5-flash-image", dec!(0.15603))
+    );
+    // gpt-4o-mini-search-preview: 0.025 per search (medium context); 10
+    // searches and 1,000 prompt tokens at 1.5e-7: 0.25 + 0.00015.
+    let t = TokenUsage {
+        web_search_calls: 10,
+        ..tokens(1_000, 0, 0, 0, 0)
+    };
+    assert_eq!(std_cost("gpt-4o-mini-search-preview", t), dec!(0.25015));
+}
+
+#[test]
+fn usage_without_a_price_is_partially_priced_never_free() {
+    let table = table();
+    // gpt-4o has no audio price: the audio tokens are not priced at the
+    // text price nor at 0; the rest is (900 × 2.5e-6 + 10 × 1e-5).
+    let audio = TokenUsage {
+        audio_input_tokens: 100,
+        ..tokens(1_000, 0, 0, 0, 10)
+    };
+    let (_, p) = table.resolve("gpt-4o", None).unwrap();
+    let priced = p.price(&audio, ServiceTier::Standard).unwrap();
+    assert_eq!(priced.cost.normalize(), dec!(0.00235));
+    assert_eq!(
+        priced.unpriced.iter().collect::<Vec<_>>(),
+        vec![TokenClass::AudioInput]
+    );
+    // whisper-1 has no token prices; mistral-embed no output price.
+    let whisper = TokenUsage {
+        audio_seconds: 10,
+        ..tokens(0, 0, 0, 0, 25)
+    };
+    let embed = tokens(1_000, 0, 0, 0, 7);
+    let out = price_usage(
+        [
+            record("gpt-4o", None, audio),
+            record("whisper-1", Some("openai"), whisper),
+            record("mistral-embed", Some("mistral"), embed),
+            record("gpt-4o", None, tokens(1_000, 0, 0, 0, 10)),
+        ],
+        &table,
+    )
+    .unwrap();
+    // Every record has a row with what could be priced; three are reported.
+    let costs: Vec<Decimal> = out.rows.iter().map(|r| r.cost.normalize()).collect();
+    assert_eq!(
+        costs,
+        vec![dec!(0.00235), dec!(0.001), dec!(0.0001), dec!(0.0026)]
+    );
+    assert_eq!(out.partial.lines, 3);
+    assert_eq!(
+        out.partial
+            .unpriced_units
+            .iter()
+            .map(|(c, n)| (*c, *n))
+            .collect::<Vec<_>>(),
+        vec![(TokenClass::Output, 32), (TokenClass::AudioInput, 100)]
+    );
+    assert_eq!(out.partial.requests_by_model["gpt-4o"], 1);
+    let e = out.require_all_priced().unwrap_err().to_string();
+    assert!(e.contains("tokens") && e.contains("audio_input"), "{e}");
+}
+
+#[test]
+fn token_parts_that_do_not_add_up_name_their_field() {
+    let table = table();
+    let (_, p) = table.resolve("gpt-4o", None).unwrap();
+    let t = TokenUsage {
+        reasoning_tokens: 11,
+        ..tokens(0, 0, 0, 0, 10)
+    };
+    let e = p.cost(&t).unwrap_err().to_string();
+    assert!(e.contains("reasoningTokens"), "{e}");
+    let t = TokenUsage {
+        audio_input_tokens: 6,
+        ..tokens(10, 5, 0, 0, 0)
+    };
+    let e = p.cost(&t).unwrap_err().to_string();
+    assert!(e.contains("cachedInputTokens"), "{e}");
+}
+
+#[test]
+fn logs_read_reasoning_audio_and_unit_columns() {
+    let csv = "timestamp,model,prompt_tokens,completion_tokens,reasoning_tokens,input_audio_tokens,output_audio_tokens,images,audio_seconds,web_search_calls\n\
+               2026-10-01T10:00:00Z,gpt-4o,100,50,20,10,5,1,3,2\n";
+    let r = read_usage_csv(csv.as_bytes(), "log.csv").unwrap();
+    assert_eq!(
+        r[0].tokens,
+        TokenUsage {
+            reasoning_tokens: 20,
+            audio_input_tokens: 10,
+            audio_output_tokens: 5,
+            images: 1,
+            audio_seconds: 3,
+            web_search_calls: 2,
+            ..tokens(100, 0, 0, 0, 50)
+        }
+    );
+    let bad = "timestamp,model,completion_tokens,reasoning_tokens\n2026-10-01T10:00:00Z,o3,10,11\n";
+    let e = read_usage_csv(bad.as_bytes(), "bad.csv")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("reasoning_tokens"), "{e}");
+}
+
+#[test]
+fn openai_usage_and_cost_pages_carry_audio_and_token_classes() {
+    let usage = r#"{"object": "page", "data": [{"object": "bucket", "start_time": 1730419200,
+        "end_time": 1730505600, "results": [{"object": "organization.usage.completions.result",
+        "input_tokens": 1000, "output_tokens": 500, "input_cached_tokens": 200,
+        "input_audio_tokens": 300, "output_audio_tokens": 100, "num_model_requests": 4,
+        "project_id": null, "user_id": null, "api_key_id": null,
+        "model": "gpt-4o-audio-preview-2024-12-17", "batch": null}]}],
+        "has_more": false, "next_page": null}"#;
+    let r = read_openai_usage_page(usage).unwrap();
+    assert_eq!(r[0].tokens.audio_input_tokens, 300);
+    assert_eq!(r[0].tokens.audio_output_tokens, 100);
+    // 500 × 2.5e-6 + 200 × 2.5e-6 (no cache price: input) + 300 × 4e-5
+    // + 400 × 1e-5 + 100 × 8e-5 = 0.00125 + 0.0005 + 0.012 + 0.004 + 0.008.
+    let priced = price_usage(r, &table()).unwrap();
+    assert_eq!(priced.rows[0].cost.normalize(), dec!(0.02575));
+    let costs = r#"{"object": "page", "data": [{"object": "bucket", "start_time": 1730419200,
+        "end_time": 1730505600, "results": [
+        {"object": "organization.costs.result", "amount": {"value": 0.06, "currency": "usd"},
+         "line_item": "gpt-4o-2024-08-06, cached input", "project_id": "proj_abc"},
+        {"object": "organization.costs.result", "amount": {"value": 0.5, "currency": "usd"},
+         "line_item": "Web search tool calls", "project_id": "proj_abc"}]}],
+        "has_more": false, "next_page": null}"#;
+    let rows = read_openai_costs_page(costs).unwrap();
+    assert_eq!(rows[0].model.as_deref(), Some("gpt-4o-2024-08-06"));
+    assert_eq!(rows[0].tags["token_class"], "cache_read");
+    assert_eq!(rows[1].model, None);
+    assert_eq!(
+        line_item_class("gpt-4o-mini, output"),
+        Some(("gpt-4o-mini", TokenClass::Output))
+    );
+    assert_eq!(line_item_class("File search"), None);
 }

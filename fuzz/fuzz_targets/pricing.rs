@@ -1,6 +1,7 @@
-//! Price tables and request logs from arbitrary bytes: no panic, and the
-//! fast integer path of `ModelPrice::cost_for` equals the decimal sum of
-//! `cost_by_class` whenever both answer.
+//! Price tables and request logs from arbitrary bytes: no panic, the fast
+//! integer path of `ModelPrice::price_record` equals the decimal sum of
+//! `cost_by_class_record` whenever both answer, and no class is both priced
+//! and reported unpriced.
 //!
 //! The input is `<LiteLLM JSON>\0<usage CSV>`; when the JSON part does not
 //! parse, the bundled LiteLLM subset prices the log.
@@ -38,15 +39,15 @@ fuzz_target!(|data: &[u8]| {
         let Some((_, price)) = table.resolve(model, r.provider.as_deref()) else {
             continue;
         };
-        if let (Ok(total), Ok(parts)) = (
-            price.cost_for(&r.tokens, r.service_tier),
-            price.cost_by_class(&r.tokens, r.service_tier),
-        ) {
+        if let (Ok(priced), Ok(parts)) = (price.price_record(r), price.cost_by_class_record(r)) {
             let sum = parts
                 .iter()
                 .try_fold(Decimal::ZERO, |s, (_, c)| s.checked_add(*c));
             if let Some(sum) = sum {
-                assert_eq!(total, sum, "{r:?}");
+                assert_eq!(priced.cost, sum, "{r:?}");
+            }
+            for (class, _) in &parts {
+                assert!(!priced.unpriced.contains(*class), "{r:?}");
             }
         }
     }

@@ -5,10 +5,12 @@ pub mod file;
 pub mod memory;
 pub mod routing;
 
-#[cfg(any(feature = "slack", feature = "webhook"))]
+#[cfg(any(feature = "slack", feature = "webhook", feature = "provider-api"))]
 pub mod http;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "provider-api")]
+pub mod provider_api;
 #[cfg(feature = "slack")]
 pub mod slack;
 #[cfg(feature = "smtp")]

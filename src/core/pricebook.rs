@@ -17,7 +17,10 @@
 //! - [`PriceBook::reprice`]: what the same records cost under another
 //!   version, by model and token class.
 //! - [`reconcile`]: priced against billed cost per model and day, with the
-//!   variance and a flag above a threshold.
+//!   variance and a flag above a threshold; [`reconcile_by_class`] per
+//!   model, token class and day ([`PriceBook::price_by_class`] prices that
+//!   side; the OpenAI Costs and Anthropic cost report readers and FOCUS AI
+//!   rows tag the billed side).
 //!
 //! Pure: no I/O, no clock.
 
@@ -232,21 +235,8 @@ impl PriceBook {
         ))
     }
 
-    /// Price records for `org`, each as of its timestamp: the version in
-    /// force then, the organization's terms on top. A record with a cost
-    /// keeps it; a record before the first version, or whose model neither
-    /// the terms nor the version know, is left out and counted in
-    /// `usage.unpriced` (never priced at zero).
-    ///
-    /// # Errors
-    /// [`Error::Invalid`] on `discounts` when a discount is not between 0
-    /// and 100; as [`ModelPrice::cost_for`], prefixed with the record's
-    /// index.
-    pub fn price_usage(
-        &self,
-        org: OrganizationId,
-        records: impl IntoIterator<Item = UsageRecord>,
-    ) -> Result<BookPriced> {
+    /// `Err` when `org`'s discounts are not percentages.
+    fn check_terms(&self, org: OrganizationId) -> Result<()> {
         if let Some(t) = self.terms.get(&org) {
             for (k, d) in &t.discounts {
                 if d.is_sign_negative() || *d > Decimal::ONE_HUNDRED {
@@ -257,6 +247,26 @@ impl PriceBook {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Price records for `org`, each as of its timestamp: the version in
+    /// force then, the organization's terms on top. A record with a cost
+    /// keeps it; a record before the first version, or whose model neither
+    /// the terms nor the version know, is left out and counted in
+    /// `usage.unpriced` (never priced at zero); one with usage its entry has
+    /// no price for is counted in `usage.partial`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] on `discounts` when a discount is not between 0
+    /// and 100; as [`ModelPrice::cost_for`], prefixed with the record's
+    /// index.
+    pub fn price_usage(
+        &self,
+        org: OrganizationId,
+        records: impl IntoIterator<Item = UsageRecord>,
+    ) -> Result<BookPriced> {
+        self.check_terms(org)?;
         let mut out = BookPriced::default();
         for (i, r) in records.into_iter().enumerate() {
             let found = match (&r.cost, self.version_at(r.timestamp), r.model.as_deref()) {
@@ -268,9 +278,12 @@ impl PriceBook {
                 (Some(_), _) => None,
                 (None, Some((p, price))) => {
                     let list = price
-                        .cost_for(&r.tokens, r.service_tier)
+                        .price_record(&r)
                         .map_err(|e| e.in_field(&format!("[{i}]")))?;
-                    let cost = discounted(list, p.discount_percent)?;
+                    if !list.unpriced.is_empty() {
+                        out.usage.partial.add(&r, list.unpriced)?;
+                    }
+                    let cost = discounted(list.cost, p.discount_percent)?;
                     out.usage.rows.push(super::pricing::row_of(UsageRecord {
                         cost: Some(cost),
                         currency: Some(Currency::USD),
@@ -286,6 +299,49 @@ impl PriceBook {
             };
             out.usage.rows.push(super::pricing::row_of(r));
             out.provenance.push(provenance);
+        }
+        Ok(out)
+    }
+
+    /// Price records for `org` as [`price_usage`](Self::price_usage) does,
+    /// one cost row per record and priced token class, tagged
+    /// `token_class` (and `price_version`): the priced side of
+    /// [`reconcile_by_class`]. Records with their own cost, unknown models
+    /// and records before the first version are left out.
+    ///
+    /// # Errors
+    /// As [`price_usage`](Self::price_usage).
+    pub fn price_by_class(
+        &self,
+        org: OrganizationId,
+        records: impl IntoIterator<Item = UsageRecord>,
+    ) -> Result<Vec<CostRow>> {
+        self.check_terms(org)?;
+        let mut out = Vec::new();
+        for (i, r) in records.into_iter().enumerate() {
+            let (None, Some(v), Some(model)) =
+                (r.cost, self.version_at(r.timestamp), r.model.as_deref())
+            else {
+                continue;
+            };
+            let Some((p, price)) = self.resolve(org, v, model, r.provider.as_deref()) else {
+                continue;
+            };
+            let parts = price
+                .cost_by_class_record(&r)
+                .map_err(|e| e.in_field(&format!("[{i}]")))?;
+            for (class, list) in parts {
+                let mut row = super::pricing::row_of(UsageRecord {
+                    cost: Some(discounted(list, p.discount_percent)?),
+                    currency: Some(Currency::USD),
+                    ..r.clone()
+                });
+                row.tags
+                    .insert("token_class".to_owned(), class.as_str().to_owned());
+                row.tags
+                    .insert("price_version".to_owned(), p.version.clone());
+                out.push(row);
+            }
         }
         Ok(out)
     }
@@ -327,7 +383,7 @@ impl PriceBook {
             let parts =
                 |price: &ModelPrice, discount: Decimal| -> Result<Vec<(TokenClass, Decimal)>> {
                     price
-                        .cost_by_class(&r.tokens, r.service_tier)
+                        .cost_by_class_record(&r)
                         .map_err(|e| e.in_field(&format!("[{i}]")))?
                         .into_iter()
                         .map(|(c, v)| Ok((c, discounted(v, discount)?)))
@@ -376,6 +432,9 @@ pub struct Variance {
     pub date: NaiveDate,
     /// Model (`""` for rows without one).
     pub model: String,
+    /// Token class ([`reconcile_by_class`]; `None` in [`reconcile`], and for
+    /// rows without a `token_class` tag).
+    pub class: Option<TokenClass>,
     /// What our prices say.
     pub priced: Decimal,
     /// What the provider billed.
@@ -395,27 +454,57 @@ pub struct Variance {
 /// either side has, sorted by day and model. A line is flagged when the
 /// difference is more than `threshold_percent` of the billed cost, or when
 /// the bill has nothing for a priced cost.
+///
+/// # Errors
+/// [`Error::Invalid`] on `cost` when a sum overflows a decimal.
 pub fn reconcile(
     priced: &[CostRow],
     billed: &[CostRow],
     threshold_percent: Decimal,
 ) -> Result<Vec<Variance>> {
-    let mut by: BTreeMap<(NaiveDate, String), (Decimal, Decimal)> = BTreeMap::new();
+    reconcile_keyed(priced, billed, threshold_percent, |_| None)
+}
+
+/// [`reconcile`] per model, token class and day: the class of a row is its
+/// `token_class` tag ([`TokenClass::as_str`]), as the OpenAI Costs and
+/// Anthropic cost report readers, FOCUS AI rows and
+/// [`PriceBook::price_by_class`] write it; rows without one are compared
+/// under `class: None`.
+///
+/// # Errors
+/// As [`reconcile`].
+pub fn reconcile_by_class(
+    priced: &[CostRow],
+    billed: &[CostRow],
+    threshold_percent: Decimal,
+) -> Result<Vec<Variance>> {
+    reconcile_keyed(priced, billed, threshold_percent, |r| {
+        r.tags
+            .get("token_class")
+            .and_then(|c| TokenClass::ALL.into_iter().find(|k| k.as_str() == c))
+    })
+}
+
+fn reconcile_keyed(
+    priced: &[CostRow],
+    billed: &[CostRow],
+    threshold_percent: Decimal,
+    class: impl Fn(&CostRow) -> Option<TokenClass>,
+) -> Result<Vec<Variance>> {
+    type Key = (NaiveDate, String, Option<TokenClass>);
+    let mut by: BTreeMap<Key, (Decimal, Decimal)> = BTreeMap::new();
     let usd = |r: &&CostRow| r.currency.unwrap_or(Currency::USD) == Currency::USD;
+    let key = |r: &CostRow| (r.date, r.model.clone().unwrap_or_default(), class(r));
     for r in priced.iter().filter(usd) {
-        let e = by
-            .entry((r.date, r.model.clone().unwrap_or_default()))
-            .or_default();
+        let e = by.entry(key(r)).or_default();
         e.0 = add(e.0, r.cost)?;
     }
     for r in billed.iter().filter(usd) {
-        let e = by
-            .entry((r.date, r.model.clone().unwrap_or_default()))
-            .or_default();
+        let e = by.entry(key(r)).or_default();
         e.1 = add(e.1, r.cost)?;
     }
     let mut out = Vec::with_capacity(by.len());
-    for ((date, model), (priced, billed)) in by {
+    for ((date, model, class), (priced, billed)) in by {
         let difference = billed
             .checked_sub(priced)
             .ok_or_else(|| Error::invalid("cost", "the amount overflows a decimal"))?;
@@ -434,6 +523,7 @@ pub fn reconcile(
         out.push(Variance {
             date,
             model,
+            class,
             priced,
             billed,
             difference,

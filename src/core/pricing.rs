@@ -21,8 +21,8 @@ use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
 use crate::model::{
-    model_family, CostBucket, CostRow, Currency, ModelPrice, Recommendation, ServiceTier,
-    TokenClass, TokenRate, TokenUsage, UnpricedUsage, UsageRecord,
+    model_family, CostBucket, CostRow, Currency, ModelPrice, PartiallyPriced, Recommendation,
+    ServiceTier, TokenClass, TokenClasses, TokenRate, TokenUsage, UnpricedUsage, UsageRecord,
 };
 use crate::{Error, Result};
 
@@ -37,10 +37,12 @@ pub struct PriceTable {
 /// What a LiteLLM price key prices: `input_cost_per_token`,
 /// `output_cost_per_token`, `cache_read_input_token_cost`,
 /// `cache_creation_input_token_cost` (and `..._above_1hr` for the one-hour
-/// cache), each optionally followed by a long-prompt tier
-/// `_above_<N>k_tokens` and a service tier `_batches`, `_priority` or
-/// `_flex`. `None` for every other key (per-image, per-second, audio and
-/// other service tiers are not read).
+/// cache), `output_cost_per_reasoning_token`, `input_cost_per_audio_token`,
+/// `output_cost_per_audio_token`, `output_cost_per_image`,
+/// `input_cost_per_audio_per_second` and `input_cost_per_second`, each
+/// optionally followed by a long-prompt tier `_above_<N>k_tokens` and a
+/// service tier `_batches`, `_priority` or `_flex`. `None` for every other
+/// key.
 fn litellm_rate_key(key: &str) -> Option<(TokenClass, Option<u64>, ServiceTier)> {
     let (class, rest) = [
         ("input_cost_per_token", TokenClass::Input),
@@ -51,6 +53,12 @@ fn litellm_rate_key(key: &str) -> Option<(TokenClass, Option<u64>, ServiceTier)>
             TokenClass::CacheWrite1h,
         ),
         ("cache_creation_input_token_cost", TokenClass::CacheWrite),
+        ("output_cost_per_reasoning_token", TokenClass::Reasoning),
+        ("input_cost_per_audio_token", TokenClass::AudioInput),
+        ("output_cost_per_audio_token", TokenClass::AudioOutput),
+        ("output_cost_per_image", TokenClass::Image),
+        ("input_cost_per_audio_per_second", TokenClass::AudioSecond),
+        ("input_cost_per_second", TokenClass::AudioSecond),
     ]
     .into_iter()
     .find_map(|(prefix, class)| key.strip_prefix(prefix).map(|rest| (class, rest)))?;
@@ -108,10 +116,10 @@ impl PriceTable {
     /// Read LiteLLM's `model_prices_and_context_window.json` (the text).
     ///
     /// The `sample_spec` entry (documentation, not a model) is skipped, and
-    /// so are entries without both `input_cost_per_token` and
-    /// `output_cost_per_token` (image, audio and per-request models), except
-    /// embedding, rerank and moderation models, whose output price is 0: see
-    /// [`PriceTable::skipped`].
+    /// so are entries with none of the prices below (per pixel, per
+    /// character, per request...): see [`PriceTable::skipped`]. A price an
+    /// entry lacks is `None`, not 0 (an embedding model has no output
+    /// price): usage of that class makes a record partially priced.
     ///
     /// | LiteLLM key | price |
     /// |---|---|
@@ -120,12 +128,17 @@ impl PriceTable {
     /// | `cache_read_input_token_cost` | [`TokenClass::CacheRead`] |
     /// | `cache_creation_input_token_cost` | [`TokenClass::CacheWrite`] (5-minute cache) |
     /// | `cache_creation_input_token_cost_above_1hr` | [`TokenClass::CacheWrite1h`] |
+    /// | `output_cost_per_reasoning_token` | [`TokenClass::Reasoning`] |
+    /// | `input_cost_per_audio_token`, `output_cost_per_audio_token` | [`TokenClass::AudioInput`], [`TokenClass::AudioOutput`] |
+    /// | `output_cost_per_image` | [`TokenClass::Image`] (per image generated) |
+    /// | `input_cost_per_audio_per_second`, else `input_cost_per_second` | [`TokenClass::AudioSecond`] |
+    /// | `search_context_cost_per_query.search_context_size_medium` | [`TokenClass::WebSearch`] (per call) |
     /// | any of these + `_above_<N>k_tokens` | the long-context tier above N × 1,000 prompt tokens |
     /// | any of these + `_batches`, `_priority`, `_flex` | that [`ServiceTier`] |
     ///
-    /// Other fields (per image, per second, audio, other service tiers) are
-    /// ignored. How a request's price is picked from these:
-    /// [`ModelPrice::rate`].
+    /// Other fields (per pixel, per character, image tokens, video, other
+    /// service tiers) are ignored. How a request's price is picked from
+    /// these: [`ModelPrice::rate`] and [`TokenClass`].
     ///
     /// # Errors
     /// [`Error::Parse`] when the text is not a JSON object of objects;
@@ -163,17 +176,36 @@ impl PriceTable {
                     }),
                 }
             }
-            let mode = json_string(e.get("mode").copied());
-            // Embedding, rerank and moderation models have no output tokens.
-            if output.is_none()
-                && matches!(mode.as_deref(), Some("embedding" | "rerank" | "moderation"))
-            {
-                output = input.map(|_| Decimal::ZERO);
+            // Web search calls: one price per search context size; the
+            // medium one (the providers' default).
+            if let Some(search) = e.get("search_context_cost_per_query") {
+                let sizes: BTreeMap<&str, &RawValue> =
+                    serde_json::from_str(search.get()).map_err(|err| {
+                        Error::invalid(
+                            format!("{name}.search_context_cost_per_query"),
+                            format!("not an object of prices: {err}"),
+                        )
+                    })?;
+                let field =
+                    format!("{name}.search_context_cost_per_query.search_context_size_medium");
+                if let Some(price) = sizes
+                    .get("search_context_size_medium")
+                    .map(|v| json_decimal(v, &field))
+                    .transpose()?
+                    .flatten()
+                {
+                    rates.push(TokenRate {
+                        class: TokenClass::WebSearch,
+                        tier: ServiceTier::Standard,
+                        above_tokens: None,
+                        per_token: price,
+                    });
+                }
             }
-            let (Some(input), Some(output)) = (input, output) else {
+            if input.is_none() && output.is_none() && rates.is_empty() {
                 table.skipped += 1;
                 continue;
-            };
+            }
             table.insert(
                 name,
                 ModelPrice {
@@ -181,7 +213,7 @@ impl PriceTable {
                     output_per_token: output,
                     cache_read_per_token: cache,
                     provider: json_string(e.get("litellm_provider").copied()),
-                    mode,
+                    mode: json_string(e.get("mode").copied()),
                     rates,
                 },
             );
@@ -207,8 +239,8 @@ impl PriceTable {
         self.models.is_empty()
     }
 
-    /// Entries of the source file left out because they have no per-token
-    /// input and output price.
+    /// Entries of the source file left out because they have none of the
+    /// prices the crate reads.
     pub fn skipped(&self) -> usize {
         self.skipped
     }
@@ -275,6 +307,16 @@ impl PriceTable {
     }
 }
 
+/// A record's cost and the classes of its usage the table has no price
+/// for ([`ModelPrice::price`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Priced {
+    /// The cost of the classes priced.
+    pub cost: Decimal,
+    /// Classes with usage but no price (empty: fully priced).
+    pub unpriced: TokenClasses,
+}
+
 impl ModelPrice {
     /// The cost of `tokens` at the standard tier: [`cost_for`](Self::cost_for).
     ///
@@ -284,18 +326,18 @@ impl ModelPrice {
         self.cost_for(tokens, ServiceTier::Standard)
     }
 
-    /// The price of one token of `class` for a request served at `tier`
-    /// whose prompt has `prompt` tokens.
+    /// The price of one unit of `class` for a request served at `tier`
+    /// whose prompt has `prompt` tokens; `None` when the table has none
+    /// (see [`TokenClass`] for the classes billed at another's price).
     ///
     /// The long-context tier is the largest `aboveTokens` the prompt
     /// exceeds, and applies to every token of the request (as the providers
     /// bill). The price is looked up, in order: at `tier` and that
     /// long-context tier; at `tier`; at the standard tier and that
-    /// long-context tier; at the standard tier. A class the table has no
-    /// price for is priced as input tokens are (cache reads and writes that
-    /// a provider does not charge apart; a one-hour cache write without its
-    /// own price as a 5-minute one).
-    pub fn rate(&self, class: TokenClass, tier: ServiceTier, prompt: u64) -> Decimal {
+    /// long-context tier; at the standard tier. So batch, priority and flex
+    /// requests cost the normal price where the table has no price for
+    /// their tier.
+    pub fn rate(&self, class: TokenClass, tier: ServiceTier, prompt: u64) -> Option<Decimal> {
         self.rate_in(class, tier, self.long_tier(prompt))
     }
 
@@ -309,14 +351,21 @@ impl ModelPrice {
     }
 
     /// [`rate`](Self::rate) with the long-context tier known.
-    fn rate_in(&self, class: TokenClass, tier: ServiceTier, long: Option<u64>) -> Decimal {
-        self.lookup(class, tier, long)
-            .or_else(|| match class {
-                TokenClass::CacheWrite1h => self.lookup(TokenClass::CacheWrite, tier, long),
-                _ => None,
-            })
-            .or_else(|| self.lookup(TokenClass::Input, tier, long))
-            .unwrap_or(self.input_per_token)
+    fn rate_in(&self, class: TokenClass, tier: ServiceTier, long: Option<u64>) -> Option<Decimal> {
+        let own = self.lookup(class, tier, long);
+        if own.is_some() {
+            return own;
+        }
+        match class {
+            TokenClass::CacheRead | TokenClass::CacheWrite => {
+                self.lookup(TokenClass::Input, tier, long)
+            }
+            TokenClass::CacheWrite1h => self
+                .lookup(TokenClass::CacheWrite, tier, long)
+                .or_else(|| self.lookup(TokenClass::Input, tier, long)),
+            TokenClass::Reasoning => self.lookup(TokenClass::Output, tier, long),
+            _ => None,
+        }
     }
 
     /// The price of `class` in the order of [`rate`](Self::rate), in one
@@ -335,8 +384,8 @@ impl ModelPrice {
         };
         // The three base prices live in their own fields (standard, no tier).
         let base = match class {
-            TokenClass::Input => Some(self.input_per_token),
-            TokenClass::Output => Some(self.output_per_token),
+            TokenClass::Input => self.input_per_token,
+            TokenClass::Output => self.output_per_token,
             TokenClass::CacheRead => self.cache_read_per_token,
             _ => None,
         };
@@ -355,60 +404,119 @@ impl ModelPrice {
         best.map(|(_, price)| price)
     }
 
-    /// The cost of `tokens` for a request served at `tier`: each token
-    /// class (uncached input, cache reads, cache writes, output) at its
-    /// [`rate`](Self::rate). Exact.
+    /// The cost of `tokens` for a request served at `tier`: each class of
+    /// usage at its [`rate`](Self::rate). Exact. Classes the table has no
+    /// price for are left out: use [`price`](Self::price) to know which.
+    ///
+    /// # Errors
+    /// As [`price`](Self::price).
+    pub fn cost_for(&self, tokens: &TokenUsage, tier: ServiceTier) -> Result<Decimal> {
+        self.price(tokens, tier).map(|p| p.cost)
+    }
+
+    /// The cost of `tokens` for a request served at `tier` (each class of
+    /// usage at its [`rate`](Self::rate), exact), and the classes with usage
+    /// the table has no price for (not in the cost, never priced at zero).
     ///
     /// # Errors
     /// As [`cost_by_class`](Self::cost_by_class).
-    pub fn cost_for(&self, tokens: &TokenUsage, tier: ServiceTier) -> Result<Decimal> {
-        if let Some(total) = self.cost_exact_i128(tokens, tier) {
-            return Ok(total);
+    pub fn price(&self, tokens: &TokenUsage, tier: ServiceTier) -> Result<Priced> {
+        self.price_in(tokens, tier, self.long_tier(tokens.input_tokens))
+    }
+
+    /// [`price`](Self::price) of a record: at its service tier, its
+    /// long-context tier chosen by the prompt of one of its requests
+    /// ([`UsageRecord::prompt_size`]), not by the bucket's sum.
+    ///
+    /// # Errors
+    /// As [`price`](Self::price).
+    pub fn price_record(&self, r: &UsageRecord) -> Result<Priced> {
+        self.price_in(&r.tokens, r.service_tier, self.long_tier(r.prompt_size()))
+    }
+
+    fn price_in(
+        &self,
+        tokens: &TokenUsage,
+        tier: ServiceTier,
+        long: Option<u64>,
+    ) -> Result<Priced> {
+        if let Some(priced) = self.price_exact_i128(tokens, tier, long) {
+            return Ok(priced);
         }
         let mut total = Decimal::ZERO;
-        self.each_class(tokens, tier, |_, part| {
+        let unpriced = self.each_class(tokens, tier, long, |_, part| {
             total = total.checked_add(part).ok_or_else(overflow)?;
             Ok(())
         })?;
-        Ok(total)
+        Ok(Priced {
+            cost: total,
+            unpriced,
+        })
     }
 
-    /// [`cost_for`](Self::cost_for) by token class: the classes with tokens,
-    /// in the order input, cache read, cache write, one-hour cache write,
-    /// output.
+    /// [`cost_for`](Self::cost_for) by class: the priced classes with usage,
+    /// in [`TokenClass::ALL`] order.
     ///
     /// # Errors
     /// [`Error::Invalid`] on `cachedInputTokens` when the cache reads and
-    /// writes are more than the input tokens, or on `cost` when an amount
-    /// overflows a decimal.
+    /// writes and audio tokens are more than the input tokens, on
+    /// `reasoningTokens` when reasoning and audio output tokens are more
+    /// than the output tokens, or on `cost` when an amount overflows a
+    /// decimal.
     pub fn cost_by_class(
         &self,
         tokens: &TokenUsage,
         tier: ServiceTier,
     ) -> Result<Vec<(TokenClass, Decimal)>> {
+        self.classes_in(tokens, tier, self.long_tier(tokens.input_tokens))
+    }
+
+    /// [`cost_by_class`](Self::cost_by_class) of a record, as
+    /// [`price_record`](Self::price_record) prices it.
+    ///
+    /// # Errors
+    /// As [`cost_by_class`](Self::cost_by_class).
+    pub fn cost_by_class_record(&self, r: &UsageRecord) -> Result<Vec<(TokenClass, Decimal)>> {
+        self.classes_in(&r.tokens, r.service_tier, self.long_tier(r.prompt_size()))
+    }
+
+    fn classes_in(
+        &self,
+        tokens: &TokenUsage,
+        tier: ServiceTier,
+        long: Option<u64>,
+    ) -> Result<Vec<(TokenClass, Decimal)>> {
         let mut out = Vec::with_capacity(5);
-        self.each_class(tokens, tier, |class, part| {
+        self.each_class(tokens, tier, long, |class, part| {
             out.push((class, part));
             Ok(())
         })?;
         Ok(out)
     }
 
-    /// [`cost_for`](Self::cost_for) in 128-bit integers: each count times
-    /// its price's mantissa, brought to the largest scale and summed, then
-    /// one decimal. The same exact amount, several times faster than
-    /// decimal arithmetic; `None` when the token counts do not add up or an
-    /// amount does not fit (then the decimal path answers, with its error).
-    fn cost_exact_i128(&self, tokens: &TokenUsage, tier: ServiceTier) -> Option<Decimal> {
+    /// [`price`](Self::price) in 128-bit integers: each count times its
+    /// price's mantissa, brought to the largest scale and summed, then one
+    /// decimal. The same exact amount, several times faster than decimal
+    /// arithmetic; `None` when the counts do not add up or an amount does
+    /// not fit (then the decimal path answers, with its error).
+    fn price_exact_i128(
+        &self,
+        tokens: &TokenUsage,
+        tier: ServiceTier,
+        long: Option<u64>,
+    ) -> Option<Priced> {
         let counts = class_counts(tokens).ok()?;
-        let long = self.long_tier(tokens.input_tokens);
         let mut sum: i128 = 0;
         let mut scale: u32 = 0;
+        let mut unpriced = TokenClasses::EMPTY;
         for (class, n) in counts {
             if n == 0 {
                 continue;
             }
-            let rate = self.rate_in(class, tier, long);
+            let Some(rate) = self.rate_in(class, tier, long) else {
+                unpriced.insert(class);
+                continue;
+            };
             let mut part = rate.mantissa().checked_mul(i128::from(n))?;
             let s = rate.scale();
             if s > scale {
@@ -419,52 +527,73 @@ impl ModelPrice {
             }
             sum = sum.checked_add(part)?;
         }
-        Decimal::try_from_i128_with_scale(sum, scale).ok()
+        let cost = Decimal::try_from_i128_with_scale(sum, scale).ok()?;
+        Some(Priced { cost, unpriced })
     }
 
-    /// Call `f` with the cost of each token class that has tokens.
+    /// Call `f` with the cost of each priced class that has usage; the
+    /// classes with usage but no price.
     fn each_class(
         &self,
         tokens: &TokenUsage,
         tier: ServiceTier,
+        long: Option<u64>,
         mut f: impl FnMut(TokenClass, Decimal) -> Result<()>,
-    ) -> Result<()> {
-        let long = self.long_tier(tokens.input_tokens);
+    ) -> Result<TokenClasses> {
+        let mut unpriced = TokenClasses::EMPTY;
         for (class, n) in class_counts(tokens)? {
             if n == 0 {
                 continue;
             }
-            let part = Decimal::from(n)
-                .checked_mul(self.rate_in(class, tier, long))
-                .ok_or_else(overflow)?;
+            let Some(rate) = self.rate_in(class, tier, long) else {
+                unpriced.insert(class);
+                continue;
+            };
+            let part = Decimal::from(n).checked_mul(rate).ok_or_else(overflow)?;
             f(class, part)?;
         }
-        Ok(())
+        Ok(unpriced)
     }
 }
 
-/// The tokens of each class, in the order input (uncached), cache read,
-/// cache write, one-hour cache write, output.
+/// The usage of each class, in [`TokenClass::ALL`] order.
 ///
 /// # Errors
-/// [`Error::Invalid`] on `cachedInputTokens` when the cache reads and writes
-/// are more than the input tokens.
-fn class_counts(tokens: &TokenUsage) -> Result<[(TokenClass, u64); 5]> {
+/// [`Error::Invalid`] on `cachedInputTokens` when the cache reads and
+/// writes and audio prompt tokens are more than the input tokens; on
+/// `reasoningTokens` when the reasoning and audio output tokens are more
+/// than the output tokens.
+pub(crate) fn class_counts(tokens: &TokenUsage) -> Result<[(TokenClass, u64); 11]> {
     let uncached = tokens
         .cached_input_tokens
         .checked_add(tokens.cache_write_tokens)
         .and_then(|n| n.checked_add(tokens.cache_write_1h_tokens))
+        .and_then(|n| n.checked_add(tokens.audio_input_tokens))
         .and_then(|n| tokens.input_tokens.checked_sub(n))
         .ok_or_else(|| {
             Error::invalid(
                 "cachedInputTokens",
                 format!(
-                    "{} cached, {} and {} cache-write input tokens are more than the {} \
-                     input tokens",
+                    "{} cached, {} and {} cache-write and {} audio input tokens are more than \
+                     the {} input tokens",
                     tokens.cached_input_tokens,
                     tokens.cache_write_tokens,
                     tokens.cache_write_1h_tokens,
+                    tokens.audio_input_tokens,
                     tokens.input_tokens
+                ),
+            )
+        })?;
+    let text_output = tokens
+        .reasoning_tokens
+        .checked_add(tokens.audio_output_tokens)
+        .and_then(|n| tokens.output_tokens.checked_sub(n))
+        .ok_or_else(|| {
+            Error::invalid(
+                "reasoningTokens",
+                format!(
+                    "{} reasoning and {} audio output tokens are more than the {} output tokens",
+                    tokens.reasoning_tokens, tokens.audio_output_tokens, tokens.output_tokens
                 ),
             )
         })?;
@@ -473,7 +602,13 @@ fn class_counts(tokens: &TokenUsage) -> Result<[(TokenClass, u64); 5]> {
         (TokenClass::CacheRead, tokens.cached_input_tokens),
         (TokenClass::CacheWrite, tokens.cache_write_tokens),
         (TokenClass::CacheWrite1h, tokens.cache_write_1h_tokens),
-        (TokenClass::Output, tokens.output_tokens),
+        (TokenClass::Output, text_output),
+        (TokenClass::Reasoning, tokens.reasoning_tokens),
+        (TokenClass::AudioInput, tokens.audio_input_tokens),
+        (TokenClass::AudioOutput, tokens.audio_output_tokens),
+        (TokenClass::Image, tokens.images),
+        (TokenClass::AudioSecond, tokens.audio_seconds),
+        (TokenClass::WebSearch, tokens.web_search_calls),
     ])
 }
 
@@ -488,15 +623,42 @@ pub struct PricedUsage {
     pub rows: Vec<CostRow>,
     /// Records left out because their model is not in the table.
     pub unpriced: UnpricedUsage,
+    /// Records priced in part: usage of a class the model's entry has no
+    /// price for (their rows carry the cost of the rest).
+    pub partial: PartiallyPriced,
 }
 
 impl PricedUsage {
-    /// `Ok` with the rows when every record was priced.
+    /// `Ok` with the rows when every record was priced in full.
     ///
     /// # Errors
     /// [`Error::Invalid`] on `model`, listing the unknown models and how many
-    /// requests each had.
+    /// requests each had; on `tokens` when records were priced in part,
+    /// listing the classes without a price and the models.
     pub fn require_all_priced(self) -> Result<Vec<CostRow>> {
+        if !self.partial.is_empty() {
+            let classes = self
+                .partial
+                .unpriced_units
+                .iter()
+                .map(|(c, n)| format!("{n} {c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let models = self
+                .partial
+                .requests_by_model
+                .keys()
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::invalid(
+                "tokens",
+                format!(
+                    "{} lines have usage the price table has no price for ({classes}) on {models}",
+                    self.partial.lines
+                ),
+            ));
+        }
         if self.unpriced.is_empty() {
             return Ok(self.rows);
         }
@@ -521,8 +683,10 @@ impl PricedUsage {
 ///
 /// A record with a `cost` keeps it (in its `currency`). Otherwise its model
 /// is [resolved](PriceTable::resolve) and its tokens priced in USD with
-/// [`ModelPrice::cost`]. A record whose model is missing or unknown is left
-/// out and counted in [`PricedUsage::unpriced`] (never priced at zero).
+/// [`ModelPrice::price`]. A record whose model is missing or unknown is left
+/// out and counted in [`PricedUsage::unpriced`] (never priced at zero); a
+/// record with usage of a class its model has no price for keeps the cost
+/// of the rest and is counted in [`PricedUsage::partial`].
 ///
 /// Rows carry the record's dimensions, its date (the UTC date of its
 /// timestamp) and timestamp, requests and tokens; a record with cached
@@ -544,8 +708,16 @@ pub fn price_usage(
     for (i, r) in records.enumerate() {
         let (cost, currency) = match r.cost {
             Some(c) => (c, r.currency),
-            None => match pricer.cost(&r).map_err(|e| e.in_field(&format!("[{i}]")))? {
-                Some(c) => (c, Some(Currency::USD)),
+            None => match pricer
+                .price(&r)
+                .map_err(|e| e.in_field(&format!("[{i}]")))?
+            {
+                Some(p) => {
+                    if !p.unpriced.is_empty() {
+                        out.partial.add(&r, p.unpriced)?;
+                    }
+                    (p.cost, Some(Currency::USD))
+                }
                 None => {
                     out.unpriced.add(&r);
                     continue;
@@ -602,19 +774,28 @@ impl<'a> Pricer<'a> {
     }
 
     /// The list cost of a record in USD at its service tier (its own `cost`
-    /// is not looked at); `None` when it has no model or the table does not
-    /// know it.
+    /// is not looked at) and the classes of its usage without a price;
+    /// `None` when it has no model or the table does not know it.
     ///
     /// # Errors
-    /// As [`ModelPrice::cost_for`].
-    pub fn cost(&mut self, r: &UsageRecord) -> Result<Option<Decimal>> {
+    /// As [`ModelPrice::price`].
+    pub fn price(&mut self, r: &UsageRecord) -> Result<Option<Priced>> {
         let Some(model) = r.model.as_deref() else {
             return Ok(None);
         };
         match self.resolve(model, r.provider.as_deref()) {
-            Some(price) => price.cost_for(&r.tokens, r.service_tier).map(Some),
+            Some(price) => price.price_record(r).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// [`price`](Self::price)'s cost alone (classes without a price left
+    /// out).
+    ///
+    /// # Errors
+    /// As [`ModelPrice::price`].
+    pub fn cost(&mut self, r: &UsageRecord) -> Result<Option<Decimal>> {
+        Ok(self.price(r)?.map(|p| p.cost))
     }
 }
 
@@ -655,18 +836,30 @@ impl UnpricedUsage {
             .entry(r.model.clone().unwrap_or_default())
             .or_default();
         *n = n.saturating_add(r.requests);
-        let t = &mut self.tokens;
-        t.input_tokens = t.input_tokens.saturating_add(r.tokens.input_tokens);
-        t.output_tokens = t.output_tokens.saturating_add(r.tokens.output_tokens);
-        t.cached_input_tokens = t
-            .cached_input_tokens
-            .saturating_add(r.tokens.cached_input_tokens);
-        t.cache_write_tokens = t
-            .cache_write_tokens
-            .saturating_add(r.tokens.cache_write_tokens);
-        t.cache_write_1h_tokens = t
-            .cache_write_1h_tokens
-            .saturating_add(r.tokens.cache_write_1h_tokens);
+        self.tokens = self.tokens.saturating_add(&r.tokens);
+    }
+}
+
+impl PartiallyPriced {
+    /// Count a record priced in part: `classes` had usage but no price.
+    ///
+    /// # Errors
+    /// As [`ModelPrice::price`] (the record's counts do not add up).
+    pub fn add(&mut self, r: &UsageRecord, classes: TokenClasses) -> Result<()> {
+        let counts = class_counts(&r.tokens)?;
+        self.lines += 1;
+        let n = self
+            .requests_by_model
+            .entry(r.model.clone().unwrap_or_default())
+            .or_default();
+        *n = n.saturating_add(r.requests);
+        for (class, units) in counts {
+            if classes.contains(class) {
+                let e = self.unpriced_units.entry(class).or_default();
+                *e = e.saturating_add(units);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -870,8 +1063,8 @@ mod tests {
         assert_eq!(t.skipped(), 1);
         assert!(t.get("sample_spec").is_none());
         let p = t.get("gpt-4o").unwrap();
-        assert_eq!(p.input_per_token, dec!(0.0000025));
-        assert_eq!(p.output_per_token, dec!(0.00001));
+        assert_eq!(p.input_per_token, Some(dec!(0.0000025)));
+        assert_eq!(p.output_per_token, Some(dec!(0.00001)));
         assert_eq!(p.cache_read_per_token, Some(dec!(0.00000125)));
         assert_eq!(p.provider.as_deref(), Some("openai"));
         assert_eq!(p.mode.as_deref(), Some("chat"));
@@ -879,9 +1072,12 @@ mod tests {
         // up to Decimal's 28 digits.
         assert_eq!(
             t.get("odd").unwrap().input_per_token,
-            dec!(0.1000000000000000055511151231)
+            Some(dec!(0.1000000000000000055511151231))
         );
-        assert_eq!(t.get("odd").unwrap().output_per_token, dec!(0.0000003));
+        assert_eq!(
+            t.get("odd").unwrap().output_per_token,
+            Some(dec!(0.0000003))
+        );
     }
 
     #[test]

@@ -228,13 +228,15 @@ mod tests {
     #[test]
     fn price_subset_parses_every_model() {
         let t = price_table().unwrap();
-        // 703 entries: sample_spec and 702 chat and embedding models (the
-        // embeddings of Mistral without an output price among them).
-        assert_eq!(t.len(), 702);
+        // 840 entries: sample_spec and 839 chat, embedding, transcription,
+        // realtime and image models (the embeddings of Mistral without an
+        // output price and whisper-1 with a per-second price only among
+        // them).
+        assert_eq!(t.len(), 839);
         assert_eq!(t.skipped(), 0);
         assert_eq!(
             t.get("claude-sonnet-4-5").unwrap().input_per_token,
-            dec!(0.000003)
+            Some(dec!(0.000003))
         );
     }
 

@@ -16,6 +16,12 @@
 //! | `cache_read_input_tokens` | | cache reads counted apart from `input_tokens` (Anthropic), default 0 |
 //! | `cache_creation_input_tokens` | `cache_write_tokens`, `ephemeral_5m_input_tokens` | 5-minute cache writes, apart from `input_tokens` (Anthropic), default 0 |
 //! | `ephemeral_1h_input_tokens` | `cache_write_1h_tokens` | one-hour cache writes, apart from `input_tokens` (Anthropic), default 0 |
+//! | `reasoning_tokens` | | reasoning tokens, a part of `output_tokens` (OpenAI's `completion_tokens_details`; Anthropic counts thinking in `output_tokens` too), default 0 |
+//! | `audio_input_tokens` | `input_audio_tokens` | audio prompt tokens, a part of `input_tokens`, default 0 |
+//! | `audio_output_tokens` | `output_audio_tokens` | audio output tokens, a part of `output_tokens`, default 0 |
+//! | `images` | `images_generated` | images generated, default 0 |
+//! | `audio_seconds` | | whole seconds of audio transcribed, default 0 |
+//! | `web_search_calls` | `web_search_requests` | web search calls, default 0 |
 //! | `service_tier` | `tier` | `standard` (also `default`, `auto`), `batch`, `priority`, `flex` |
 //! | `batch` | `is_batch` | `true`/`false`/`1`/`0`: a batch API request |
 //! | `requests` | `num_model_requests` | default 1 |
@@ -64,6 +70,12 @@ enum Field {
     CacheRead,
     CacheWrite,
     CacheWrite1h,
+    Reasoning,
+    AudioInput,
+    AudioOutput,
+    Images,
+    AudioSeconds,
+    WebSearch,
     Tier,
     Batch,
     Requests,
@@ -95,6 +107,12 @@ fn field_of(name: &str) -> Option<Field> {
             Field::CacheWrite
         }
         "ephemeral1hinputtokens" | "cachewrite1htokens" => Field::CacheWrite1h,
+        "reasoningtokens" => Field::Reasoning,
+        "audioinputtokens" | "inputaudiotokens" => Field::AudioInput,
+        "audiooutputtokens" | "outputaudiotokens" => Field::AudioOutput,
+        "images" | "imagesgenerated" => Field::Images,
+        "audioseconds" => Field::AudioSeconds,
+        "websearchcalls" | "websearchrequests" => Field::WebSearch,
         "servicetier" | "tier" => Field::Tier,
         "batch" | "isbatch" => Field::Batch,
         "requests" | "nummodelrequests" => Field::Requests,
@@ -173,11 +191,39 @@ fn record_from<'a>(
             .ok_or_else(|| bad(Field::Cached, "too many tokens"))?,
         cache_write_tokens: write,
         cache_write_1h_tokens: write_1h,
+        reasoning_tokens: count(Field::Reasoning, 0)?,
+        audio_input_tokens: count(Field::AudioInput, 0)?,
+        audio_output_tokens: count(Field::AudioOutput, 0)?,
+        images: count(Field::Images, 0)?,
+        audio_seconds: count(Field::AudioSeconds, 0)?,
+        web_search_calls: count(Field::WebSearch, 0)?,
     };
     if cached_inside > input {
         return Err(bad(
             Field::Cached,
             "more cached input tokens than input tokens",
+        ));
+    }
+    if tokens
+        .cached_input_tokens
+        .saturating_add(write)
+        .saturating_add(write_1h)
+        .saturating_add(tokens.audio_input_tokens)
+        > input
+    {
+        return Err(bad(
+            Field::AudioInput,
+            "cache and audio input tokens are more than the input tokens",
+        ));
+    }
+    if tokens
+        .reasoning_tokens
+        .saturating_add(tokens.audio_output_tokens)
+        > tokens.output_tokens
+    {
+        return Err(bad(
+            Field::Reasoning,
+            "reasoning and audio output tokens are more than the output tokens",
         ));
     }
     let batch = match text(Field::Batch).map(|v| v.to_ascii_lowercase()) {
@@ -220,6 +266,7 @@ fn record_from<'a>(
         requests: count(Field::Requests, 1)?,
         tokens,
         service_tier,
+        prompt_tokens: None,
         cost,
         currency,
     })

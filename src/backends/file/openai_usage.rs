@@ -7,7 +7,9 @@
 //! Each result becomes one [`UsageRecord`] at its bucket's `start_time`,
 //! provider `openai`, with `model`, `project_id` as project, `user_id` as
 //! user, `num_model_requests` as requests, `input_tokens` (which include
-//! the cached ones), `input_cached_tokens` and `output_tokens`. A result
+//! the cached and audio ones), `input_cached_tokens`, `input_audio_tokens`,
+//! `output_tokens` (which include the audio ones), `output_audio_tokens`,
+//! and `batch: true` as the batch tier. A result
 //! without `model` (the API leaves it out unless the query groups by model)
 //! cannot be priced and is reported as an unknown model by
 //! [`price_usage`](crate::core::pricing::price_usage).
@@ -39,6 +41,10 @@ struct UsageResult {
     input_cached_tokens: Option<u64>,
     #[serde(default)]
     output_tokens: Option<u64>,
+    #[serde(default)]
+    input_audio_tokens: Option<u64>,
+    #[serde(default)]
+    output_audio_tokens: Option<u64>,
     #[serde(default)]
     num_model_requests: Option<u64>,
     #[serde(default)]
@@ -75,12 +81,30 @@ pub fn read_openai_usage_page(json: &str) -> Result<Vec<UsageRecord>> {
                 input_tokens: r.input_tokens.unwrap_or(0),
                 output_tokens: r.output_tokens.unwrap_or(0),
                 cached_input_tokens: r.input_cached_tokens.unwrap_or(0),
+                audio_input_tokens: r.input_audio_tokens.unwrap_or(0),
+                audio_output_tokens: r.output_audio_tokens.unwrap_or(0),
                 ..TokenUsage::default()
             };
             if tokens.cached_input_tokens > tokens.input_tokens {
                 return Err(Error::invalid(
                     format!("data[{bi}].results[{ri}].input_cached_tokens"),
                     "more cached input tokens than input tokens",
+                ));
+            }
+            if tokens
+                .cached_input_tokens
+                .saturating_add(tokens.audio_input_tokens)
+                > tokens.input_tokens
+            {
+                return Err(Error::invalid(
+                    format!("data[{bi}].results[{ri}].input_audio_tokens"),
+                    "cached and audio input tokens are more than the input tokens",
+                ));
+            }
+            if tokens.audio_output_tokens > tokens.output_tokens {
+                return Err(Error::invalid(
+                    format!("data[{bi}].results[{ri}].output_audio_tokens"),
+                    "more audio output tokens than output tokens",
                 ));
             }
             out.push(UsageRecord {
@@ -135,7 +159,9 @@ struct Amount<'a> {
 
 /// Read one page of the Costs API's response into cost rows: one per
 /// result, dated by its bucket's `start_time` (UTC), provider `openai`,
-/// `project_id` as project, `line_item` as the tag `line_item`, and
+/// `project_id` as project, `line_item` as the tag `line_item` (a line
+/// item `<model>, <kind>`, as `gpt-4o-2024-08-06, cached input`, also sets
+/// the model and the tag `token_class`: see [`line_item_class`]), and
 /// `amount.value` read as an exact decimal from the JSON text in
 /// `amount.currency`.
 ///
@@ -176,13 +202,19 @@ pub fn read_openai_costs_page(json: &str) -> Result<Vec<crate::model::CostRow>> 
             let currency = crate::model::Currency::parse(&r.amount.currency)
                 .map_err(|e| Error::invalid(field("currency"), e))?;
             let mut tags = std::collections::BTreeMap::new();
+            let mut model = None;
             if let Some(item) = r.line_item.filter(|s| !s.is_empty()) {
+                if let Some((m, class)) = line_item_class(&item) {
+                    model = Some(m.to_owned());
+                    tags.insert("token_class".to_owned(), class.as_str().to_owned());
+                }
                 tags.insert("line_item".to_owned(), item);
             }
             out.push(crate::model::CostRow {
                 date: timestamp.date_naive(),
                 timestamp: Some(timestamp),
                 provider: Some("openai".into()),
+                model,
                 project: r.project_id,
                 tags,
                 cost,
@@ -192,6 +224,26 @@ pub fn read_openai_costs_page(json: &str) -> Result<Vec<crate::model::CostRow>> 
         }
     }
     Ok(out)
+}
+
+/// The model and token class of a Costs API line item written
+/// `<model>, <kind>` (kind `input`, `cached input`, `output`, `audio input`,
+/// `audio output`, `cache write`, case ignored); `None` for other line items
+/// (`Web search tool calls`, `File search`...).
+pub fn line_item_class(item: &str) -> Option<(&str, crate::model::TokenClass)> {
+    use crate::model::TokenClass;
+    let (model, kind) = item.rsplit_once(", ")?;
+    let model = model.trim();
+    let class = match kind.trim().to_ascii_lowercase().as_str() {
+        "input" => TokenClass::Input,
+        "cached input" => TokenClass::CacheRead,
+        "cache write" | "cached write" => TokenClass::CacheWrite,
+        "output" => TokenClass::Output,
+        "audio input" => TokenClass::AudioInput,
+        "audio output" => TokenClass::AudioOutput,
+        _ => return None,
+    };
+    (!model.is_empty()).then_some((model, class))
 }
 
 #[cfg(test)]
@@ -218,6 +270,8 @@ mod tests {
                 input_tokens: 1000,
                 output_tokens: 500,
                 cached_input_tokens: 400,
+                audio_input_tokens: 50,
+                audio_output_tokens: 50,
                 ..TokenUsage::default()
             }
         );

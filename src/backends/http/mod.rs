@@ -1,8 +1,8 @@
-//! What the Slack and webhook backends share: an HTTP client (reqwest with
-//! rustls) that retries with backoff ([`RetryPolicy`]), refuses private
-//! destinations ([`OutboundPolicy`]), follows no redirects, and reads
-//! response bodies only up to a size cap. Compiled with `slack` or
-//! `webhook`.
+//! What the Slack, webhook and provider API backends share: an HTTP client
+//! (reqwest with rustls) that retries with backoff ([`RetryPolicy`]),
+//! refuses private destinations ([`OutboundPolicy`]), follows no
+//! redirects, and reads response bodies only up to a size cap. Compiled
+//! with `slack`, `webhook` or `provider-api`.
 
 mod guard;
 mod retry;
@@ -17,7 +17,9 @@ pub use guard::{is_public, BlockedAddress, OutboundPolicy};
 pub use retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 
 use crate::backends::memory::SystemClock;
+#[cfg(any(feature = "slack", feature = "webhook"))]
 use crate::backends::routing::DeliveryFailure;
+#[cfg(any(feature = "slack", feature = "webhook"))]
 use crate::model::ReportRecipient;
 use crate::ports::Clock;
 use crate::{Error, Result};
@@ -175,6 +177,7 @@ impl HttpClient {
         &self.opts
     }
 
+    #[cfg(any(feature = "slack", feature = "webhook"))]
     fn fail(&self, recipient: &ReportRecipient, reason: impl fmt::Display, retry: bool) -> Error {
         DeliveryFailure::new(recipient, reason).into_error(self.backend, retry)
     }
@@ -183,6 +186,7 @@ impl HttpClient {
     /// retrying per the [`RetryPolicy`]. A 2xx is `Ok`; anything else is an
     /// [`Error::Backend`] naming `recipient`, retryable when the last
     /// failure was.
+    #[cfg(any(feature = "slack", feature = "webhook"))]
     pub(crate) async fn send<F>(
         &self,
         url: &Url,
@@ -192,10 +196,28 @@ impl HttpClient {
     where
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     {
+        self.send_with(
+            url,
+            |reason, retry| self.fail(recipient, reason, retry),
+            build,
+        )
+        .await
+    }
+
+    /// [`send`](Self::send) with the error made by `fail(reason, retryable)`.
+    pub(crate) async fn send_with<F>(
+        &self,
+        url: &Url,
+        fail: impl Fn(String, bool) -> Error,
+        build: F,
+    ) -> Result<HttpResponse>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
         self.opts
             .outbound
             .check_url(url)
-            .map_err(|reason| self.fail(recipient, reason, false))?;
+            .map_err(|reason| fail(reason, false))?;
         let policy = self.opts.retry;
         let max_attempts = policy.max_attempts.max(1);
         let mut attempt: u32 = 0;
@@ -219,42 +241,39 @@ impl HttpClient {
                         });
                     }
                     if (300..400).contains(&status) {
-                        return Err(self.fail(
-                            recipient,
+                        return Err(fail(
                             format!("HTTP {status}: redirects are not followed"),
                             false,
                         ));
                     }
                     let reason = format!("HTTP {status}{}", snippet(&body));
                     if !is_retryable_status(status) {
-                        return Err(self.fail(recipient, reason, false));
+                        return Err(fail(reason, false));
                     }
                     (reason, retry_after)
                 }
                 Err(e) => {
                     if let Some(blocked) = blocked_in(&e) {
-                        return Err(self.fail(recipient, blocked, false));
+                        return Err(fail(blocked.to_string(), false));
                     }
                     let retryable =
                         e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
                     let reason = describe(e);
                     if !retryable {
-                        return Err(self.fail(recipient, reason, false));
+                        return Err(fail(reason, false));
                     }
                     (reason, None)
                 }
             };
             if attempt >= max_attempts {
-                return Err(self.fail(
-                    recipient,
+                return Err(fail(
                     format!("{reason} (gave up after {attempt} attempts)"),
                     true,
                 ));
             }
             let wait = match retry_after {
                 Some(d) if d > policy.max_retry_after => {
-                    return Err(self.fail(
-                        recipient,
+                    return Err(fail(
                         format!("{reason} (server asked to retry after {} s)", d.as_secs()),
                         true,
                     ));
