@@ -13,8 +13,11 @@
 //! | `ChargePeriodStart` (inclusive, UTC) | `timestamp`, and `date` = its UTC calendar day |
 //! | `EffectiveCost` (default) or `BilledCost` / `ListCost` / `ContractedCost` | `cost` |
 //! | `BillingCurrency` | `currency` (missing column or null: the source's default currency) |
-//! | `ProviderName` | `provider` |
+//! | `ServiceProviderName` (1.3+), else `ProviderName` | `provider` |
 //! | `ServiceName` (default), `SkuId` or `ResourceName`, first non-null of the configured list | `model` |
+//! | `SkuPriceDetails` `ModelId` (AI model billing, FOCUS working draft) | `model`, before the columns above |
+//! | `SkuPriceDetails` `TokenDirection` + `TokenCacheAction` (or `TokenType`) | the tag `token_class`: `input`, `cache_read`, `cache_write`, `output` |
+//! | `ConsumedQuantity` when `ConsumedUnit` is `Tokens`, on a row with a token class | its input or output tokens |
 //! | `Tags` (a JSON object in the cell) | `team`, `project`, `cost_center`, `feature`, `user` from configured keys; every tag into `tags` |
 //! | `x_Requests`, `x_InputTokens`, `x_OutputTokens`, `x_CachedRequests` (custom columns, optional) | the counts (0 when absent) |
 //!
@@ -70,7 +73,9 @@ use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
 use crate::core::aggregate::aggregate_rows;
-use crate::model::{CostBucket, CostQuery, CostRow, Currency, Dimension, OrganizationId};
+use crate::model::{
+    CostBucket, CostQuery, CostRow, Currency, Dimension, OrganizationId, TokenClass,
+};
 use crate::ports::CostSource;
 use crate::{Error, Result};
 
@@ -196,6 +201,9 @@ struct Cols {
     provider: Option<usize>,
     models: Vec<usize>,
     tags: Option<usize>,
+    sku_details: Option<usize>,
+    consumed_quantity: Option<usize>,
+    consumed_unit: Option<usize>,
     requests: Option<usize>,
     input_tokens: Option<usize>,
     output_tokens: Option<usize>,
@@ -294,13 +302,18 @@ impl<R: Read> FocusReader<R> {
             start: need("ChargePeriodStart")?,
             cost: need(config.cost_column.column())?,
             currency: col("BillingCurrency"),
-            provider: col("ProviderName"),
+            // FOCUS 1.3 names the provider `ServiceProviderName`; 1.4 drops
+            // `ProviderName`.
+            provider: col("ServiceProviderName").or_else(|| col("ProviderName")),
             models: config
                 .model_columns
                 .iter()
                 .filter_map(|m| col(m.column()))
                 .collect(),
             tags: col("Tags"),
+            sku_details: col("SkuPriceDetails"),
+            consumed_quantity: col("ConsumedQuantity"),
+            consumed_unit: col("ConsumedUnit"),
             requests: col("x_Requests"),
             input_tokens: col("x_InputTokens"),
             output_tokens: col("x_OutputTokens"),
@@ -590,6 +603,11 @@ impl<R: Read> FocusReader<R> {
             cached_requests: self.count_cell(self.cols.cached_requests)?,
             ..Default::default()
         };
+        if let Some(i) = self.cols.sku_details {
+            if self.need_model || self.need_tags {
+                self.apply_ai_details(&mut row, i)?;
+            }
+        }
         if let Some(i) = self.cols.tags {
             if !self.need_tags {
                 // The query uses no tag: skip parsing them.
@@ -601,6 +619,72 @@ impl<R: Read> FocusReader<R> {
             }
         }
         Ok(row)
+    }
+
+    /// The AI model billing keys of `SkuPriceDetails` (FOCUS working
+    /// draft): `ModelId` as the model, the token class of
+    /// `TokenDirection` and `TokenCacheAction` (or the interim `TokenType`)
+    /// as the tag `token_class`, and `ConsumedQuantity` in `Tokens` as the
+    /// row's input or output tokens (when the row has no `x_` token
+    /// columns). A cell without those keys changes nothing.
+    fn apply_ai_details(&self, row: &mut CostRow, i: usize) -> Result<()> {
+        let Some(text) = self.cell(i) else {
+            return Ok(());
+        };
+        if !text.contains("Model") && !text.contains("Token") {
+            return Ok(());
+        }
+        let details = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(text)
+            .map_err(|_| self.bad(i, "SkuPriceDetails is not a JSON object"))?;
+        let get = |k: &str| {
+            details
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(m) = get("ModelId") {
+            row.model = Some(m.to_owned());
+        }
+        let direction = get("TokenDirection").or_else(|| get("TokenType"));
+        let class = match (
+            direction.map(str::to_ascii_lowercase),
+            get("TokenCacheAction"),
+        ) {
+            (Some(d), cache) if d == "input" => Some(match cache.map(str::to_ascii_lowercase) {
+                Some(c) if c == "read" => TokenClass::CacheRead,
+                Some(c) if c == "write" => TokenClass::CacheWrite,
+                _ => TokenClass::Input,
+            }),
+            (Some(d), _) if d == "output" => Some(TokenClass::Output),
+            _ => None,
+        };
+        let Some(class) = class else {
+            return Ok(());
+        };
+        row.tags
+            .insert("token_class".to_owned(), class.as_str().to_owned());
+        let tokens_unit = self
+            .cols
+            .consumed_unit
+            .and_then(|u| self.cell(u))
+            .is_some_and(|u| u.trim().eq_ignore_ascii_case("tokens"));
+        if tokens_unit && row.input_tokens == 0 && row.output_tokens == 0 {
+            if let Some(q) = self.cols.consumed_quantity {
+                let n = self
+                    .cell(q)
+                    .and_then(parse_decimal)
+                    .filter(|d| d.fract().is_zero() && !d.is_sign_negative())
+                    .and_then(|d| u64::try_from(d).ok())
+                    .ok_or_else(|| self.bad(q, "not a whole number of tokens"))?;
+                if class == TokenClass::Output {
+                    row.output_tokens = n;
+                } else {
+                    row.input_tokens = n;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn apply_tags(&self, row: &mut CostRow, tags: Vec<(TagKey<'_>, &RawValue)>) {
@@ -639,12 +723,11 @@ impl<R: Read> FocusReader<R> {
         row.feature = pick(&self.feature);
         row.user = pick(&self.user);
         if self.keep_tags {
-            let mut map = BTreeMap::new();
             for (k, v) in parsed {
-                map.entry(k.trim().to_owned())
+                row.tags
+                    .entry(k.trim().to_owned())
                     .or_insert_with(|| v.into_owned());
             }
-            row.tags = map;
         }
     }
 }
