@@ -31,7 +31,7 @@
 //! | feature | brings | default |
 //! |---|---|---|
 //! | (none) | [`backends::memory`]: store, cost source, recording deliverer, clocks; JSON rendering; [`backends::routing`]: per-kind delivery routing, user resolution | always |
-//! | (none) | [`backends::file`]: cost rows from CSV, FOCUS billing exports ([`FocusCostSource`](backends::file::FocusCostSource)), LLM request logs and OpenAI usage priced with a LiteLLM price table ([`core::pricing`]); FOCUS export ([`render::focus`]) | always |
+//! | (none) | [`backends::file`]: cost rows from CSV, FOCUS billing exports ([`FocusCostSource`](backends::file::FocusCostSource)), LLM request logs and the OpenAI and Anthropic usage and cost reports priced with a LiteLLM price table ([`core::pricing`]); FOCUS export ([`render::focus`]) | always |
 //! | `pdf` | PDF rendering (typst) | yes |
 //! | `html` | HTML pages and e-mail (minijinja) | yes |
 //! | `xlsx` | Excel workbooks | no |
@@ -40,6 +40,7 @@
 //! | `smtp` | `backends::smtp`: e-mail delivery (lettre, rustls) | no |
 //! | `slack` | `backends::slack`: Slack delivery (reqwest, rustls), with `backends::http` | no |
 //! | `webhook` | `backends::webhook`: Standard Webhooks signing and `verify`, with `backends::http` | no |
+//! | `provider-api` | `backends::provider_api`: OpenAI's Usage and Costs APIs and Anthropic's usage and cost reports, paged and rate-limited (reqwest, rustls), with `backends::http` | no |
 //!
 //! ## Wiring an engine
 //!

@@ -98,6 +98,14 @@ fn each_record_is_priced_by_the_version_in_force_at_its_time() {
         .map(|p| p.as_ref().unwrap().version.as_str())
         .collect();
     assert_eq!(versions, ["2026-01", "2026-10"]);
+    // The rows say it too, for reports grouped by the tag.
+    let tagged: Vec<&str> = out
+        .usage
+        .rows
+        .iter()
+        .map(|r| r.tags["price_version"].as_str())
+        .collect();
+    assert_eq!(tagged, versions);
     assert_eq!(out.usage.unpriced.lines, 2);
     assert_eq!(out.usage.unpriced.requests_by_model["gpt-4o"], 1);
     assert_eq!(out.usage.unpriced.requests_by_model["acme-llm"], 1);

@@ -76,7 +76,8 @@ pub struct BookPriced {
     /// version), as [`price_usage`](super::pricing::price_usage) gives them.
     pub usage: PricedUsage,
     /// For each row of `usage.rows`, in order: what priced it (`None` for a
-    /// record that carried its own cost).
+    /// record that carried its own cost). Each priced row also carries the
+    /// version in its tag `price_version`, so reports can group by it.
     pub provenance: Vec<Option<Provenance>>,
 }
 
@@ -284,11 +285,14 @@ impl PriceBook {
                         out.usage.partial.add(&r, list.unpriced)?;
                     }
                     let cost = discounted(list.cost, p.discount_percent)?;
-                    out.usage.rows.push(super::pricing::row_of(UsageRecord {
+                    let mut row = super::pricing::row_of(UsageRecord {
                         cost: Some(cost),
                         currency: Some(Currency::USD),
                         ..r
-                    }));
+                    });
+                    row.tags
+                        .insert("price_version".to_owned(), p.version.clone());
+                    out.usage.rows.push(row);
                     out.provenance.push(Some(p));
                     continue;
                 }

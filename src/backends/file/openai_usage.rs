@@ -289,8 +289,16 @@ mod tests {
         let mut with_model = r;
         with_model[0].model = Some("gpt-4o-2024-08-06".into());
         let priced = price_usage(with_model, &table).unwrap();
-        assert_eq!(priced.rows[0].cost, dec!(0.007));
+        // The table has no audio price: the 50 audio input and 50 audio
+        // output tokens are reported, the rest priced: 550 × 2.5e-6 +
+        // 400 × 1.25e-6 + 450 × 1e-5.
+        assert_eq!(priced.rows[0].cost, dec!(0.006375));
         assert_eq!(priced.rows[0].cached_requests, 5);
+        assert_eq!(priced.partial.lines, 1);
+        assert_eq!(
+            priced.partial.unpriced_units.values().copied().collect::<Vec<_>>(),
+            vec![50, 50]
+        );
     }
 
     /// The Costs API example of openai/openai-openapi (MIT), unchanged.
