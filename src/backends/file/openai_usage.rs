@@ -296,7 +296,12 @@ mod tests {
         assert_eq!(priced.rows[0].cached_requests, 5);
         assert_eq!(priced.partial.lines, 1);
         assert_eq!(
-            priced.partial.unpriced_units.values().copied().collect::<Vec<_>>(),
+            priced
+                .partial
+                .unpriced_units
+                .values()
+                .copied()
+                .collect::<Vec<_>>(),
             vec![50, 50]
         );
     }
