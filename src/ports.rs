@@ -38,9 +38,26 @@ use crate::model::{
     ChargebackStatus, CostBucket, CostQuery, Currency, DistributionStatus, EmailDigestPreferences,
     GeneratedReport, OrganizationId, RecipientKind, ReportDocument, ReportFormat, ReportId,
     ReportRecipient, ReportStatus, ReportTemplate, RunStatus, ScheduleRun, ScheduledReport,
-    ScheduledReportId, TemplateId, UserId,
+    ScheduledReportId, TemplateId, UsageRecord, UserId,
 };
 use crate::Result;
+
+// ---------------------------------------------------------------------------
+// UsageSource
+
+/// Request-level LLM usage (token classes, service tiers) of an
+/// organization: what the `repricing` section prices again under another
+/// price version. Cost reports themselves read a [`CostSource`].
+#[async_trait]
+pub trait UsageSource: Send + Sync + 'static {
+    /// The organization's usage records with a timestamp in `[from, to)`.
+    async fn usage(
+        &self,
+        org: OrganizationId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<UsageRecord>>;
+}
 
 // ---------------------------------------------------------------------------
 // CostSource

@@ -571,6 +571,7 @@ fn summary_document(
         recommendations: Vec::new(),
         top_costs: Vec::new(),
         efficiency: Vec::new(),
+        repricing: None,
         chargeback: None,
         detail: Vec::new(),
         detail_dimensions: Vec::new(),

@@ -671,6 +671,11 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let repricing = if has(ReportSection::Repricing) {
+            self.repricing(org, r).await?
+        } else {
+            None
+        };
         // The headline figures are what people read and what the archive
         // keeps: rounded to the currency's minor unit (half away from zero).
         // The document's `summary` keeps the exact sums.
@@ -707,6 +712,7 @@ impl Engine {
             recommendations,
             top_costs,
             efficiency,
+            repricing,
             chargeback: r.chargeback.clone(),
             detail,
             detail_dimensions: if wants_detail {
@@ -720,6 +726,74 @@ impl Engine {
             statement: r.statement.clone(),
             forecast_unavailable,
         })
+    }
+}
+
+impl Engine {
+    /// The period's usage re-priced under the template's `repriceWith`
+    /// version (else the book's latest), filtered as the report is; `None`
+    /// without a price book.
+    async fn repricing(
+        &self,
+        org: OrganizationId,
+        r: &ResolvedReport,
+    ) -> Result<Option<crate::model::RepricingSummary>> {
+        let Some((book, usage)) = &self.pricing else {
+            return Ok(None);
+        };
+        let version = match &r.config.reprice_with {
+            Some(v) => v.clone(),
+            None => match book.versions().last() {
+                Some(v) => v.id.clone(),
+                None => return Ok(None),
+            },
+        };
+        let day = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+        let from = day(r.date_range.start);
+        let to = day(r.date_range.end.succ_opt().unwrap_or(r.date_range.end));
+        let f = &r.filters;
+        let records: Vec<_> = usage
+            .usage(org, from, to)
+            .await?
+            .into_iter()
+            .filter(|u| {
+                f.matches(
+                    u.team.as_deref(),
+                    u.project.as_deref(),
+                    u.cost_center.as_deref(),
+                    u.provider.as_deref(),
+                    u.model.as_deref(),
+                )
+            })
+            .collect();
+        let mut priced_with: Vec<String> = Vec::new();
+        for u in &records {
+            if let Some(v) = book.version_at(u.timestamp) {
+                if !priced_with.contains(&v.id) {
+                    priced_with.push(v.id.clone());
+                }
+            }
+        }
+        let out = book
+            .reprice(org, records, &version)
+            .map_err(|e| e.in_field("repriceWith"))?;
+        Ok(Some(crate::model::RepricingSummary {
+            version,
+            priced_with,
+            lines: out
+                .lines
+                .into_iter()
+                .map(|l| crate::model::RepricingLine {
+                    model: l.model,
+                    class: l.class,
+                    before: l.before,
+                    after: l.after,
+                })
+                .collect(),
+            total_before: out.total_before,
+            total_after: out.total_after,
+            skipped: out.skipped,
+        }))
     }
 }
 

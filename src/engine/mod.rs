@@ -9,8 +9,9 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::backends::memory::SystemClock;
+use crate::core::pricebook::PriceBook;
 use crate::model::ReportFormat;
-use crate::ports::{Clock, CostSource, Deliverer, Renderer, ReportStore};
+use crate::ports::{Clock, CostSource, Deliverer, Renderer, ReportStore, UsageSource};
 use crate::{Error, Result};
 
 pub mod archive;
@@ -108,6 +109,8 @@ pub struct Engine {
     deliverer: Option<Arc<dyn Deliverer>>,
     clock: Arc<dyn Clock>,
     config: Arc<EngineConfig>,
+    /// The price book and the usage it prices, for the `repricing` section.
+    pricing: Option<(Arc<PriceBook>, Arc<dyn UsageSource>)>,
     /// Schedules whose slot a task of this engine is running: a second task
     /// (a host calling `run_due` twice at once) leaves them alone, since
     /// both would hold the same worker's claim.
@@ -198,6 +201,7 @@ pub struct EngineBuilder {
     deliverer: Option<Arc<dyn Deliverer>>,
     clock: Option<Arc<dyn Clock>>,
     config: EngineConfig,
+    pricing: Option<(Arc<PriceBook>, Arc<dyn UsageSource>)>,
 }
 
 impl fmt::Debug for EngineBuilder {
@@ -241,6 +245,15 @@ impl EngineBuilder {
     /// The tunables.
     pub fn config(mut self, config: EngineConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// A price book and the request-level usage it prices: what reports
+    /// with the `repricing` section compare (each period's usage as priced
+    /// then, and under the template's `repriceWith` version or the book's
+    /// latest).
+    pub fn price_book(mut self, book: Arc<PriceBook>, usage: Arc<dyn UsageSource>) -> Self {
+        self.pricing = Some((book, usage));
         self
     }
 
@@ -350,6 +363,7 @@ impl EngineBuilder {
             deliverer: self.deliverer,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             config: Arc::new(self.config),
+            pricing: self.pricing,
             running: Arc::default(),
         })
     }

@@ -82,6 +82,7 @@ pub fn system_templates() -> &'static [ReportTemplate] {
                         chart_types: vec![ChartType::Line, ChartType::Pie],
                         comparison: cmp,
                         breakdown_limit: 10,
+                        reprice_with: None,
                     },
                 )
             },
@@ -104,6 +105,7 @@ pub fn system_templates() -> &'static [ReportTemplate] {
                     chart_types: vec![ChartType::Bar, ChartType::Line],
                     comparison: cmp,
                     breakdown_limit: 20,
+                    reprice_with: None,
                 },
             ),
             ReportTemplate {
@@ -134,6 +136,7 @@ pub fn system_templates() -> &'static [ReportTemplate] {
                         chart_types: vec![ChartType::Pie, ChartType::Bar],
                         comparison: None,
                         breakdown_limit: 50,
+                        reprice_with: None,
                     },
                 )
             },
@@ -157,6 +160,7 @@ pub fn system_templates() -> &'static [ReportTemplate] {
                     chart_types: vec![ChartType::Bar, ChartType::Area],
                     comparison: cmp,
                     breakdown_limit: 20,
+                    reprice_with: None,
                 },
             ),
             system(
@@ -174,6 +178,7 @@ pub fn system_templates() -> &'static [ReportTemplate] {
                     chart_types: vec![ChartType::Line],
                     comparison: cmp,
                     breakdown_limit: 10,
+                    reprice_with: None,
                 },
             ),
             system(
@@ -191,6 +196,7 @@ pub fn system_templates() -> &'static [ReportTemplate] {
                     chart_types: vec![ChartType::Line, ChartType::Area],
                     comparison: cmp,
                     breakdown_limit: 10,
+                    reprice_with: None,
                 },
             ),
             system(
@@ -208,6 +214,7 @@ pub fn system_templates() -> &'static [ReportTemplate] {
                     chart_types: vec![ChartType::Line, ChartType::Bar],
                     comparison: cmp,
                     breakdown_limit: 10,
+                    reprice_with: None,
                 },
             ),
             system(
@@ -231,6 +238,7 @@ pub fn system_templates() -> &'static [ReportTemplate] {
                     chart_types: vec![],
                     comparison: cmp,
                     breakdown_limit: 5,
+                    reprice_with: None,
                 },
             ),
         ]

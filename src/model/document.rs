@@ -429,6 +429,10 @@ pub struct ReportDocument {
     /// Efficiency per model.
     #[serde(default)]
     pub efficiency: Vec<EfficiencyRow>,
+    /// The period re-priced under another price version (the `repricing`
+    /// section; `None` without a price book).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repricing: Option<RepricingSummary>,
     /// Chargeback allocation (chargeback reports).
     #[serde(default)]
     pub chargeback: Option<Allocation>,
@@ -471,6 +475,40 @@ pub fn anomaly_days(anomalies: &[Anomaly]) -> usize {
         .map(|a| a.date)
         .collect::<std::collections::BTreeSet<_>>()
         .len()
+}
+
+/// What a period's usage costs as priced and under another price version,
+/// by model and token class ([`ReportSection::Repricing`](super::ReportSection::Repricing)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepricingSummary {
+    /// The version compared with.
+    pub version: String,
+    /// The versions that priced the usage, as of each record's time.
+    pub priced_with: Vec<String>,
+    /// By model, then token class.
+    pub lines: Vec<RepricingLine>,
+    /// Sum of `before`.
+    pub total_before: Decimal,
+    /// Sum of `after`.
+    pub total_after: Decimal,
+    /// Usage records left out (a cost of their own, or a model neither
+    /// version prices).
+    pub skipped: u64,
+}
+
+/// One model's token class in a [`RepricingSummary`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepricingLine {
+    /// Model as the usage names it.
+    pub model: String,
+    /// Token class.
+    pub class: super::TokenClass,
+    /// Cost as priced (the versions in force then).
+    pub before: Decimal,
+    /// Cost under the version compared with.
+    pub after: Decimal,
 }
 
 impl ReportDocument {

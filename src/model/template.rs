@@ -124,6 +124,10 @@ pub enum ReportSection {
     TopCosts,
     /// Efficiency: cost per request, tokens per request, cache hit rate.
     Efficiency,
+    /// What the period's usage would cost under another price version, by
+    /// model and token class (needs a price book and request-level usage:
+    /// `EngineBuilder::price_book`).
+    Repricing,
 }
 
 /// A metric a report shows as a summary card, in the order the template
@@ -300,6 +304,10 @@ pub struct ReportTemplateConfig {
     pub comparison: Option<ComparisonConfig>,
     /// How many items each breakdown lists before folding the rest into "Other".
     pub breakdown_limit: u32,
+    /// The price version the `repricing` section compares with (default:
+    /// the price book's latest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reprice_with: Option<String>,
 }
 
 fn comparison_or_none<'de, D: Deserializer<'de>>(
@@ -329,6 +337,7 @@ impl Default for ReportTemplateConfig {
             chart_types: vec![ChartType::Area, ChartType::Bar],
             comparison: Some(ComparisonConfig::default()),
             breakdown_limit: 10,
+            reprice_with: None,
         }
     }
 }

@@ -444,6 +444,32 @@ fn write_sections(out: &mut Out, doc: &ReportDocument) -> Result<()> {
                     out.end()?;
                 }
             }
+            ReportSection::Repricing => {
+                let Some(r) = &doc.repricing else {
+                    continue;
+                };
+                sep(out)?;
+                out.row(&["Repricing"])?;
+                out.row(&[
+                    "Model",
+                    "Token Class",
+                    "As Priced",
+                    "Repriced",
+                    "Difference",
+                    "Currency",
+                    "Price Version",
+                ])?;
+                for l in &r.lines {
+                    out.text(&l.model)?;
+                    out.raw(l.class.as_str())?;
+                    out.num(l.before)?;
+                    out.num(l.after)?;
+                    out.num(l.after - l.before)?;
+                    out.raw("USD")?;
+                    out.text(&r.version)?;
+                    out.end()?;
+                }
+            }
             ReportSection::Efficiency => {
                 sep(out)?;
                 out.row(&["Efficiency"])?;

@@ -373,6 +373,7 @@ pub fn sample_document_with(kind: ReportType, rows: usize, seed: u64) -> ReportD
         ],
         top_costs,
         efficiency,
+        repricing: None,
         chargeback: None,
         detail,
         detail_dimensions: vec![Dimension::Provider, Dimension::Model],

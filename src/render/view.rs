@@ -248,6 +248,15 @@ pub enum SectionView {
         /// Items.
         items: Vec<RecommendationView>,
     },
+    /// The period re-priced under another price version.
+    Repricing {
+        /// Heading.
+        title: String,
+        /// What was compared, in words (or why there is nothing to show).
+        note: String,
+        /// By model and token class, with the total.
+        table: Table,
+    },
     /// Top costs.
     TopCosts {
         /// Heading.
@@ -481,6 +490,7 @@ impl SectionView {
             | SectionView::Breakdown { table, .. }
             | SectionView::Anomalies { table, .. }
             | SectionView::TopCosts { table, .. }
+            | SectionView::Repricing { table, .. }
             | SectionView::Efficiency { table, .. } => vec![table],
             SectionView::Forecast { outlook, .. } => vec![outlook],
             SectionView::Group { tables, .. } => tables.iter_mut().map(|t| &mut t.table).collect(),
@@ -1108,6 +1118,7 @@ impl ReportView {
                             && doc.top_costs.iter().all(|t| t.requests == 0)
                     }),
                 }),
+                ReportSection::Repricing => sections.push(repricing_view(doc)),
                 ReportSection::Efficiency => sections.push(SectionView::Efficiency {
                     title: "Efficiency by model".into(),
                     table: Table {
@@ -1167,6 +1178,90 @@ impl ReportView {
             currency: cur.code().to_owned(),
             sections,
         }
+    }
+}
+
+/// The `repricing` section: by model and token class, what the period cost
+/// as priced and under the version compared with (USD, the price tables'
+/// currency).
+fn repricing_view(doc: &ReportDocument) -> SectionView {
+    let usd = Currency::USD;
+    let Some(r) = &doc.repricing else {
+        return SectionView::Repricing {
+            title: "Prices".into(),
+            note: "Re-pricing needs a price book and request-level usage \
+                   (EngineBuilder::price_book)."
+                .into(),
+            table: Table::default(),
+        };
+    };
+    let change = |before: Decimal, after: Decimal| {
+        let d = after - before;
+        if d.is_sign_positive() && !d.is_zero() {
+            format!("+{}", usd.format(d))
+        } else {
+            usd.format(d)
+        }
+    };
+    let mut note = format!(
+        "Usage as priced with {} and under {}, in USD.",
+        if r.priced_with.is_empty() {
+            "no version".to_owned()
+        } else {
+            r.priced_with.join(", ")
+        },
+        r.version
+    );
+    if r.skipped > 0 {
+        let records = if r.skipped == 1 {
+            "usage record is"
+        } else {
+            "usage records are"
+        };
+        note.push_str(&format!(
+            " {} {records} left out (a cost of their own, or a model neither version prices).",
+            group(r.skipped)
+        ));
+    }
+    if r.lines.is_empty() {
+        note.push_str(" No usage to re-price in this period.");
+    }
+    SectionView::Repricing {
+        title: format!("Prices: this period under {}", clip(&r.version)),
+        note,
+        table: Table {
+            fit: None,
+            header: vec![
+                "Model".into(),
+                "Usage".into(),
+                "As priced".into(),
+                "Re-priced".into(),
+                "Change".into(),
+            ],
+            numeric: vec![false, false, true, true, true],
+            rows: r
+                .lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        clip(&l.model),
+                        l.class.label().to_owned(),
+                        usd.format(l.before),
+                        usd.format(l.after),
+                        change(l.before, l.after),
+                    ]
+                })
+                .collect(),
+            total: (!r.lines.is_empty()).then(|| {
+                vec![
+                    "Total".into(),
+                    String::new(),
+                    usd.format(r.total_before),
+                    usd.format(r.total_after),
+                    change(r.total_before, r.total_after),
+                ]
+            }),
+        },
     }
 }
 

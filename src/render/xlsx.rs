@@ -374,6 +374,39 @@ impl XlsxRenderer {
                         .map_err(err)?;
                     write_sheet(ws, &f, &["Combination", "Cost", "Requests", "Share"], &rows)?;
                 }
+                ReportSection::Repricing => {
+                    let Some(r) = &doc.repricing else {
+                        continue;
+                    };
+                    let rows: Vec<Vec<Cell>> = r
+                        .lines
+                        .iter()
+                        .map(|l| {
+                            vec![
+                                text(&l.model),
+                                text(l.class.label()),
+                                Cell::Num(l.before),
+                                Cell::Num(l.after),
+                                Cell::Num(l.after - l.before),
+                            ]
+                        })
+                        .collect();
+                    let ws = wb.add_worksheet();
+                    ws.set_name(sheet_name("Repricing", &mut used))
+                        .map_err(err)?;
+                    write_sheet(
+                        ws,
+                        &f,
+                        &[
+                            "Model",
+                            "Usage",
+                            "As priced (USD)",
+                            "Re-priced (USD)",
+                            "Change (USD)",
+                        ],
+                        &rows,
+                    )?;
+                }
                 ReportSection::Efficiency => {
                     let rows: Vec<Vec<Cell>> = doc
                         .efficiency

@@ -7,8 +7,10 @@ mod clock;
 mod cost;
 mod deliverer;
 mod store;
+mod usage;
 
 pub use clock::{ManualClock, SystemClock};
 pub use cost::MemoryCostSource;
 pub use deliverer::{InjectedFailure, RecordingDeliverer};
 pub use store::MemoryStore;
+pub use usage::MemoryUsageSource;
