@@ -586,3 +586,28 @@ fn openai_usage_and_cost_pages_carry_audio_and_token_classes() {
     );
     assert_eq!(line_item_class("File search"), None);
 }
+
+#[test]
+fn host_aliases_resolve_to_their_table_entry() {
+    let mut table = table();
+    table
+        .add_alias("prod-chat", "claude-sonnet-4-5-20250929")
+        .unwrap();
+    // Claude Sonnet 4.5: 1,000 × 3e-6 + 1,000 × 1.5e-5.
+    let (name, price) = table.resolve("PROD-CHAT", Some("anthropic")).unwrap();
+    assert_eq!(name, "claude-sonnet-4-5-20250929");
+    assert_eq!(
+        price
+            .cost(&tokens(1_000, 0, 0, 0, 1_000))
+            .unwrap()
+            .normalize(),
+        dec!(0.018)
+    );
+    // A name of the table wins over an alias of the same spelling.
+    table.add_alias("gpt-4o", "gpt-4o-mini").unwrap();
+    assert_eq!(table.resolve("gpt-4o", None).unwrap().0, "gpt-4o");
+    let e = table.add_alias("x", "no-such-model").unwrap_err();
+    assert_eq!(e.field(), Some("model"));
+    let e = table.add_alias(" ", "gpt-4o").unwrap_err();
+    assert_eq!(e.field(), Some("alias"));
+}

@@ -31,6 +31,8 @@ use crate::{Error, Result};
 pub struct PriceTable {
     models: HashMap<String, ModelPrice>,
     lower: HashMap<String, String>,
+    /// Host aliases, by lower-case alias: the table name they stand for.
+    aliases: HashMap<String, String>,
     skipped: usize,
 }
 
@@ -245,6 +247,30 @@ impl PriceTable {
         self.skipped
     }
 
+    /// Make `alias` (a name logs use: `claude-3-5-sonnet-latest`, a
+    /// deployment name `prod-chat`) stand for the table's `model`.
+    /// Resolution tries aliases after the exact name and before the
+    /// prefix, date and family rules (case ignored).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] on `alias` when it is blank, on `model` when the
+    /// table has no such entry.
+    pub fn add_alias(&mut self, alias: &str, model: &str) -> Result<()> {
+        let alias = alias.trim();
+        if alias.is_empty() {
+            return Err(Error::invalid("alias", "an alias must not be blank"));
+        }
+        let Some((name, _)) = self.find(model.trim()) else {
+            return Err(Error::invalid(
+                "model",
+                format!("{model:?} is not in the price table"),
+            ));
+        };
+        let name = name.to_owned();
+        self.aliases.insert(alias.to_lowercase(), name);
+        Ok(())
+    }
+
     /// The prices of exactly this name.
     pub fn get(&self, name: &str) -> Option<&ModelPrice> {
         self.models.get(name)
@@ -261,7 +287,8 @@ impl PriceTable {
     /// The table entry for a model as a log names it, with the name it was
     /// found under. Tried in order (each exactly, then ignoring case):
     /// `provider/name` without the log's own prefix (the provider's own
-    /// price wins: `azure/gpt-4-turbo-2024-04-09`); the name; the name
+    /// price wins: `azure/gpt-4-turbo-2024-04-09`); the name; a host alias
+    /// of the name ([`add_alias`](Self::add_alias)); the name
     /// without its provider prefix (`openai/gpt-4o-2024-08-06` →
     /// `gpt-4o-2024-08-06`); for a fine-tune `ft:<base>:<org>::<id>`,
     /// `ft:<base>` (the table's fine-tune price), `provider/<base>`, `<base>`
@@ -283,6 +310,11 @@ impl PriceTable {
             candidates.push(format!("{p}/{bare}"));
         }
         candidates.push(model.to_owned());
+        for name in [model, bare] {
+            if let Some(target) = self.aliases.get(&name.to_lowercase()) {
+                candidates.push(target.clone());
+            }
+        }
         candidates.push(bare.to_owned());
         // A fine-tune (`ft:gpt-4o-mini-2024-07-18:acme::x`): the table's
         // fine-tune price of its base (`ft:gpt-4o-mini-2024-07-18`), else
