@@ -193,6 +193,19 @@ async fn anthropic_usage_priced_reconciles_with_its_cost_report_by_token_class()
         .iter()
         .filter(|l| !l.flagged)
         .all(|l| l.difference.is_zero()));
+    // The variance table as finance opens it.
+    let csv = String::from_utf8(tokentra_reports::render::csv::variance_csv(&v).unwrap()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Date,Model,Token Class,Priced,Billed,Difference,Percent,Flagged,Currency"
+    );
+    assert!(
+        lines.contains(
+            &"2026-10-01,claude-sonnet-4-5-20250929,output,3.000000,3.30,0.300000,9.09,yes,USD"
+        ),
+        "{csv}"
+    );
 }
 
 #[tokio::test]

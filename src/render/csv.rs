@@ -144,6 +144,47 @@ impl Out {
     }
 }
 
+/// A reconciliation's variance table as CSV (one line per day, model and
+/// token class: `Date,Model,Token Class,Priced,Billed,Difference,Percent,
+/// Flagged`), for finance to open beside the invoice. Amounts are exact
+/// decimals in USD; text cells are neutralized against formula injection.
+///
+/// # Errors
+/// [`Error::Render`] when writing fails.
+pub fn variance_csv(lines: &[crate::core::pricebook::Variance]) -> Result<Vec<u8>> {
+    let mut out = Out {
+        w: writer(Vec::new()),
+        scratch: String::new(),
+    };
+    out.row(&[
+        "Date",
+        "Model",
+        "Token Class",
+        "Priced",
+        "Billed",
+        "Difference",
+        "Percent",
+        "Flagged",
+        "Currency",
+    ])?;
+    for l in lines {
+        out.raw(&l.date.to_string())?;
+        out.text(&l.model)?;
+        out.raw(l.class.map(|c| c.as_str()).unwrap_or(""))?;
+        out.num(l.priced)?;
+        out.num(l.billed)?;
+        out.num(l.difference)?;
+        match l.percent {
+            Some(p) => out.num(p)?,
+            None => out.raw("")?,
+        }
+        out.raw(if l.flagged { "yes" } else { "no" })?;
+        out.raw("USD")?;
+        out.end()?;
+    }
+    out.w.into_inner().map_err(|e| err(e.error()))
+}
+
 impl CsvRenderer {
     /// The sections layout, without BOM.
     pub fn new() -> Self {
