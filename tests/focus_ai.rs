@@ -351,3 +351,45 @@ fn usage_priced_at_the_list_prices_reconciles_with_the_focus_bill_by_token_class
         ]
     );
 }
+
+#[test]
+fn versions_principals_and_host_providers() {
+    use tokentra_reports::backends::file::FocusVersion;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/focus/ai-examples");
+    // The AI examples have ServiceProviderName and no ProviderName: 1.4.
+    let r = FocusReader::open(
+        path.join("ai_model_billing__multi_model_usage.csv"),
+        FocusConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(r.version(), FocusVersion::V1_4);
+    let rows: Vec<CostRow> = r.collect::<Result<_, _>>().unwrap();
+    assert!(rows
+        .iter()
+        .all(|r| r.user.as_deref() == Some("c10a4f89-72b3-4f24-b196-857189f78315")));
+    assert!(rows
+        .iter()
+        .all(|r| r.tags.get("HostProviderName").map(String::as_str) == Some("Solora AI")));
+    assert_eq!(rows[0].tags["ModelFamily"], "Solora Atlas");
+    // The FinOps 1.0 sample is 1.0; a header with both provider columns 1.3.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/focus/finops-focus-sample-data_FOCUS-1.0_focus_sample_1000.csv");
+    assert_eq!(
+        FocusReader::open(sample, FocusConfig::default())
+            .unwrap()
+            .version(),
+        FocusVersion::V1_0
+    );
+    assert_eq!(
+        FocusVersion::detect(&["ProviderName", "ServiceProviderName", "ChargePeriodStart"]),
+        FocusVersion::V1_3
+    );
+    assert_eq!(
+        FocusVersion::detect(&["ProviderName", "InvoiceId", "SkuPriceDetails"]),
+        FocusVersion::V1_2
+    );
+    assert_eq!(
+        FocusVersion::detect(&["SkuPriceDetails"]).to_string(),
+        "1.1"
+    );
+}

@@ -1,5 +1,6 @@
 //! FOCUS billing exports (FinOps Open Cost and Usage Specification 1.0 to
-//! 1.2) read as cost rows, streaming.
+//! 1.4, and the AI model billing columns of its working draft) read as cost
+//! rows, streaming.
 //!
 //! A FOCUS file is a CSV with one charge per line. [`FocusReader`] turns it
 //! into [`CostRow`]s one at a time (constant memory whatever the file size);
@@ -17,7 +18,20 @@
 //! | `ServiceName` (default), `SkuId` or `ResourceName`, first non-null of the configured list | `model` |
 //! | `SkuPriceDetails` `ModelId` (AI model billing, FOCUS working draft) | `model`, before the columns above |
 //! | `SkuPriceDetails` `TokenDirection` + `TokenCacheAction` (or `TokenType`) | the tag `token_class`: `input`, `cache_read`, `cache_write`, `output` |
-//! | `ConsumedQuantity` when `ConsumedUnit` is `Tokens`, on a row with a token class | its input or output tokens |
+//! | `ConsumedQuantity` when `ConsumedUnit` is `Tokens`, on a row with a token class | its input or output tokens (cache reads and writes count as input) |
+//! | `SkuPriceDetails` `ModelFamily`, `ModelDeveloper`, `ModelVersion`; `HostProviderName`, `Allocated*`, `ContractApplied` (1.3+) | tags under their own names |
+//! | `PrincipalId` (AI draft) | `user`, when no tag gave one |
+//!
+//! [`FocusReader::version`] says which FOCUS version (1.0 to 1.4) the
+//! columns follow ([`FocusVersion`]). A prepayment (commitment) purchase and
+//! the usage drawn down from it are counted once with `EffectiveCost`, the
+//! default: the purchase has an `EffectiveCost` of 0 and the drawn-down
+//! usage carries the amortized cost (the FOCUS drawdown examples: 500,000.00
+//! billed, 50.00 effective). `BilledCost` counts the purchase when it is
+//! invoiced and the drawn-down usage at 0. Marketplace rows (a model bought
+//! through a cloud marketplace) are one charge each, whichever of
+//! `ServiceProviderName`, `HostProviderName` and `InvoiceIssuerName` names
+//! the marketplace.
 //! | `Tags` (a JSON object in the cell) | `team`, `project`, `cost_center`, `feature`, `user` from configured keys; every tag into `tags` |
 //! | `x_Requests`, `x_InputTokens`, `x_OutputTokens`, `x_CachedRequests` (custom columns, optional) | the counts (0 when absent) |
 //!
@@ -202,6 +216,11 @@ struct Cols {
     models: Vec<usize>,
     tags: Option<usize>,
     sku_details: Option<usize>,
+    principal: Option<usize>,
+    /// Columns kept as tags under their own name (1.3+: `HostProviderName`,
+    /// `Allocated*`, `ContractApplied`).
+    extra_tags: Vec<(String, usize)>,
+    version: FocusVersion,
     consumed_quantity: Option<usize>,
     consumed_unit: Option<usize>,
     requests: Option<usize>,
@@ -209,6 +228,76 @@ struct Cols {
     output_tokens: Option<usize>,
     cached_requests: Option<usize>,
     names: Vec<String>,
+}
+
+/// The FOCUS version a file's columns say it follows: the newest version
+/// whose columns it has (1.1: `SkuPriceDetails`, `ServiceSubcategory`,
+/// `CapacityReservationId`...; 1.2: `InvoiceId`, `BillingAccountType`,
+/// `PricingCurrency`...; 1.3: `ServiceProviderName` beside `ProviderName`;
+/// 1.4: `ServiceProviderName` without `ProviderName`, which 1.4 removed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FocusVersion {
+    /// FOCUS 1.0.
+    V1_0,
+    /// FOCUS 1.1.
+    V1_1,
+    /// FOCUS 1.2.
+    V1_2,
+    /// FOCUS 1.3.
+    V1_3,
+    /// FOCUS 1.4.
+    V1_4,
+}
+
+impl FocusVersion {
+    /// The version of a header (column names).
+    pub fn detect<S: AsRef<str>>(names: &[S]) -> FocusVersion {
+        let has = |c: &str| names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(c));
+        let any = |cs: &[&str]| cs.iter().any(|c| has(c));
+        if has("ServiceProviderName") {
+            return if has("ProviderName") {
+                FocusVersion::V1_3
+            } else {
+                FocusVersion::V1_4
+            };
+        }
+        if any(&[
+            "InvoiceId",
+            "BillingAccountType",
+            "SubAccountType",
+            "PricingCurrency",
+            "PricingCurrencyEffectiveCost",
+        ]) {
+            return FocusVersion::V1_2;
+        }
+        if any(&[
+            "SkuPriceDetails",
+            "SkuMeter",
+            "ServiceSubcategory",
+            "CapacityReservationId",
+            "CommitmentDiscountQuantity",
+        ]) {
+            return FocusVersion::V1_1;
+        }
+        FocusVersion::V1_0
+    }
+
+    /// `1.0` ... `1.4`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FocusVersion::V1_0 => "1.0",
+            FocusVersion::V1_1 => "1.1",
+            FocusVersion::V1_2 => "1.2",
+            FocusVersion::V1_3 => "1.3",
+            FocusVersion::V1_4 => "1.4",
+        }
+    }
+}
+
+impl std::fmt::Display for FocusVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Reads a FOCUS CSV one [`CostRow`] at a time (an iterator of
@@ -312,6 +401,18 @@ impl<R: Read> FocusReader<R> {
                 .collect(),
             tags: col("Tags"),
             sku_details: col("SkuPriceDetails"),
+            principal: col("PrincipalId"),
+            extra_tags: names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| {
+                    n.eq_ignore_ascii_case("HostProviderName")
+                        || n.eq_ignore_ascii_case("ContractApplied")
+                        || n.starts_with("Allocated")
+                })
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
+            version: FocusVersion::detect(&names),
             consumed_quantity: col("ConsumedQuantity"),
             consumed_unit: col("ConsumedUnit"),
             requests: col("x_Requests"),
@@ -367,6 +468,11 @@ impl<R: Read> FocusReader<R> {
         self.need_model = !f.models.is_empty()
             || uses(|d| matches!(d, Dimension::Model | Dimension::ModelFamily));
         self
+    }
+
+    /// The FOCUS version the header's columns say the file follows.
+    pub fn version(&self) -> FocusVersion {
+        self.cols.version
     }
 
     /// The values fixed by the lenient mode since the last call (empty in
@@ -618,6 +724,18 @@ impl<R: Read> FocusReader<R> {
                 self.apply_tags(&mut row, tags);
             }
         }
+        if self.need_tags {
+            if row.user.is_none() {
+                row.user = self.text(self.cols.principal);
+            }
+            if self.keep_tags {
+                for (name, i) in &self.cols.extra_tags {
+                    if let Some(v) = self.cell(*i) {
+                        row.tags.entry(name.clone()).or_insert_with(|| v.to_owned());
+                    }
+                }
+            }
+        }
         Ok(row)
     }
 
@@ -645,6 +763,13 @@ impl<R: Read> FocusReader<R> {
         };
         if let Some(m) = get("ModelId") {
             row.model = Some(m.to_owned());
+        }
+        if self.keep_tags {
+            for key in ["ModelFamily", "ModelDeveloper", "ModelVersion"] {
+                if let Some(v) = get(key) {
+                    row.tags.insert(key.to_owned(), v.to_owned());
+                }
+            }
         }
         let direction = get("TokenDirection").or_else(|| get("TokenType"));
         let class = match (

@@ -14,7 +14,9 @@ mod rows_csv;
 pub use anthropic_usage::{
     anthropic_token_class, next_page, read_anthropic_cost_page, read_anthropic_usage_page,
 };
-pub use focus::{FocusConfig, FocusCostColumn, FocusCostSource, FocusModelColumn, FocusReader};
+pub use focus::{
+    FocusConfig, FocusCostColumn, FocusCostSource, FocusModelColumn, FocusReader, FocusVersion,
+};
 pub use llm_usage::{read_usage_csv, read_usage_jsonl};
 pub use openai_usage::{line_item_class, read_openai_costs_page, read_openai_usage_page};
 pub use rows_csv::read_cost_rows_csv;
