@@ -1,22 +1,33 @@
-//! Stream a FOCUS file of any size and print its totals by provider, to
-//! show that memory stays flat whatever the file size.
+//! Stream a FOCUS file of any size (`.csv` or gzip-compressed `.csv.gz`)
+//! and print its billed cost by provider (or the dimensions given): one
+//! line per bucket with its dimension values and amount, then one line per
+//! currency, `total <CURRENCY> <amount>`. Memory stays flat whatever the
+//! file size; the throughput goes to stderr. Charges of the last five
+//! calendar years are counted (a query's longest range), or of the five
+//! years from `FOCUS_FROM=YYYY-MM-DD`.
 //!
 //! ```text
 //! # write a file of N rows shaped like the bundled sample, then aggregate it
 //! cargo run --release --example focus_stream -- generate /tmp/focus_1g.csv 1400000
 //! /usr/bin/time -v cargo run --release --example focus_stream -- aggregate /tmp/focus_1g.csv
-//! # group by other dimensions (default: provider), daily
+//! # group by other dimensions (default: provider)
 //! cargo run --release --example focus_stream -- aggregate /tmp/focus_1g.csv provider team
+//! # a gzip-compressed export
+//! cargo run --release --example focus_stream -- aggregate export.csv.gz model
 //! # with no argument: aggregate the bundled 1,000-row sample
 //! cargo run --release --example focus_stream
 //! ```
 
+use std::collections::BTreeMap;
 use std::io::BufWriter;
 use std::time::Instant;
 
+use rust_decimal::Decimal;
+
+use chrono::Datelike;
 use tokentra_reports::backends::file::demo;
 use tokentra_reports::backends::file::focus::{aggregate_focus, FocusConfig, FocusCostColumn};
-use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension, Granularity};
+use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,35 +58,44 @@ fn run(path: &str, dims: Vec<Dimension>) -> Result<(), Box<dyn std::error::Error
         cost_column: FocusCostColumn::BilledCost,
         ..Default::default()
     };
-    let range = DateRange::new("2024-09-01".parse()?, "2024-09-30".parse()?)?;
-    let daily = !dims.is_empty();
+    // A query covers at most five years: the charges from `FOCUS_FROM`
+    // (a date), else of the last five calendar years.
+    let from = match std::env::var("FOCUS_FROM") {
+        Ok(d) => d.parse()?,
+        Err(_) => chrono::NaiveDate::from_ymd_opt(chrono::Utc::now().year() - 4, 1, 1)
+            .ok_or("no such date")?,
+    };
+    let to = from
+        .checked_add_months(chrono::Months::new(60))
+        .and_then(|d| d.pred_opt())
+        .ok_or("no such date")?;
+    let range = DateRange::new(from, to)?;
     let dims = if dims.is_empty() {
         vec![Dimension::Provider]
     } else {
         dims
     };
-    let mut query = CostQuery::total(range).group_by(dims);
-    if daily {
-        query = query.bucketed(Granularity::Day);
-    }
+    let query = CostQuery::total(range).group_by(dims);
     let size = std::fs::metadata(path)?.len();
     let t = Instant::now();
     let buckets = aggregate_focus(path, &config, &query, Currency::USD)?;
     let secs = t.elapsed().as_secs_f64();
-    for b in buckets.iter().take(10) {
+    let mut totals: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for b in &buckets {
         let keys: Vec<&str> = b
             .keys
             .iter()
             .map(|k| k.as_deref().unwrap_or("(none)"))
             .collect();
-        println!("{:<40} {} {}", keys.join(" / "), b.currency.code(), b.cost);
+        println!("{}\t{} {}", keys.join("\t"), b.currency.code(), b.cost);
+        *totals.entry(b.currency.code()).or_default() += b.cost;
     }
-    if buckets.len() > 10 {
-        println!("... {} buckets in all", buckets.len());
+    for (currency, amount) in &totals {
+        println!("total {currency} {amount}");
     }
     // f64 only for the throughput figure, not for money.
     #[allow(clippy::cast_precision_loss)]
     let mb = size as f64 / 1e6;
-    println!("{mb:.1} MB in {secs:.2} s: {:.0} MB/s", mb / secs);
+    eprintln!("{mb:.1} MB in {secs:.2} s: {:.0} MB/s", mb / secs);
     Ok(())
 }

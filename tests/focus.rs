@@ -515,3 +515,43 @@ fn billing_currency_is_honoured() {
         BTreeMap::from([("EUR", dec!(4.10)), ("JPY", dec!(4)), ("USD", dec!(2.20))])
     );
 }
+
+#[test]
+fn a_gzip_compressed_export_reads_as_the_plain_one() {
+    use std::io::Write;
+    let plain = std::path::PathBuf::from(SAMPLE);
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("focus_sample.csv.gz");
+    // Two gzip members, as exports split in parts are concatenated.
+    let bytes = std::fs::read(&plain).unwrap();
+    let (head, tail) = bytes.split_at(bytes.len() / 2);
+    let mut out = std::fs::File::create(&gz).unwrap();
+    for part in [head, tail] {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(part).unwrap();
+        out.write_all(&enc.finish().unwrap()).unwrap();
+    }
+    drop(out);
+    let query = CostQuery::total(
+        DateRange::new("2024-09-01".parse().unwrap(), "2024-09-30".parse().unwrap()).unwrap(),
+    )
+    .group_by([Dimension::Provider]);
+    let config = FocusConfig {
+        cost_column: FocusCostColumn::BilledCost,
+        ..FocusConfig::default()
+    };
+    let a = aggregate_focus(&plain, &config, &query, Currency::USD).unwrap();
+    let b = aggregate_focus(&gz, &config, &query, Currency::USD).unwrap();
+    assert_eq!(a, b);
+    assert!(!a.is_empty());
+    // A corrupt file is an error naming it, not a short read.
+    let bad = dir.path().join("broken.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&bytes).unwrap();
+    let mut z = enc.finish().unwrap();
+    let n = z.len();
+    z.truncate(n / 2);
+    std::fs::write(&bad, z).unwrap();
+    let e = aggregate_focus(&bad, &config, &query, Currency::USD).unwrap_err();
+    assert!(e.to_string().contains("broken.csv.gz"), "{e}");
+}

@@ -330,16 +330,26 @@ impl<R: Read> std::fmt::Debug for FocusReader<R> {
     }
 }
 
-impl FocusReader<BufReader<File>> {
-    /// Open a FOCUS file. `Error::Backend` (`file`) when it cannot be opened.
+/// A FOCUS file's bytes: plain, or gzip-decompressed as they are read.
+pub type FocusFile = Box<dyn Read + Send + Sync>;
+
+impl FocusReader<FocusFile> {
+    /// Open a FOCUS CSV file; a name ending in `.gz` is decompressed while
+    /// it streams (gzip, several members allowed, as cloud exports split
+    /// them). `Error::Backend` (`file`) when it cannot be opened.
     pub fn open(path: impl AsRef<Path>, config: FocusConfig) -> Result<Self> {
         let path = path.as_ref();
         let f = File::open(path).map_err(|e| io_error(path, e))?;
-        FocusReader::new(
-            BufReader::with_capacity(1 << 16, f),
-            &path.display().to_string(),
-            config,
-        )
+        let buffered = BufReader::with_capacity(1 << 16, f);
+        let gz = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+        let bytes: FocusFile = if gz {
+            Box::new(flate2::read::MultiGzDecoder::new(buffered))
+        } else {
+            Box::new(buffered)
+        };
+        FocusReader::new(bytes, &path.display().to_string(), config)
     }
 }
 
@@ -1346,5 +1356,6 @@ mod tests {
         check::<FocusCostSource>();
         check::<FocusConfig>();
         check::<FocusReader<std::fs::File>>();
+        check::<FocusReader<FocusFile>>();
     }
 }
