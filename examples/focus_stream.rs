@@ -27,7 +27,9 @@ use rust_decimal::Decimal;
 use chrono::Datelike;
 use tokentra_reports::backends::file::demo;
 use tokentra_reports::backends::file::focus::{aggregate_focus, FocusConfig, FocusCostColumn};
+use tokentra_reports::backends::memory::SystemClock;
 use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension};
+use tokentra_reports::ports::Clock;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -62,7 +64,7 @@ fn run(path: &str, dims: Vec<Dimension>) -> Result<(), Box<dyn std::error::Error
     // (a date), else of the last five calendar years.
     let from = match std::env::var("FOCUS_FROM") {
         Ok(d) => d.parse()?,
-        Err(_) => chrono::NaiveDate::from_ymd_opt(chrono::Utc::now().year() - 4, 1, 1)
+        Err(_) => chrono::NaiveDate::from_ymd_opt(SystemClock.now().year() - 4, 1, 1)
             .ok_or("no such date")?,
     };
     let to = from
