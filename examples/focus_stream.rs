@@ -1,4 +1,5 @@
-//! Stream a FOCUS file of any size (`.csv` or gzip-compressed `.csv.gz`)
+//! Stream a FOCUS file of any size (`.csv`, gzip-compressed `.csv.gz`, or
+//! `.parquet` when built with `--features parquet`)
 //! and print its billed cost by provider (or the dimensions given): one
 //! line per bucket with its dimension values and amount, then one line per
 //! currency, `total <CURRENCY> <amount>`. Memory stays flat whatever the

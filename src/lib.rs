@@ -40,6 +40,7 @@
 //! | `smtp` | `backends::smtp`: e-mail delivery (lettre, rustls) | no |
 //! | `slack` | `backends::slack`: Slack delivery (reqwest, rustls), with `backends::http` | no |
 //! | `webhook` | `backends::webhook`: Standard Webhooks signing and `verify`, with `backends::http` | no |
+//! | `parquet` | `backends::file::focus_parquet`: FOCUS exports in Parquet, streamed by record batch (arrow-rs `parquet`) | no |
 //! | `provider-api` | `backends::provider_api`: OpenAI's Usage and Costs APIs and Anthropic's usage and cost reports, paged and rate-limited (reqwest, rustls), with `backends::http` | no |
 //!
 //! ## Wiring an engine

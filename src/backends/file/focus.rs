@@ -331,20 +331,43 @@ impl<R: Read> std::fmt::Debug for FocusReader<R> {
 }
 
 /// A FOCUS file's bytes: plain, or gzip-decompressed as they are read.
-pub type FocusFile = Box<dyn Read + Send + Sync>;
+pub type FocusFile = Box<dyn Read + Send>;
 
 impl FocusReader<FocusFile> {
-    /// Open a FOCUS CSV file; a name ending in `.gz` is decompressed while
-    /// it streams (gzip, several members allowed, as cloud exports split
-    /// them). `Error::Backend` (`file`) when it cannot be opened.
+    /// Open a FOCUS file: CSV; CSV compressed with gzip (a name ending in
+    /// `.gz`, decompressed while it streams, several members allowed, as
+    /// cloud exports split them); Parquet (a name ending in `.parquet`,
+    /// with the `parquet` feature: see `backends::file::focus_parquet`).
+    ///
+    /// # Errors
+    /// `Error::Backend` (`file`) when it cannot be opened; `Error::Parse`
+    /// when a Parquet file does not read; `Error::Invalid` on `path` for a
+    /// Parquet file in a build without the `parquet` feature.
     pub fn open(path: impl AsRef<Path>, config: FocusConfig) -> Result<Self> {
         let path = path.as_ref();
         let f = File::open(path).map_err(|e| io_error(path, e))?;
+        let ext = |x: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(x));
+        if ext("parquet") {
+            #[cfg(feature = "parquet")]
+            {
+                let name = path.display().to_string();
+                let bytes = super::focus_parquet::ParquetCsv::open(f, &name, &config)?;
+                return FocusReader::new(Box::new(bytes), &name, config);
+            }
+            #[cfg(not(feature = "parquet"))]
+            {
+                drop(f);
+                return Err(Error::invalid(
+                    "path",
+                    format!(
+                        "{} is Parquet: build with the `parquet` feature to read it",
+                        path.display()
+                    ),
+                ));
+            }
+        }
         let buffered = BufReader::with_capacity(1 << 16, f);
-        let gz = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-        let bytes: FocusFile = if gz {
+        let bytes: FocusFile = if ext("gz") {
             Box::new(flate2::read::MultiGzDecoder::new(buffered))
         } else {
             Box::new(buffered)
@@ -1356,6 +1379,7 @@ mod tests {
         check::<FocusCostSource>();
         check::<FocusConfig>();
         check::<FocusReader<std::fs::File>>();
-        check::<FocusReader<FocusFile>>();
+        fn check_send<T: Send>() {}
+        check_send::<FocusReader<FocusFile>>();
     }
 }

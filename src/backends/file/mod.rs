@@ -7,6 +7,8 @@
 pub mod anthropic_usage;
 pub mod demo;
 pub mod focus;
+#[cfg(feature = "parquet")]
+pub mod focus_parquet;
 pub mod llm_usage;
 pub mod openai_usage;
 mod rows_csv;
