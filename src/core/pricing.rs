@@ -1016,7 +1016,13 @@ pub fn savings_recommendations(
             if sub_key == key || sub.provider != current.provider || sub.mode != current.mode {
                 continue;
             }
-            let Ok(cost) = sub.cost(&s.tokens) else {
+            // A substitute that cannot price all of the usage (no output
+            // price, no audio price...) would look cheaper than it is.
+            let Ok(Priced {
+                cost,
+                unpriced: TokenClasses::EMPTY,
+            }) = sub.price(&s.tokens, ServiceTier::Standard)
+            else {
                 continue;
             };
             let better = match best {
@@ -1296,9 +1302,33 @@ mod tests {
         // Above the minimum only.
         let strict = SavingsConfig {
             min_savings: dec!(20),
-            ..config
+            ..config.clone()
         };
         assert!(savings_recommendations(&spend, &t, &strict, Currency::USD).is_empty());
+        // A substitute without an output price would look free for the
+        // output tokens: it is not recommended.
+        let mut t = t;
+        t.insert(
+            "gpt-4o-cheap",
+            ModelPrice {
+                input_per_token: Some(dec!(0.0000001)),
+                provider: Some("openai".into()),
+                mode: Some("chat".into()),
+                ..ModelPrice::default()
+            },
+        );
+        let config = SavingsConfig {
+            substitutes: BTreeMap::from([(
+                "gpt-4o".to_owned(),
+                vec!["gpt-4o-cheap".to_owned(), "gpt-4o-mini".to_owned()],
+            )]),
+            ..config
+        };
+        let recs = savings_recommendations(&spend, &t, &config, Currency::USD);
+        assert_eq!(recs.len(), 1);
+        assert!(recs[0]
+            .message
+            .ends_with("to gpt-4o-mini would save $16.45"));
     }
 
     #[test]
