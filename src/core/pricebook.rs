@@ -309,7 +309,8 @@ impl PriceBook {
 
     /// Price records for `org` as [`price_usage`](Self::price_usage) does,
     /// one cost row per record and priced token class, tagged
-    /// `token_class` (and `price_version`): the priced side of
+    /// `token_class` (and `price_version`; the record's requests and tokens
+    /// on its first row only, so sums stay right): the priced side of
     /// [`reconcile_by_class`]. Records with their own cost, unknown models
     /// and records before the first version are left out.
     ///
@@ -334,12 +335,19 @@ impl PriceBook {
             let parts = price
                 .cost_by_class_record(&r)
                 .map_err(|e| e.in_field(&format!("[{i}]")))?;
-            for (class, list) in parts {
+            for (k, (class, list)) in parts.into_iter().enumerate() {
                 let mut row = super::pricing::row_of(UsageRecord {
                     cost: Some(discounted(list, p.discount_percent)?),
                     currency: Some(Currency::USD),
                     ..r.clone()
                 });
+                if k > 0 {
+                    // Requests and tokens once per record, on its first row.
+                    row.requests = 0;
+                    row.input_tokens = 0;
+                    row.output_tokens = 0;
+                    row.cached_requests = 0;
+                }
                 row.tags
                     .insert("token_class".to_owned(), class.as_str().to_owned());
                 row.tags

@@ -766,17 +766,20 @@ impl Engine {
                 )
             })
             .collect();
-        let mut priced_with: Vec<String> = Vec::new();
-        for u in &records {
-            if let Some(v) = book.version_at(u.timestamp) {
-                if !priced_with.contains(&v.id) {
-                    priced_with.push(v.id.clone());
-                }
-            }
-        }
+        // The versions in force over the records, oldest first.
+        let used: std::collections::HashSet<&str> = records
+            .iter()
+            .filter_map(|u| book.version_at(u.timestamp).map(|v| v.id.as_str()))
+            .collect();
+        let priced_with: Vec<String> = book
+            .versions()
+            .iter()
+            .filter(|v| used.contains(v.id.as_str()))
+            .map(|v| v.id.clone())
+            .collect();
         let out = book
             .reprice(org, records, &version)
-            .map_err(|e| e.in_field("repriceWith"))?;
+            .map_err(|e| e.in_field("usage"))?;
         Ok(Some(crate::model::RepricingSummary {
             version,
             priced_with,
