@@ -93,12 +93,8 @@ fn json_decimal(raw: &RawValue, field: &str) -> Result<Option<Decimal>> {
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(text);
-    let value = if unquoted.contains(['e', 'E']) {
-        Decimal::from_scientific(unquoted)
-    } else {
-        unquoted.parse::<Decimal>()
-    }
-    .map_err(|_| Error::invalid(field, format!("{text} is not a decimal number")))?;
+    let value = crate::model::parse_decimal(unquoted)
+        .ok_or_else(|| Error::invalid(field, format!("{text} is not a decimal number")))?;
     if value.is_sign_negative() && !value.is_zero() {
         return Err(Error::invalid(field, format!("{text} is a negative price")));
     }

@@ -165,7 +165,9 @@ impl_validate!(
 /// string as [`Error::Invalid`] with the JSON path of the offending value
 /// (`scheduleConfig.timezone`, `recipients[2].type`), and syntax errors as
 /// [`Error::Parse`].
-pub fn from_json<T: DeserializeOwned>(json: &str) -> Result<T> {
+///
+/// `T` may borrow from `json` (a page read with `&RawValue` amounts).
+pub fn from_json<'de, T: serde::Deserialize<'de>>(json: &'de str) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -14,6 +14,15 @@ use crate::{Error, Result};
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency(iso_currency::Currency);
 
+/// A decimal from its text, plain (`12.50`) or in scientific notation
+/// (`2.5e-06`), exactly: the one parser the readers of files, API pages and
+/// price tables share. `None` when the text is not a number.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    text.parse::<Decimal>()
+        .ok()
+        .or_else(|| Decimal::from_scientific(text).ok())
+}
+
 impl Currency {
     /// US dollar, the specification's default currency.
     pub const USD: Currency = Currency(iso_currency::Currency::USD);

@@ -40,7 +40,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::backends::file::focus::parse_timestamp;
-use crate::model::{CostRow, Currency, ServiceTier, TokenClass, TokenUsage, UsageRecord};
+use crate::model::{
+    parse_decimal, CostRow, Currency, ServiceTier, TokenClass, TokenUsage, UsageRecord,
+};
 use crate::{Error, Result};
 
 #[derive(Deserialize)]
@@ -242,19 +244,7 @@ pub fn anthropic_token_class(
 /// (`data[0].results[0].amount`), a bad `starting_at` or currency;
 /// [`Error::Parse`] for malformed JSON.
 pub fn read_anthropic_cost_page(json: &str) -> Result<Vec<CostRow>> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let page: CostPage<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            Error::Parse {
-                location: format!("JSON line {} column {}", inner.line(), inner.column()),
-                reason: inner.to_string(),
-            }
-        } else {
-            Error::invalid(path, inner.to_string())
-        }
-    })?;
+    let page: CostPage<'_> = crate::model::from_json(json)?;
     let mut out = Vec::new();
     for (bi, b) in page.data.into_iter().enumerate() {
         let timestamp = bucket_start(&b.starting_at, || format!("data[{bi}].starting_at"))?;
@@ -266,12 +256,7 @@ pub fn read_anthropic_cost_page(json: &str) -> Result<Vec<CostRow>> {
                 .and_then(|t| t.strip_suffix('"'))
                 .unwrap_or(raw)
                 .trim();
-            let minor = if text.contains(['e', 'E']) {
-                Decimal::from_scientific(text)
-            } else {
-                text.parse::<Decimal>()
-            }
-            .map_err(|_| {
+            let minor = parse_decimal(text).ok_or_else(|| {
                 Error::invalid(path("amount"), format!("{raw} is not a decimal number"))
             })?;
             let cost = minor

@@ -88,7 +88,7 @@ use serde_json::value::RawValue;
 
 use crate::core::aggregate::aggregate_rows;
 use crate::model::{
-    CostBucket, CostQuery, CostRow, Currency, Dimension, OrganizationId, TokenClass,
+    parse_decimal, CostBucket, CostQuery, CostRow, Currency, Dimension, OrganizationId, TokenClass,
 };
 use crate::ports::CostSource;
 use crate::{Error, Result};
@@ -964,12 +964,6 @@ pub(crate) fn is_blank(record: &csv::StringRecord) -> bool {
 
 fn is_lenient_null(v: &str) -> bool {
     v.trim().eq_ignore_ascii_case("null")
-}
-
-fn parse_decimal(v: &str) -> Option<Decimal> {
-    v.parse::<Decimal>()
-        .ok()
-        .or_else(|| Decimal::from_scientific(v).ok())
 }
 
 fn digits(b: &[u8]) -> Option<u32> {

@@ -161,9 +161,8 @@ fn record_from<'a>(
     let cost = match text(Field::Cost) {
         None => None,
         Some(v) => Some(
-            v.parse::<Decimal>()
-                .or_else(|_| Decimal::from_scientific(&v))
-                .map_err(|_| bad(Field::Cost, "not a decimal number"))?,
+            crate::model::parse_decimal(&v)
+                .ok_or_else(|| bad(Field::Cost, "not a decimal number"))?,
         ),
     };
     let currency = match text(Field::Currency) {

@@ -169,19 +169,7 @@ struct Amount<'a> {
 /// [`Error::Invalid`] with the JSON path of a bad value
 /// (`data[0].results[0].amount.value`); [`Error::Parse`] for malformed JSON.
 pub fn read_openai_costs_page(json: &str) -> Result<Vec<crate::model::CostRow>> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let page: CostPage<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            Error::Parse {
-                location: format!("JSON line {} column {}", inner.line(), inner.column()),
-                reason: inner.to_string(),
-            }
-        } else {
-            Error::invalid(path, inner.to_string())
-        }
-    })?;
+    let page: CostPage<'_> = crate::model::from_json(json)?;
     let mut out = Vec::new();
     for (bi, b) in page.data.into_iter().enumerate() {
         let timestamp = DateTime::<Utc>::from_timestamp(b.start_time, 0).ok_or_else(|| {
@@ -193,12 +181,8 @@ pub fn read_openai_costs_page(json: &str) -> Result<Vec<crate::model::CostRow>> 
         for (ri, r) in b.results.into_iter().enumerate() {
             let field = |f: &str| format!("data[{bi}].results[{ri}].amount.{f}");
             let text = r.amount.value.get().trim();
-            let cost = if text.contains(['e', 'E']) {
-                rust_decimal::Decimal::from_scientific(text)
-            } else {
-                text.parse()
-            }
-            .map_err(|_| Error::invalid(field("value"), format!("{text} is not a number")))?;
+            let cost = crate::model::parse_decimal(text)
+                .ok_or_else(|| Error::invalid(field("value"), format!("{text} is not a number")))?;
             let currency = crate::model::Currency::parse(&r.amount.currency)
                 .map_err(|e| Error::invalid(field("currency"), e))?;
             let mut tags = std::collections::BTreeMap::new();

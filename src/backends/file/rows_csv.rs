@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 
 use crate::model::{CostRow, Currency};
 use crate::{Error, Result};
@@ -95,10 +94,8 @@ pub fn read_cost_rows_csv<R: Read>(reader: R, source: &str) -> Result<Vec<CostRo
             },
         };
         let cost_text = cell(Some(idx.cost)).ok_or_else(|| bad(idx.cost, "missing cost"))?;
-        let cost = cost_text
-            .parse::<Decimal>()
-            .or_else(|_| Decimal::from_scientific(cost_text))
-            .map_err(|_| bad(idx.cost, "not a decimal number"))?;
+        let cost = crate::model::parse_decimal(cost_text)
+            .ok_or_else(|| bad(idx.cost, "not a decimal number"))?;
         let currency = match (idx.currency, cell(idx.currency)) {
             (Some(i), Some(v)) => {
                 Some(Currency::parse(v).map_err(|_| bad(i, "not an ISO 4217 currency code"))?)
@@ -218,7 +215,7 @@ mod tests {
         .unwrap();
         let rows = read_cost_rows_csv(f, "demo").unwrap();
         assert_eq!(rows.len(), 920);
-        let total: Decimal = rows.iter().map(|r| r.cost).sum();
+        let total: rust_decimal::Decimal = rows.iter().map(|r| r.cost).sum();
         // Printed by data/demo/generate.py with Python's decimal module.
         assert_eq!(total, dec!(35703.608688605));
         assert_eq!(rows.iter().filter(|r| r.team.is_none()).count(), 92);
