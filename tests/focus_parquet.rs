@@ -319,3 +319,64 @@ fn unreadable_files_and_columns_name_themselves() {
         "{text}"
     );
 }
+
+#[test]
+fn struct_details_with_dictionary_encoded_fields() {
+    use arrow_array::StructArray;
+    use arrow_schema::{DataType, Field};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("struct.parquet");
+    let model: DictionaryArray<Int32Type> = vec![
+        Some("solora-atlas-5.5"),
+        Some("solora-atlas-5.4-mini"),
+        Some("solora-atlas-5.5"),
+    ]
+    .into_iter()
+    .collect();
+    let direction: DictionaryArray<Int32Type> = vec![Some("Input"), Some("Output"), Some("Output")]
+        .into_iter()
+        .collect();
+    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let details = StructArray::from(vec![
+        (
+            Arc::new(Field::new("ModelId", dict.clone(), true)),
+            Arc::new(model) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("TokenDirection", dict, true)),
+            Arc::new(direction) as ArrayRef,
+        ),
+    ]);
+    let start = micros("2025-01-01 00:00:00");
+    write(
+        &path,
+        vec![
+            (
+                "ChargePeriodStart",
+                Arc::new(TimestampMicrosecondArray::from(vec![start; 3]).with_timezone("UTC")),
+            ),
+            (
+                "BilledCost",
+                Arc::new(StringArray::from(vec!["50.00", "2.25", "52.25"])),
+            ),
+            ("SkuPriceDetails", Arc::new(details)),
+        ],
+        1024,
+    );
+    let rows: Vec<CostRow> = FocusReader::open(&path, config(FocusCostColumn::BilledCost))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.model.as_deref().unwrap(), r.tags["token_class"].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("solora-atlas-5.5", "input"),
+            ("solora-atlas-5.4-mini", "output"),
+            ("solora-atlas-5.5", "output"),
+        ]
+    );
+}

@@ -225,7 +225,7 @@ fn timestamp(secs: i64, nanos: u32) -> Option<String> {
 
 /// The text of `array[row]` (not null) into `out`; `Err` with the type's
 /// name when it has no text form here.
-fn value(array: &ArrayRef, row: usize, out: &mut String) -> std::result::Result<(), String> {
+fn value(array: &dyn Array, row: usize, out: &mut String) -> std::result::Result<(), String> {
     if array.is_null(row) {
         return Ok(());
     }
@@ -315,12 +315,16 @@ fn value(array: &ArrayRef, row: usize, out: &mut String) -> std::result::Result<
             write!(out, "{}", serde_json::Value::Object(map))
         }
         DataType::Dictionary(_, _) => {
+            // Nested in a map or struct (a top-level column resolves its
+            // keys once per batch in `Column`): this row's key alone.
             let d = array.as_any_dictionary();
-            if d.values().is_empty() {
-                return Ok(());
-            }
-            let keys = d.normalized_keys();
-            let i = keys.get(row).copied().unwrap_or_default();
+            let mut key = String::new();
+            value(d.keys(), row, &mut key)?;
+            let i = key
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < d.values().len())
+                .ok_or_else(|| bad(array.data_type()))?;
             return value(d.values(), i, out);
         }
         other => return Err(bad(other)),
@@ -330,7 +334,7 @@ fn value(array: &ArrayRef, row: usize, out: &mut String) -> std::result::Result<
 
 /// `array[row]` as a JSON value: strings as strings, numbers and booleans
 /// as themselves, null as null.
-fn json_value(array: &ArrayRef, row: usize) -> std::result::Result<serde_json::Value, String> {
+fn json_value(array: &dyn Array, row: usize) -> std::result::Result<serde_json::Value, String> {
     if array.is_null(row) {
         return Ok(serde_json::Value::Null);
     }
