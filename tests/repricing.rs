@@ -103,12 +103,14 @@ async fn engine(org: OrganizationId, with_book: bool) -> Engine {
     b.build().unwrap()
 }
 
-async fn document(
+/// A custom report of `config` for October 2026, filtered to `teams`,
+/// resolved (template created).
+async fn resolved(
     engine: &Engine,
     org: OrganizationId,
     config: &str,
     teams: &[&str],
-) -> ReportDocument {
+) -> tokentra_reports::engine::generate::ResolvedReport {
     let config: ReportTemplateConfig = serde_json::from_str(config).unwrap();
     let t = engine
         .create_template(
@@ -135,8 +137,17 @@ async fn document(
         format: ReportFormat::Json,
         ..Default::default()
     };
-    let resolved = engine.resolve(org, &request).await.unwrap();
-    engine.build_document(org, &resolved).await.unwrap()
+    engine.resolve(org, &request).await.unwrap()
+}
+
+async fn document(
+    engine: &Engine,
+    org: OrganizationId,
+    config: &str,
+    teams: &[&str],
+) -> ReportDocument {
+    let r = resolved(engine, org, config, teams).await;
+    engine.build_document(org, &r).await.unwrap()
 }
 
 const CONFIG: &str = r#"{"sections":["summary","repricing"],"metrics":["totalCost"],
@@ -233,29 +244,7 @@ async fn the_report_filters_and_the_templates_version_apply() {
         r#""breakdowns":[]"#,
         r#""breakdowns":[],"repriceWith":"1999""#,
     );
-    let cfg: ReportTemplateConfig = serde_json::from_str(&config).unwrap();
-    let t = engine
-        .create_template(
-            org,
-            TemplateInput {
-                name: "Bad".into(),
-                report_type: Some(ReportType::Custom),
-                config: cfg,
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    let request = GenerateReportRequest {
-        template_id: Some(t.id),
-        date_range: Some(
-            DateRange::new("2026-10-01".parse().unwrap(), "2026-10-31".parse().unwrap()).unwrap(),
-        ),
-        format: ReportFormat::Json,
-        ..Default::default()
-    };
-    let resolved = engine.resolve(org, &request).await.unwrap();
+    let resolved = resolved(&engine, org, &config, &[]).await;
     let e = engine.build_document(org, &resolved).await.unwrap_err();
     assert!(e.to_string().contains("1999"), "{e}");
 }
