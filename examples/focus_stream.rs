@@ -17,6 +17,14 @@
 //! cargo run --release --example focus_stream -- aggregate export.csv.gz model
 //! # with no argument: aggregate the bundled 1,000-row sample
 //! cargo run --release --example focus_stream
+//! # write a FOCUS file as another version, CSV or (with `parquet`) Parquet:
+//! # every value kept, columns the version renamed renamed, the others as x_
+//! cargo run --example focus_stream -- export in.csv out.csv --focus-version 1.0
+//! cargo run --example focus_stream --features parquet -- export in.csv.gz out.parquet
+//! # the bundled LLM request trace, priced, as FOCUS: its cost rows
+//! # (DIR/rows.csv) and a daily report detail by provider, model and team
+//! # (DIR/detail.csv)
+//! cargo run --example focus_stream -- export-demo /tmp/focus --focus-version 1.0
 //! ```
 
 use std::collections::BTreeMap;
@@ -28,9 +36,11 @@ use rust_decimal::Decimal;
 use chrono::Datelike;
 use tokentra_reports::backends::file::demo;
 use tokentra_reports::backends::file::focus::{aggregate_focus, FocusConfig, FocusCostColumn};
+use tokentra_reports::backends::file::FocusReader;
 use tokentra_reports::backends::memory::SystemClock;
-use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension};
+use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension, FocusVersion};
 use tokentra_reports::ports::Clock;
+use tokentra_reports::render::focus::{FocusCsvWriter, FocusExport};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,6 +60,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|d| d.parse::<Dimension>())
                 .collect::<Result<Vec<_>, _>>()?;
             run(path, dims)?;
+        }
+        Some("export") => {
+            let usage = "export IN OUT [--focus-version V]";
+            let input = args.get(1).ok_or(usage)?;
+            let output = args.get(2).ok_or(usage)?;
+            let version = match args.get(3).map(String::as_str) {
+                None => None,
+                Some("--focus-version") => Some(args.get(4).ok_or(usage)?.parse()?),
+                Some(_) => return Err(usage.into()),
+            };
+            export(input, output, version)?;
+        }
+        Some("export-demo") => {
+            let usage = "export-demo DIR [--focus-version V]";
+            let dir = args.get(1).ok_or(usage)?;
+            let version = match args.get(2).map(String::as_str) {
+                None => FocusVersion::V1_4,
+                Some("--focus-version") => args.get(3).ok_or(usage)?.parse()?,
+                Some(_) => return Err(usage.into()),
+            };
+            export_demo(std::path::Path::new(dir), version)?;
         }
         _ => run(&demo::focus_sample_path().display().to_string(), Vec::new())?,
     }
@@ -100,5 +131,84 @@ fn run(path: &str, dims: Vec<Dimension>) -> Result<(), Box<dyn std::error::Error
     #[allow(clippy::cast_precision_loss)]
     let mb = size as f64 / 1e6;
     eprintln!("{mb:.1} MB in {secs:.2} s: {:.0} MB/s", mb / secs);
+    Ok(())
+}
+
+/// Pass a FOCUS file through to `version` (default: the input's own).
+fn export(
+    input: &str,
+    output: &str,
+    version: Option<FocusVersion>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut reader = FocusReader::open_passthrough(input, FocusConfig::default())?;
+    let from = reader.version();
+    let version = version.unwrap_or(from);
+    // The billing account comes from each record: a passthrough sets none.
+    let export = FocusExport::new(version, "");
+    let columns = export.passthrough_columns(reader.columns());
+    let out = BufWriter::new(std::fs::File::create(output)?);
+    let mut n = 0u64;
+    if output.ends_with(".parquet") {
+        #[cfg(feature = "parquet")]
+        {
+            use tokentra_reports::backends::file::focus_parquet::FocusParquetWriter;
+            let mut w = FocusParquetWriter::new(out, version, &columns)?;
+            while let Some(rec) = reader.read_record()? {
+                w.write(export.convert(rec))?;
+                n += 1;
+            }
+            w.finish()?;
+        }
+        #[cfg(not(feature = "parquet"))]
+        {
+            drop(out);
+            return Err("writing Parquet needs `--features parquet`".into());
+        }
+    } else {
+        let mut w = FocusCsvWriter::new(out, columns)?;
+        while let Some(rec) = reader.read_record()? {
+            w.write(&export.convert(rec))?;
+            n += 1;
+        }
+        w.finish()?;
+    }
+    println!("wrote {n} records of FOCUS {from} as FOCUS {version} to {output}");
+    Ok(())
+}
+
+/// The bundled request trace as FOCUS `version`: rows and a report detail.
+fn export_demo(
+    dir: &std::path::Path,
+    version: FocusVersion,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use tokentra_reports::core::aggregate::aggregate_rows;
+    use tokentra_reports::model::Granularity;
+    std::fs::create_dir_all(dir)?;
+    let rows = demo::llm_trace_rows()?;
+    let export = FocusExport::new(version, "demo-org").billing_account_name("Demo Org");
+    std::fs::write(dir.join("rows.csv"), export.csv_from_rows(&rows)?)?;
+    let (first, last) = rows.iter().fold(
+        (None, None),
+        |(a, b): (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>), r| {
+            (
+                Some(a.map_or(r.date, |a| a.min(r.date))),
+                Some(b.map_or(r.date, |b| b.max(r.date))),
+            )
+        },
+    );
+    let range = DateRange::new(first.ok_or("no rows")?, last.ok_or("no rows")?)?;
+    let dims = vec![Dimension::Provider, Dimension::Model, Dimension::Team];
+    let q = CostQuery::total(range)
+        .group_by(dims.clone())
+        .bucketed(Granularity::Day);
+    let detail = aggregate_rows(&rows, &q, Currency::USD)?;
+    let records = export.records_from_buckets(&detail, &dims, range, Some(Granularity::Day))?;
+    std::fs::write(dir.join("detail.csv"), export.csv(&records)?)?;
+    println!(
+        "wrote {} rows and {} detail lines as FOCUS {version} to {}",
+        rows.len(),
+        records.len(),
+        dir.display()
+    );
     Ok(())
 }

@@ -31,7 +31,7 @@
 //! | feature | brings | default |
 //! |---|---|---|
 //! | (none) | [`backends::memory`]: store, cost source, recording deliverer, clocks; JSON rendering; [`backends::routing`]: per-kind delivery routing, user resolution | always |
-//! | (none) | [`backends::file`]: cost rows from CSV, FOCUS billing exports ([`FocusCostSource`](backends::file::FocusCostSource)), LLM request logs and the OpenAI and Anthropic usage and cost reports priced with a LiteLLM price table ([`core::pricing`]); FOCUS export ([`render::focus`]) | always |
+//! | (none) | [`backends::file`]: cost rows from CSV, FOCUS billing exports ([`FocusCostSource`](backends::file::FocusCostSource)), LLM request logs and the OpenAI and Anthropic usage and cost reports priced with a LiteLLM price table ([`core::pricing`]); FOCUS 1.0 to 1.4 export of rows, report detail and chargeback allocations, and passthrough ([`render::focus`]) | always |
 //! | `pdf` | PDF rendering (typst) | yes |
 //! | `html` | HTML pages and e-mail (minijinja) | yes |
 //! | `xlsx` | Excel workbooks | no |
@@ -40,7 +40,7 @@
 //! | `smtp` | `backends::smtp`: e-mail delivery (lettre, rustls) | no |
 //! | `slack` | `backends::slack`: Slack delivery (reqwest, rustls), with `backends::http` | no |
 //! | `webhook` | `backends::webhook`: Standard Webhooks signing and `verify`, with `backends::http` | no |
-//! | `parquet` | `backends::file::focus_parquet`: FOCUS exports in Parquet, streamed by record batch (arrow-rs `parquet`) | no |
+//! | `parquet` | `backends::file::focus_parquet`: FOCUS exports in Parquet, read and written streamed by record batch (arrow-rs `parquet`) | no |
 //! | `provider-api` | `backends::provider_api`: OpenAI's Usage and Costs APIs and Anthropic's usage and cost reports, paged and rate-limited (reqwest, rustls), with `backends::http` | no |
 //!
 //! ## Wiring an engine

@@ -380,3 +380,97 @@ fn struct_details_with_dictionary_encoded_fields() {
         ]
     );
 }
+
+/// Write records to a Parquet file with the crate's writer.
+fn write_parquet(
+    path: &Path,
+    version: tokentra_reports::model::FocusVersion,
+    columns: &[String],
+    records: Vec<tokentra_reports::model::FocusRecord>,
+) {
+    use tokentra_reports::backends::file::focus_parquet::FocusParquetWriter;
+    let out = std::fs::File::create(path).unwrap();
+    let mut w = FocusParquetWriter::new(out, version, columns).unwrap();
+    for r in records {
+        w.write(r).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn a_focus_file_written_as_parquet_reads_back_with_every_value() {
+    use tokentra_reports::model::FocusVersion;
+    use tokentra_reports::render::focus::FocusExport;
+    let sample = tokentra_reports::backends::file::demo::focus_sample_path();
+    let mut r = FocusReader::open_passthrough(&sample, FocusConfig::default()).unwrap();
+    let header = r.columns().to_vec();
+    let mut original = Vec::new();
+    while let Some(rec) = r.read_record().unwrap() {
+        original.push(rec);
+    }
+    let e = FocusExport::new(FocusVersion::V1_0, "");
+    let columns = e.passthrough_columns(&header);
+    let dir = std::env::temp_dir().join(format!("tokentra-pq-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sample.parquet");
+    write_parquet(
+        &path,
+        FocusVersion::V1_0,
+        &columns,
+        original.iter().cloned().map(|r| e.convert(r)).collect(),
+    );
+    let mut r = FocusReader::open_passthrough(&path, FocusConfig::default()).unwrap();
+    assert_eq!(r.columns(), columns.as_slice());
+    let mut n = 0;
+    while let Some(back) = r.read_record().unwrap() {
+        let a = &original[n];
+        for (k, v) in a.iter() {
+            let k = if k == "Id" { "x_Id" } else { k };
+            let got = back.get(k).unwrap_or_else(|| panic!("row {n} {k}"));
+            let col = FocusVersion::V1_0.column(k);
+            match col.map(|c| c.data_type) {
+                // Same number (DECIMAL(38, 18) writes the trailing zeros).
+                Some(tokentra_reports::model::FocusDataType::Decimal) => assert_eq!(
+                    v.parse::<Decimal>().unwrap(),
+                    got.parse::<Decimal>().unwrap(),
+                    "row {n} {k}"
+                ),
+                // Same instant, written RFC 3339.
+                Some(tokentra_reports::model::FocusDataType::DateTime) => {
+                    assert_eq!(got, format!("{}Z", v.replace(' ', "T")), "row {n} {k}")
+                }
+                _ => assert_eq!(got, v, "row {n} {k}"),
+            }
+        }
+        assert_eq!(a.iter().count(), back.iter().count(), "row {n}");
+        n += 1;
+    }
+    assert_eq!(n, 1000);
+    // And the totals by currency equal the CSV's.
+    let range =
+        DateRange::new("2020-01-01".parse().unwrap(), "2024-12-31".parse().unwrap()).unwrap();
+    let config = FocusConfig {
+        cost_column: FocusCostColumn::BilledCost,
+        ..Default::default()
+    };
+    let q = CostQuery::total(range).group_by([Dimension::Provider]);
+    assert_eq!(
+        aggregate_focus(&path, &config, &q, Currency::USD).unwrap(),
+        aggregate_focus(&sample, &config, &q, Currency::USD).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_decimal_that_does_not_fit_is_an_error_naming_the_column() {
+    use tokentra_reports::backends::file::focus_parquet::FocusParquetWriter;
+    use tokentra_reports::model::{FocusRecord, FocusVersion};
+    let columns = vec!["BilledCost".to_owned()];
+    let mut w = FocusParquetWriter::new(Vec::new(), FocusVersion::V1_2, &columns).unwrap();
+    let mut rec = FocusRecord::new();
+    rec.set("BilledCost", Some("0.0000000000000000001"));
+    w.write(rec).unwrap();
+    let e = w.finish().unwrap_err();
+    assert_eq!(e.field(), Some("BilledCost"), "{e}");
+    assert!(e.to_string().contains("record 0"), "{e}");
+}

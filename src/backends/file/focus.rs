@@ -87,8 +87,10 @@ use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
 use crate::core::aggregate::aggregate_rows;
+pub use crate::model::FocusVersion;
 use crate::model::{
-    parse_decimal, CostBucket, CostQuery, CostRow, Currency, Dimension, OrganizationId, TokenClass,
+    parse_decimal, CostBucket, CostQuery, CostRow, Currency, Dimension, FocusRecord,
+    OrganizationId, TokenClass,
 };
 use crate::ports::CostSource;
 use crate::{Error, Result};
@@ -230,76 +232,6 @@ struct Cols {
     names: Vec<String>,
 }
 
-/// The FOCUS version a file's columns say it follows: the newest version
-/// whose columns it has (1.1: `SkuPriceDetails`, `ServiceSubcategory`,
-/// `CapacityReservationId`...; 1.2: `InvoiceId`, `BillingAccountType`,
-/// `PricingCurrency`...; 1.3: `ServiceProviderName` beside `ProviderName`;
-/// 1.4: `ServiceProviderName` without `ProviderName`, which 1.4 removed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FocusVersion {
-    /// FOCUS 1.0.
-    V1_0,
-    /// FOCUS 1.1.
-    V1_1,
-    /// FOCUS 1.2.
-    V1_2,
-    /// FOCUS 1.3.
-    V1_3,
-    /// FOCUS 1.4.
-    V1_4,
-}
-
-impl FocusVersion {
-    /// The version of a header (column names).
-    pub fn detect<S: AsRef<str>>(names: &[S]) -> FocusVersion {
-        let has = |c: &str| names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(c));
-        let any = |cs: &[&str]| cs.iter().any(|c| has(c));
-        if has("ServiceProviderName") {
-            return if has("ProviderName") {
-                FocusVersion::V1_3
-            } else {
-                FocusVersion::V1_4
-            };
-        }
-        if any(&[
-            "InvoiceId",
-            "BillingAccountType",
-            "SubAccountType",
-            "PricingCurrency",
-            "PricingCurrencyEffectiveCost",
-        ]) {
-            return FocusVersion::V1_2;
-        }
-        if any(&[
-            "SkuPriceDetails",
-            "SkuMeter",
-            "ServiceSubcategory",
-            "CapacityReservationId",
-            "CommitmentDiscountQuantity",
-        ]) {
-            return FocusVersion::V1_1;
-        }
-        FocusVersion::V1_0
-    }
-
-    /// `1.0` ... `1.4`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FocusVersion::V1_0 => "1.0",
-            FocusVersion::V1_1 => "1.1",
-            FocusVersion::V1_2 => "1.2",
-            FocusVersion::V1_3 => "1.3",
-            FocusVersion::V1_4 => "1.4",
-        }
-    }
-}
-
-impl std::fmt::Display for FocusVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Reads a FOCUS CSV one [`CostRow`] at a time (an iterator of
 /// `Result<CostRow>`). After the first error the iterator ends.
 pub struct FocusReader<R: Read> {
@@ -344,19 +276,32 @@ impl FocusReader<FocusFile> {
     /// when a Parquet file does not read; `Error::Invalid` on `path` for a
     /// Parquet file in a build without the `parquet` feature.
     pub fn open(path: impl AsRef<Path>, config: FocusConfig) -> Result<Self> {
-        let path = path.as_ref();
+        Self::open_with(path.as_ref(), config, false)
+    }
+
+    /// Open a FOCUS file as [`Self::open`] does, for
+    /// [`read_record`](Self::read_record): a Parquet file's every column is
+    /// read (not only those the cost-row mapping uses).
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_passthrough(path: impl AsRef<Path>, config: FocusConfig) -> Result<Self> {
+        Self::open_with(path.as_ref(), config, true)
+    }
+
+    fn open_with(path: &Path, config: FocusConfig, all: bool) -> Result<Self> {
         let f = File::open(path).map_err(|e| io_error(path, e))?;
         let ext = |x: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(x));
         if ext("parquet") {
             #[cfg(feature = "parquet")]
             {
                 let name = path.display().to_string();
-                let bytes = super::focus_parquet::ParquetCsv::open(f, &name, &config)?;
+                let bytes = super::focus_parquet::ParquetCsv::open(f, &name, &config, all)?;
                 return FocusReader::new(Box::new(bytes), &name, config);
             }
             #[cfg(not(feature = "parquet"))]
             {
-                drop(f);
+                let _ = (f, all);
                 return Err(Error::invalid(
                     "path",
                     format!(
@@ -519,15 +464,54 @@ impl<R: Read> FocusReader<R> {
     /// # Errors
     /// [`Error::Parse`] naming the file, line and column of a bad cell.
     pub fn read_row(&mut self) -> Result<Option<CostRow>> {
-        if self.done {
+        if !self.next_record()? {
             return Ok(None);
+        }
+        let row = self.convert();
+        if row.is_err() {
+            self.done = true;
+        }
+        row.map(Some)
+    }
+
+    /// The header's column names, as written (trimmed).
+    pub fn columns(&self) -> &[String] {
+        &self.cols.names
+    }
+
+    /// Read the next charge as it is written, every column kept (FOCUS or
+    /// custom), for passthrough: nulls (`NULL` or empty; in lenient mode
+    /// `null` in any case) are left out, nothing else is changed. `Ok(None)`
+    /// at the end.
+    ///
+    /// # Errors
+    /// [`Error::Parse`] when the CSV is malformed or a line has a different
+    /// number of fields than the header.
+    pub fn read_record(&mut self) -> Result<Option<FocusRecord>> {
+        if !self.next_record()? {
+            return Ok(None);
+        }
+        let mut rec = FocusRecord::new();
+        for (i, name) in self.cols.names.iter().enumerate() {
+            if let Some(v) = self.cell(i) {
+                rec.set(name.as_str(), Some(v));
+            }
+        }
+        Ok(Some(rec))
+    }
+
+    /// Move to the next non-blank line; `false` at the end (or after an
+    /// error).
+    fn next_record(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
         }
         loop {
             match self.rdr.read_record(&mut self.record) {
                 Ok(true) => {}
                 Ok(false) => {
                     self.done = true;
-                    return Ok(None);
+                    return Ok(false);
                 }
                 Err(e) => {
                     self.done = true;
@@ -548,13 +532,8 @@ impl<R: Read> FocusReader<R> {
                     ),
                 });
             }
-            break;
+            return Ok(true);
         }
-        let row = self.convert();
-        if row.is_err() {
-            self.done = true;
-        }
-        row.map(Some)
     }
 
     fn line(&self) -> u64 {
