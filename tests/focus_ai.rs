@@ -393,3 +393,35 @@ fn versions_principals_and_host_providers() {
         "1.1"
     );
 }
+
+#[test]
+fn the_model_family_comes_from_sku_price_details() {
+    use tokentra_reports::core::aggregate::aggregate_rows;
+    use tokentra_reports::core::table::CostTable;
+    use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension};
+    let rows = read(
+        "ai_model_billing__multi_model_usage.csv",
+        FocusCostColumn::BilledCost,
+    );
+    assert_eq!(rows[0].model.as_deref(), Some("solora-atlas-5.5"));
+    assert_eq!(rows[0].model_family.as_deref(), Some("Solora Atlas"));
+    let range =
+        DateRange::new("2025-01-01".parse().unwrap(), "2025-12-31".parse().unwrap()).unwrap();
+    let q = CostQuery::total(range).group_by([Dimension::ModelFamily]);
+    let by_rows = aggregate_rows(&rows, &q, Currency::USD).unwrap();
+    let families: Vec<&str> = by_rows
+        .iter()
+        .map(|b| b.keys[0].as_deref().unwrap())
+        .collect();
+    assert!(families.contains(&"Solora Atlas"), "{families:?}");
+    assert!(
+        !families.iter().any(|f| f.starts_with("solora-")),
+        "{families:?}"
+    );
+    // The columnar table (the memory source) groups the same way.
+    let mut table = CostTable::default();
+    for r in &rows {
+        table.push(r);
+    }
+    assert_eq!(table.aggregate(&q, Currency::USD).unwrap(), by_rows);
+}

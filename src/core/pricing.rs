@@ -836,6 +836,7 @@ pub(crate) fn row_of(r: UsageRecord) -> CostRow {
         timestamp: Some(r.timestamp),
         provider: r.provider,
         model: r.model,
+        model_family: None,
         team: r.team,
         project: r.project,
         cost_center: r.cost_center,

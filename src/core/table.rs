@@ -30,9 +30,7 @@ use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Ti
 use rust_decimal::Decimal;
 
 use super::aggregate::validate_query;
-use crate::model::{
-    model_family, CostBucket, CostQuery, CostRow, Currency, Dimension, Granularity,
-};
+use crate::model::{CostBucket, CostQuery, CostRow, Currency, Dimension, Granularity};
 use crate::{Error, Result};
 
 /// Largest number of groups aggregated in a dense array.
@@ -48,7 +46,9 @@ const PROJECT: usize = 3;
 const COST_CENTER: usize = 4;
 const FEATURE: usize = 5;
 const USER: usize = 6;
-const DIMS: usize = 7;
+/// The row's model family: its own, or derived from the model.
+const FAMILY: usize = 7;
+const DIMS: usize = 8;
 
 #[derive(Clone, Debug, Default)]
 struct Interner {
@@ -310,6 +310,7 @@ impl CostTable {
             row.cost_center.as_deref(),
             row.feature.as_deref(),
             row.user.as_deref(),
+            row.dimension(&Dimension::ModelFamily),
         ];
         let mut ids = [0u32; DIMS];
         for ((id, interner), v) in ids.iter_mut().zip(self.dims.iter_mut()).zip(vals) {
@@ -436,7 +437,8 @@ fn monday(d: NaiveDate) -> NaiveDate {
 fn dim_index(d: &Dimension) -> Option<usize> {
     Some(match d {
         Dimension::Provider => PROVIDER,
-        Dimension::Model | Dimension::ModelFamily => MODEL,
+        Dimension::Model => MODEL,
+        Dimension::ModelFamily => FAMILY,
         Dimension::Team => TEAM,
         Dimension::Project => PROJECT,
         Dimension::CostCenter => COST_CENTER,
@@ -504,14 +506,6 @@ impl<'t> Plan<'t> {
                         names: vec![None],
                     },
                 },
-                Dimension::ModelFamily => {
-                    let (remap, names) = remap(&t.dims[MODEL], model_family);
-                    GroupDim {
-                        source: Source::Dim(MODEL),
-                        remap,
-                        names,
-                    }
-                }
                 other => {
                     let i = dim_index(other).unwrap_or(PROVIDER);
                     let (remap, names) = remap(&t.dims[i], |s| s);

@@ -34,6 +34,10 @@ pub struct CostRow {
     /// Model (`gpt-4o`, `claude-3-5-sonnet`...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Model family when the source names it (a FOCUS `SkuPriceDetails`
+    /// `ModelFamily`); `None`: derived from the model ([`model_family`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_family: Option<String>,
     /// Team the usage is attributed to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
@@ -73,7 +77,10 @@ impl CostRow {
         match dim {
             Dimension::Provider => self.provider.as_deref(),
             Dimension::Model => self.model.as_deref(),
-            Dimension::ModelFamily => self.model.as_deref().map(model_family),
+            Dimension::ModelFamily => self
+                .model_family
+                .as_deref()
+                .or_else(|| self.model.as_deref().map(model_family)),
             Dimension::Team => self.team.as_deref(),
             Dimension::Project => self.project.as_deref(),
             Dimension::CostCenter => self.cost_center.as_deref(),
@@ -92,6 +99,7 @@ struct CostRowWire {
     timestamp: Option<DateTime<Utc>>,
     provider: Option<String>,
     model: Option<String>,
+    model_family: Option<String>,
     team: Option<String>,
     project: Option<String>,
     cost_center: Option<String>,
@@ -124,6 +132,7 @@ impl TryFrom<CostRowWire> for CostRow {
             timestamp: w.timestamp,
             provider: w.provider,
             model: w.model,
+            model_family: w.model_family,
             team: w.team,
             project: w.project,
             cost_center: w.cost_center,

@@ -23,7 +23,7 @@
 //! | `ProviderName`, `PublisherName` (to 1.2), `ServiceProviderName` (1.3+), `InvoiceIssuerName` | the `provider` |
 //! | `ServiceCategory` | `AI and Machine Learning` when the row has a model or tokens, else null |
 //! | `ServiceName`, `SkuId` | the model (the offering bought), else null |
-//! | `SkuPriceDetails` (1.1+) | `{"ModelId": model}` and `ModelFamily`, `ModelDeveloper`, `ModelVersion` when the row has those tags |
+//! | `SkuPriceDetails` (1.1+) | `{"ModelId": model}`, with the row's `model_family` and its `ModelFamily`, `ModelDeveloper`, `ModelVersion` tags when it has them |
 //! | `ConsumedQuantity`, `ConsumedUnit`, `PricingQuantity`, `PricingUnit` | input plus output tokens in `Tokens`; else requests in `Requests`; else null |
 //! | `Tags` | team, project, cost center, feature, user and the row's other tags, as a JSON object |
 //! | `x_Requests`, `x_InputTokens`, `x_OutputTokens`, `x_CachedRequests` | the counts (custom columns, `x_` as the specification asks) |
@@ -291,16 +291,20 @@ impl FocusExport {
             r.currency.unwrap_or(self.default_currency),
         );
         self.set_provider(&mut rec, r.provider.as_deref());
+        let mut tags = r.tags.clone();
+        if let Some(f) = &r.model_family {
+            tags.entry("ModelFamily".to_owned())
+                .or_insert_with(|| f.clone());
+        }
         let in_details = self.usage(
             &mut rec,
             r.model.as_deref(),
-            &r.tags,
+            &tags,
             r.requests,
             r.input_tokens,
             r.output_tokens,
             r.cached_requests,
         )?;
-        let mut tags = r.tags.clone();
         for (k, v) in [
             ("team", &r.team),
             ("project", &r.project),

@@ -1653,6 +1653,7 @@ pub fn cost_rows() -> Vec<CostRow> {
         ),
         provider: Some(provider.into()),
         model: Some(model.into()),
+        model_family: None,
         team: team.map(Into::into),
         project: Some(project.into()),
         cost_center: team.map(|t| format!("CC-{t}")),

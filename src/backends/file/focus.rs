@@ -17,6 +17,7 @@
 //! | `ServiceProviderName` (1.3+), else `ProviderName` | `provider` |
 //! | `ServiceName` (default), `SkuId` or `ResourceName`, first non-null of the configured list | `model` |
 //! | `SkuPriceDetails` `ModelId` (AI model billing, FOCUS working draft) | `model`, before the columns above |
+//! | `SkuPriceDetails` `ModelFamily` | `model_family` (the `model_family` dimension; without it the family is derived from the model) |
 //! | `SkuPriceDetails` `TokenDirection` + `TokenCacheAction` (or `TokenType`) | the tag `token_class`: `input`, `cache_read`, `cache_write`, `output` |
 //! | `ConsumedQuantity` when `ConsumedUnit` is `Tokens`, on a row with a token class | its input or output tokens (cache reads and writes count as input) |
 //! | `SkuPriceDetails` `ModelFamily`, `ModelDeveloper`, `ModelVersion`; `HostProviderName`, `Allocated*`, `ContractApplied` (1.3+) | tags under their own names |
@@ -775,6 +776,9 @@ impl<R: Read> FocusReader<R> {
         };
         if let Some(m) = get("ModelId") {
             row.model = Some(m.to_owned());
+        }
+        if let Some(f) = get("ModelFamily") {
+            row.model_family = Some(f.to_owned());
         }
         if self.keep_tags {
             for key in ["ModelFamily", "ModelDeveloper", "ModelVersion"] {

@@ -112,6 +112,7 @@ pub fn read_cost_rows_csv<R: Read>(reader: R, source: &str) -> Result<Vec<CostRo
             timestamp,
             provider: text(idx.provider),
             model: text(idx.model),
+            model_family: None,
             team: text(idx.team),
             project: text(idx.project),
             cost_center: text(idx.cost_center),

@@ -210,6 +210,8 @@ fn arb_row() -> impl Strategy<Value = CostRow> {
                     }),
                     provider,
                     model,
+                    // Some rows name their family (as FOCUS AI rows do).
+                    model_family: feature.as_ref().map(|f| format!("family-{f}")),
                     team,
                     project,
                     cost_center,
