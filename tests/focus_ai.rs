@@ -425,3 +425,52 @@ fn the_model_family_comes_from_sku_price_details() {
     }
     assert_eq!(table.aggregate(&q, Currency::USD).unwrap(), by_rows);
 }
+
+#[test]
+fn cache_reads_and_writes_are_counted_on_the_row() {
+    let rows = read(
+        "ai_prompt_caching__ai_prompt_caching_a.csv",
+        FocusCostColumn::BilledCost,
+    );
+    let counts: Vec<(u64, u64, u64, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.input_tokens,
+                r.cache_read_tokens,
+                r.cache_write_tokens,
+                r.output_tokens,
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (500_000, 0, 0, 0),
+            (2_000_000, 0, 2_000_000, 0),
+            (8_000_000, 8_000_000, 0, 0),
+            (0, 0, 0, 1_500_000),
+        ]
+    );
+    // Written back as FOCUS, the counts survive (x_CacheReadTokens,
+    // x_CacheWriteTokens).
+    use tokentra_reports::backends::file::focus::read_focus_rows;
+    use tokentra_reports::model::FocusVersion;
+    use tokentra_reports::render::focus::FocusExport;
+    let csv = FocusExport::new(FocusVersion::V1_4, "acct-1001")
+        .csv_from_rows(&rows)
+        .unwrap();
+    let (back, _) = read_focus_rows(csv.as_slice(), "x", FocusConfig::default()).unwrap();
+    let again: Vec<(u64, u64, u64, u64)> = back
+        .iter()
+        .map(|r| {
+            (
+                r.input_tokens,
+                r.cache_read_tokens,
+                r.cache_write_tokens,
+                r.output_tokens,
+            )
+        })
+        .collect();
+    assert_eq!(again, counts);
+}

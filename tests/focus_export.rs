@@ -320,12 +320,14 @@ fn cost_rows_conform_to_each_version_and_read_back() {
             assert!(header.iter().any(|h| h == c), "{v}: {c}");
         }
         assert_eq!(
-            &header[header.len() - 4..],
+            &header[header.len() - 6..],
             [
                 "x_Requests",
                 "x_InputTokens",
                 "x_OutputTokens",
-                "x_CachedRequests"
+                "x_CachedRequests",
+                "x_CacheReadTokens",
+                "x_CacheWriteTokens"
             ]
         );
         let r = &records[0];

@@ -853,6 +853,11 @@ pub(crate) fn row_of(r: UsageRecord) -> CostRow {
         } else {
             0
         },
+        cache_read_tokens: r.tokens.cached_input_tokens,
+        cache_write_tokens: r
+            .tokens
+            .cache_write_tokens
+            .saturating_add(r.tokens.cache_write_1h_tokens),
     }
 }
 

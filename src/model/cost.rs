@@ -63,12 +63,23 @@ pub struct CostRow {
     pub currency: Option<Currency>,
     /// Number of requests.
     pub requests: u64,
-    /// Input (prompt) tokens.
+    /// Input (prompt) tokens, cache reads and writes included.
     pub input_tokens: u64,
     /// Output (completion) tokens.
     pub output_tokens: u64,
     /// Requests answered (fully or partly) from a cache.
     pub cached_requests: u64,
+    /// Input tokens read from the prompt cache (a part of `input_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache (a part of `input_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CostRow {
@@ -117,6 +128,10 @@ struct CostRowWire {
     output_tokens: u64,
     #[serde(default)]
     cached_requests: u64,
+    #[serde(default)]
+    cache_read_tokens: u64,
+    #[serde(default)]
+    cache_write_tokens: u64,
 }
 
 impl TryFrom<CostRowWire> for CostRow {
@@ -145,6 +160,8 @@ impl TryFrom<CostRowWire> for CostRow {
             input_tokens: w.input_tokens,
             output_tokens: w.output_tokens,
             cached_requests: w.cached_requests,
+            cache_read_tokens: w.cache_read_tokens,
+            cache_write_tokens: w.cache_write_tokens,
         })
     }
 }

@@ -26,7 +26,7 @@
 //! | `SkuPriceDetails` (1.1+) | `{"ModelId": model}`, with the row's `model_family` and its `ModelFamily`, `ModelDeveloper`, `ModelVersion` tags when it has them |
 //! | `ConsumedQuantity`, `ConsumedUnit`, `PricingQuantity`, `PricingUnit` | input plus output tokens in `Tokens`; else requests in `Requests`; else null |
 //! | `Tags` | team, project, cost center, feature, user and the row's other tags, as a JSON object |
-//! | `x_Requests`, `x_InputTokens`, `x_OutputTokens`, `x_CachedRequests` | the counts (custom columns, `x_` as the specification asks) |
+//! | `x_Requests`, `x_InputTokens`, `x_OutputTokens`, `x_CachedRequests`, `x_CacheReadTokens`, `x_CacheWriteTokens` | the counts (custom columns, `x_` as the specification asks; cache reads and writes are parts of the input tokens, and a report's detail has none) |
 //! | every other column | null |
 //!
 //! A row's tag whose key is a text column of the version (`ChargeCategory`,
@@ -75,11 +75,13 @@ use crate::model::{
 use crate::{Error, Result};
 
 /// The custom count columns written after the FOCUS columns.
-pub const COUNT_COLUMNS: [&str; 4] = [
+pub const COUNT_COLUMNS: [&str; 6] = [
     "x_Requests",
     "x_InputTokens",
     "x_OutputTokens",
     "x_CachedRequests",
+    "x_CacheReadTokens",
+    "x_CacheWriteTokens",
 ];
 
 /// What an export writes: the version and the values the crate cannot read
@@ -168,17 +170,16 @@ impl FocusExport {
         rec.set("BillingCurrency", Some(currency.code()));
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The service, SKU and quantities of a usage line; `counts` in the
+    /// order of [`COUNT_COLUMNS`]. Whether `SkuPriceDetails` was written.
     fn usage(
         &self,
         rec: &mut FocusRecord,
         model: Option<&str>,
         tags: &BTreeMap<String, String>,
-        requests: u64,
-        input_tokens: u64,
-        output_tokens: u64,
-        cached_requests: u64,
+        counts: [u64; 6],
     ) -> Result<bool> {
+        let [requests, input_tokens, output_tokens, ..] = counts;
         let tokens = input_tokens.saturating_add(output_tokens);
         let model = model.map(inert);
         let model = model.as_deref();
@@ -213,11 +214,7 @@ impl FocusExport {
         rec.set("ConsumedUnit", unit);
         rec.set("PricingQuantity", quantity.as_deref());
         rec.set("PricingUnit", unit);
-        for (c, v) in
-            COUNT_COLUMNS
-                .iter()
-                .zip([requests, input_tokens, output_tokens, cached_requests])
-        {
+        for (c, v) in COUNT_COLUMNS.iter().zip(counts) {
             rec.set(*c, Some(v.to_string()));
         }
         Ok(details_written)
@@ -300,10 +297,14 @@ impl FocusExport {
             &mut rec,
             r.model.as_deref(),
             &tags,
-            r.requests,
-            r.input_tokens,
-            r.output_tokens,
-            r.cached_requests,
+            [
+                r.requests,
+                r.input_tokens,
+                r.output_tokens,
+                r.cached_requests,
+                r.cache_read_tokens,
+                r.cache_write_tokens,
+            ],
         )?;
         for (k, v) in [
             ("team", &r.team),
@@ -401,10 +402,14 @@ impl FocusExport {
                 &mut rec,
                 model,
                 &tags,
-                b.requests,
-                b.input_tokens,
-                b.output_tokens,
-                b.cached_requests,
+                [
+                    b.requests,
+                    b.input_tokens,
+                    b.output_tokens,
+                    b.cached_requests,
+                    0,
+                    0,
+                ],
             )?;
             let description = parts.join("; ");
             rec.set("ChargeDescription", Some(inert(&description)));

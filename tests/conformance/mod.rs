@@ -1677,6 +1677,8 @@ pub fn cost_rows() -> Vec<CostRow> {
         input_tokens: requests * 100,
         output_tokens: requests * 10,
         cached_requests: requests / 4,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
     };
     vec![
         row(

@@ -19,7 +19,7 @@
 //! | `SkuPriceDetails` `ModelId` (AI model billing, FOCUS working draft) | `model`, before the columns above |
 //! | `SkuPriceDetails` `ModelFamily` | `model_family` (the `model_family` dimension; without it the family is derived from the model) |
 //! | `SkuPriceDetails` `TokenDirection` + `TokenCacheAction` (or `TokenType`) | the tag `token_class`: `input`, `cache_read`, `cache_write`, `output` |
-//! | `ConsumedQuantity` when `ConsumedUnit` is `Tokens`, on a row with a token class | its input or output tokens (cache reads and writes count as input) |
+//! | `ConsumedQuantity` when `ConsumedUnit` is `Tokens`, on a row with a token class | its input or output tokens; cache reads and writes count as input and also as `cache_read_tokens` / `cache_write_tokens` |
 //! | `SkuPriceDetails` `ModelFamily`, `ModelDeveloper`, `ModelVersion`; `HostProviderName`, `Allocated*`, `ContractApplied` (1.3+) | tags under their own names |
 //! | `PrincipalId` (AI draft) | `user`, when no tag gave one |
 //!
@@ -34,7 +34,7 @@
 //! `ServiceProviderName`, `HostProviderName` and `InvoiceIssuerName` names
 //! the marketplace.
 //! | `Tags` (a JSON object in the cell) | `team`, `project`, `cost_center`, `feature`, `user` from configured keys; every tag into `tags` |
-//! | `x_Requests`, `x_InputTokens`, `x_OutputTokens`, `x_CachedRequests` (custom columns, optional) | the counts (0 when absent) |
+//! | `x_Requests`, `x_InputTokens`, `x_OutputTokens`, `x_CachedRequests`, `x_CacheReadTokens`, `x_CacheWriteTokens` (custom columns, optional) | the counts (0 when absent) |
 //!
 //! `EffectiveCost` is the default because it is the amortized cost after
 //! discounts and commitment purchases are spread over the usage that
@@ -230,6 +230,8 @@ struct Cols {
     input_tokens: Option<usize>,
     output_tokens: Option<usize>,
     cached_requests: Option<usize>,
+    cache_read_tokens: Option<usize>,
+    cache_write_tokens: Option<usize>,
     names: Vec<String>,
 }
 
@@ -398,6 +400,8 @@ impl<R: Read> FocusReader<R> {
             input_tokens: col("x_InputTokens"),
             output_tokens: col("x_OutputTokens"),
             cached_requests: col("x_CachedRequests"),
+            cache_read_tokens: col("x_CacheReadTokens"),
+            cache_write_tokens: col("x_CacheWriteTokens"),
             names: names.clone(),
         };
         let keys = |v: &[String]| v.iter().map(|k| tag_key(k)).collect::<Vec<_>>();
@@ -720,6 +724,8 @@ impl<R: Read> FocusReader<R> {
             input_tokens: self.count_cell(self.cols.input_tokens)?,
             output_tokens: self.count_cell(self.cols.output_tokens)?,
             cached_requests: self.count_cell(self.cols.cached_requests)?,
+            cache_read_tokens: self.count_cell(self.cols.cache_read_tokens)?,
+            cache_write_tokens: self.count_cell(self.cols.cache_write_tokens)?,
             ..Default::default()
         };
         if let Some(i) = self.cols.sku_details {
@@ -818,10 +824,17 @@ impl<R: Read> FocusReader<R> {
                     .filter(|d| d.fract().is_zero() && !d.is_sign_negative())
                     .and_then(|d| u64::try_from(d).ok())
                     .ok_or_else(|| self.bad(q, "not a whole number of tokens"))?;
-                if class == TokenClass::Output {
-                    row.output_tokens = n;
-                } else {
-                    row.input_tokens = n;
+                match class {
+                    TokenClass::Output => row.output_tokens = n,
+                    TokenClass::CacheRead => {
+                        row.input_tokens = n;
+                        row.cache_read_tokens = n;
+                    }
+                    TokenClass::CacheWrite => {
+                        row.input_tokens = n;
+                        row.cache_write_tokens = n;
+                    }
+                    _ => row.input_tokens = n,
                 }
             }
         }

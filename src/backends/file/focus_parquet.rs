@@ -47,7 +47,7 @@ const BATCH_ROWS: usize = 8192;
 /// The columns the FOCUS mapping may read (besides the configured cost and
 /// model columns); the others are left out of the projection and written
 /// as nulls.
-const MAPPED: [&str; 16] = [
+const MAPPED: [&str; 18] = [
     "ChargePeriodStart",
     "BillingCurrency",
     "ProviderName",
@@ -63,6 +63,8 @@ const MAPPED: [&str; 16] = [
     "x_InputTokens",
     "x_OutputTokens",
     "x_CachedRequests",
+    "x_CacheReadTokens",
+    "x_CacheWriteTokens",
     "ServiceName",
 ];
 

@@ -14,7 +14,9 @@ use crate::{Error, Result};
 /// columns are ignored): `date` and/or `timestamp` (RFC 3339), `provider`,
 /// `model`, `team`, `project`, `cost_center`, `feature`, `user`, `cost`
 /// (required, a decimal), `currency` (ISO 4217), `requests`, `input_tokens`,
-/// `output_tokens`, `cached_requests`, and `tags` (a JSON object of strings).
+/// `output_tokens`, `cached_requests`, `cache_read_tokens`,
+/// `cache_write_tokens` (parts of `input_tokens`), and `tags` (a JSON object
+/// of strings).
 /// Empty cells are absent values. `source` names the input in errors, which
 /// say the line and column of the bad cell.
 pub fn read_cost_rows_csv<R: Read>(reader: R, source: &str) -> Result<Vec<CostRow>> {
@@ -48,6 +50,8 @@ pub fn read_cost_rows_csv<R: Read>(reader: R, source: &str) -> Result<Vec<CostRo
         input_tokens: col("inputtokens"),
         output_tokens: col("outputtokens"),
         cached_requests: col("cachedrequests"),
+        cache_read_tokens: col("cachereadtokens"),
+        cache_write_tokens: col("cachewritetokens"),
         tags: col("tags"),
     };
     if idx.date.is_none() && idx.timestamp.is_none() {
@@ -125,6 +129,8 @@ pub fn read_cost_rows_csv<R: Read>(reader: R, source: &str) -> Result<Vec<CostRo
             input_tokens: count(idx.input_tokens)?,
             output_tokens: count(idx.output_tokens)?,
             cached_requests: count(idx.cached_requests)?,
+            cache_read_tokens: count(idx.cache_read_tokens)?,
+            cache_write_tokens: count(idx.cache_write_tokens)?,
         });
     }
     Ok(rows)
@@ -146,6 +152,8 @@ struct Columns {
     input_tokens: Option<usize>,
     output_tokens: Option<usize>,
     cached_requests: Option<usize>,
+    cache_read_tokens: Option<usize>,
+    cache_write_tokens: Option<usize>,
     tags: Option<usize>,
 }
 

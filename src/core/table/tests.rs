@@ -226,6 +226,8 @@ fn arb_row() -> impl Strategy<Value = CostRow> {
                     input_tokens: i,
                     output_tokens: o,
                     cached_requests: c,
+                    cache_read_tokens: 0,
+                    cache_write_tokens: 0,
                 }
             },
         )
