@@ -21,6 +21,10 @@
 //! # every value kept, columns the version renamed renamed, the others as x_
 //! cargo run --example focus_stream -- export in.csv out.csv --focus-version 1.0
 //! cargo run --example focus_stream --features parquet -- export in.csv.gz out.parquet
+//! # a FOCUS Parquet file of N rows like the sample, every row its own
+//! # resource, cost and hour (so it does not compress away), for memory and
+//! # speed measurements
+//! cargo run --release --example focus_stream --features parquet -- generate-parquet /tmp/focus.parquet 5000000
 //! # the bundled LLM request trace, priced, as FOCUS: its cost rows
 //! # (DIR/rows.csv) and a daily report detail by provider, model and team
 //! # (DIR/detail.csv)
@@ -71,6 +75,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Some(_) => return Err(usage.into()),
             };
             export(input, output, version)?;
+        }
+        Some("generate-parquet") => {
+            let usage = "generate-parquet PATH ROWS";
+            let path = args.get(1).ok_or(usage)?;
+            let rows: u64 = args.get(2).ok_or(usage)?.parse()?;
+            generate_parquet(path, rows)?;
         }
         Some("export-demo") => {
             let usage = "export-demo DIR [--focus-version V]";
@@ -211,4 +221,61 @@ fn export_demo(
         dir.display()
     );
     Ok(())
+}
+
+/// Write `rows` FOCUS 1.0 records shaped like the bundled sample as Parquet:
+/// line `i` is sample line `i % 1000` with its own `ResourceId`, a cost
+/// raised by `i` millionths and a start hour moved within September 2024.
+#[cfg(feature = "parquet")]
+fn generate_parquet(path: &str, rows: u64) -> Result<(), Box<dyn std::error::Error>> {
+    use rust_decimal::Decimal;
+    use tokentra_reports::backends::file::focus_parquet::FocusParquetWriter;
+    let mut reader =
+        FocusReader::open_passthrough(demo::focus_sample_path(), FocusConfig::default())?;
+    let export = FocusExport::new(FocusVersion::V1_0, "");
+    let columns = export.passthrough_columns(reader.columns());
+    let mut sample = Vec::new();
+    while let Some(r) = reader.read_record()? {
+        sample.push(export.convert(r));
+    }
+    let out = BufWriter::new(std::fs::File::create(path)?);
+    let mut w = FocusParquetWriter::new(out, FocusVersion::V1_0, &columns)?;
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 9, 1)
+        .ok_or("no such date")?
+        .and_hms_opt(0, 0, 0)
+        .ok_or("no such time")?;
+    for i in 0..rows {
+        let idx = usize::try_from(i % sample.len() as u64)?;
+        let mut r = sample[idx].clone();
+        let id = format!("{}-{i}", r.get("ResourceId").unwrap_or("resource"));
+        r.set("ResourceId", Some(id));
+        let bump = Decimal::new(i64::try_from(i % 1_000_000)?, 6);
+        for c in ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"] {
+            if let Some(v) = r.get(c).and_then(|v| v.parse::<Decimal>().ok()) {
+                r.set(c, Some((v + bump).to_string()));
+            }
+        }
+        let t = start + chrono::Duration::hours(i64::try_from(i % 720)?);
+        let end = t + chrono::Duration::hours(1);
+        r.set(
+            "ChargePeriodStart",
+            Some(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        );
+        r.set(
+            "ChargePeriodEnd",
+            Some(end.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        );
+        w.write(r)?;
+    }
+    w.finish()?;
+    println!(
+        "wrote {rows} rows, {} bytes to {path}",
+        std::fs::metadata(path)?.len()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "parquet"))]
+fn generate_parquet(_: &str, _: u64) -> Result<(), Box<dyn std::error::Error>> {
+    Err("generate-parquet needs `--features parquet`".into())
 }

@@ -474,3 +474,63 @@ fn a_decimal_that_does_not_fit_is_an_error_naming_the_column() {
     assert_eq!(e.field(), Some("BilledCost"), "{e}");
     assert!(e.to_string().contains("record 0"), "{e}");
 }
+
+#[test]
+fn the_columnar_path_answers_as_the_row_path() {
+    use tokentra_reports::backends::file::focus::aggregate_stream;
+    use tokentra_reports::backends::file::focus_parquet::aggregate_columnar;
+    use tokentra_reports::model::Granularity;
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = sample_parquet(dir.path());
+    let sept = |dims: &[Dimension]| query(dims);
+    let mut queries = Vec::new();
+    for dims in [
+        vec![],
+        vec![Dimension::Provider],
+        vec![Dimension::Model],
+        vec![Dimension::Provider, Dimension::Model],
+        vec![Dimension::Model, Dimension::Provider],
+    ] {
+        queries.push(sept(&dims));
+        for g in [
+            Granularity::Hour,
+            Granularity::Day,
+            Granularity::Week,
+            Granularity::Month,
+        ] {
+            queries.push(sept(&dims).bucketed(g));
+        }
+    }
+    let mut filtered = sept(&[Dimension::Model]);
+    filtered.filters.providers = vec!["Microsoft".into(), "Oracle".into()];
+    queries.push(filtered);
+    let mut filtered = sept(&[Dimension::Provider]);
+    filtered.filters.models = vec!["Elastic Load Balancing".into(), "AmazonCloudWatch".into()];
+    queries.push(filtered);
+    let config = config(FocusCostColumn::BilledCost);
+    for q in &queries {
+        let columnar = aggregate_columnar(&parquet, &config, q, Currency::EUR)
+            .unwrap()
+            .unwrap_or_else(|| panic!("the columnar path takes {q:?}"));
+        let rows = FocusReader::open(&parquet, config.clone())
+            .unwrap()
+            .only_for(q);
+        let by_row = aggregate_stream(rows, q, Currency::EUR).unwrap();
+        assert_eq!(columnar, by_row, "{q:?}");
+        assert!(!by_row.is_empty(), "{q:?}");
+    }
+    // What it does not take falls back: a team, a tag, another cost type.
+    for (q, c) in [
+        (sept(&[Dimension::Team]), FocusCostColumn::BilledCost),
+        (
+            sept(&[Dimension::Tag("org".into())]),
+            FocusCostColumn::BilledCost,
+        ),
+        (sept(&[Dimension::Provider]), FocusCostColumn::EffectiveCost),
+    ] {
+        assert_eq!(
+            aggregate_columnar(&parquet, &self::config(c), &q, Currency::USD).unwrap(),
+            None
+        );
+    }
+}

@@ -1151,8 +1151,31 @@ pub fn aggregate_focus(
     query: &CostQuery,
     default_currency: Currency,
 ) -> Result<Vec<CostBucket>> {
+    let path = path.as_ref();
+    #[cfg(feature = "parquet")]
+    if let Some(buckets) = columnar(path, config, query, default_currency)? {
+        return Ok(buckets);
+    }
     let reader = FocusReader::open(path, config.clone())?.only_for(query);
     aggregate_stream(reader, query, default_currency)
+}
+
+/// A Parquet file aggregated column by column, when the query allows it
+/// (`focus_parquet::aggregate_columnar`).
+#[cfg(feature = "parquet")]
+fn columnar(
+    path: &Path,
+    config: &FocusConfig,
+    query: &CostQuery,
+    default_currency: Currency,
+) -> Result<Option<Vec<CostBucket>>> {
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        return Ok(None);
+    }
+    super::focus_parquet::aggregate_columnar(path, config, query, default_currency)
 }
 
 /// What [`FocusCostSource::check`] found in an organization's files.
@@ -1241,10 +1264,21 @@ impl FocusCostSource {
         let files = self.files.get(&org).cloned().unwrap_or_default();
         let config = self.config.clone();
         let mut readers = Vec::with_capacity(files.len());
+        let mut merger = Merger::default();
         for path in &files {
+            #[cfg(feature = "parquet")]
+            if let Some(buckets) = columnar(path, &config, query, self.currency)? {
+                merger.add(buckets)?;
+                continue;
+            }
             readers.push(FocusReader::open(path, config.clone())?.only_for(query));
         }
-        aggregate_stream(readers.into_iter().flatten(), query, self.currency)
+        merger.add(aggregate_stream(
+            readers.into_iter().flatten(),
+            query,
+            self.currency,
+        )?)?;
+        Ok(merger.finish())
     }
 }
 
