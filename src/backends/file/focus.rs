@@ -324,7 +324,7 @@ impl FocusReader<FocusFile> {
     }
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> Error {
+pub(crate) fn io_error(path: &Path, e: std::io::Error) -> Error {
     let retryable = matches!(
         e.kind(),
         std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut

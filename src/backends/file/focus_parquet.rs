@@ -651,6 +651,22 @@ impl<'a> Strings<'a> {
     }
 }
 
+/// Whether the interned value `id` passes a filter list (an empty list
+/// passes everything), remembered per id in `cache`.
+fn allowed(
+    cache: &mut rustc_hash::FxHashMap<u32, bool>,
+    id: u32,
+    list: &[String],
+    strings: &Interner,
+) -> bool {
+    list.is_empty()
+        || *cache.entry(id).or_insert_with(|| {
+            strings
+                .name(id)
+                .is_some_and(|v| list.iter().any(|x| x == v))
+        })
+}
+
 /// A timestamp column's raw values and what turns them into microseconds
 /// since the epoch (UTC): `value * mul / div`.
 fn timestamps(array: &ArrayRef) -> Option<(&[i64], i64, i64)> {
@@ -707,6 +723,7 @@ pub fn aggregate_columnar(
     use crate::model::{CostBucket, Currency, Dimension};
     use rustc_hash::FxHashMap;
     use std::collections::HashMap;
+    let file_path = path;
     let name = path.display().to_string();
     let path = name.as_str();
     let f = &query.filters;
@@ -722,13 +739,7 @@ pub fn aggregate_columnar(
         return Ok(None);
     }
     crate::core::aggregate::aggregate_rows(&[], query, default_currency)?;
-    let file = File::open(path).map_err(|e| {
-        Error::backend(
-            "file",
-            e.kind() == io::ErrorKind::Interrupted,
-            format!("cannot read {path}: {e}"),
-        )
-    })?;
+    let file = File::open(file_path).map_err(|e| super::focus::io_error(file_path, e))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, e))?;
     let schema = builder.schema().clone();
@@ -808,13 +819,7 @@ pub fn aggregate_columnar(
         schema.metadata().clone(),
     ));
     drop(builder);
-    let file = File::open(path).map_err(|e| {
-        Error::backend(
-            "file",
-            e.kind() == io::ErrorKind::Interrupted,
-            format!("cannot read {path}: {e}"),
-        )
-    })?;
+    let file = File::open(file_path).map_err(|e| super::focus::io_error(file_path, e))?;
     let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_schema(hinted);
     let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
         .map_err(|e| parquet_error(path, e))?;
@@ -925,25 +930,10 @@ pub fn aggregate_columnar(
                     break;
                 }
             }
-            if !f.providers.is_empty() {
-                let ok = *provider_ok.entry(p).or_insert_with(|| {
-                    strings
-                        .name(p)
-                        .is_some_and(|v| f.providers.iter().any(|x| x == v))
-                });
-                if !ok {
-                    continue;
-                }
-            }
-            if !f.models.is_empty() {
-                let ok = *model_ok.entry(m).or_insert_with(|| {
-                    strings
-                        .name(m)
-                        .is_some_and(|v| f.models.iter().any(|x| x == v))
-                });
-                if !ok {
-                    continue;
-                }
+            if !allowed(&mut provider_ok, p, &f.providers, &strings)
+                || !allowed(&mut model_ok, m, &f.models, &strings)
+            {
+                continue;
             }
             let cur = cur_ids.get(i).copied().unwrap_or(NONE);
             let period = match query.granularity {
