@@ -1,11 +1,12 @@
 //! FOCUS in Parquet against DuckDB, side by side in one run on the same
 //! file: aggregate a generated FOCUS 1.0 Parquet file (1,000,000 rows shaped
 //! like the bundled FinOps sample by default, `FOCUS_PARQUET_ROWS` to
-//! change) by provider over one month, with the crate
-//! (`aggregate_focus`, one thread) and with DuckDB's `read_parquet` on one
-//! thread (`SET threads = 1`, through Python's `duckdb` module, timed inside
-//! Python so that the pipe is not counted). Both answers are checked to be
-//! the same total to the last decimal place before timing.
+//! change) by provider over one month, and by provider and day, with the
+//! crate (`aggregate_focus`, one thread) and with DuckDB's `read_parquet` on
+//! one thread (`SET threads = 1`, through Python's `duckdb` module, timed
+//! inside Python so that the pipe is not counted). Both answers are checked
+//! to be the same total to the last decimal place, in the same number of
+//! buckets, before timing.
 //!
 //! ```text
 //! pip install duckdb
@@ -30,10 +31,20 @@ mod bench {
         aggregate_focus, FocusConfig, FocusCostColumn, FocusReader,
     };
     use tokentra_reports::backends::file::focus_parquet::FocusParquetWriter;
-    use tokentra_reports::model::{CostQuery, Currency, DateRange, Dimension, FocusVersion};
+    use tokentra_reports::model::{
+        CostQuery, Currency, DateRange, Dimension, FocusVersion, Granularity,
+    };
     use tokentra_reports::render::focus::FocusExport;
 
-    const SQL: &str = "SELECT ProviderName, BillingCurrency, sum(BilledCost) \
+    /// The two queries, as DuckDB SQL: by provider over September, and the
+    /// same by day. The sum comes first so that the script adds column 0.
+    const SQL_BY_PROVIDER: &str = "SELECT sum(BilledCost), ProviderName, BillingCurrency \
+        FROM read_parquet('{path}') \
+        WHERE ChargePeriodStart >= TIMESTAMPTZ '2024-09-01 00:00:00+00' \
+        AND ChargePeriodStart < TIMESTAMPTZ '2024-10-01 00:00:00+00' \
+        GROUP BY ALL";
+    const SQL_BY_PROVIDER_DAILY: &str = "SELECT sum(BilledCost), ProviderName, BillingCurrency, \
+        date_trunc('day', ChargePeriodStart) \
         FROM read_parquet('{path}') \
         WHERE ChargePeriodStart >= TIMESTAMPTZ '2024-09-01 00:00:00+00' \
         AND ChargePeriodStart < TIMESTAMPTZ '2024-10-01 00:00:00+00' \
@@ -43,12 +54,13 @@ mod bench {
 import sys, time, duckdb
 con = duckdb.connect()
 con.execute("SET threads = 1")
+con.execute("SET TimeZone = 'UTC'")
 q = sys.argv[1]
 for _ in sys.stdin:
     t = time.perf_counter_ns()
     rows = con.execute(q).fetchall()
     ns = time.perf_counter_ns() - t
-    print(ns, sum(r[2] for r in rows), flush=True)
+    print(ns, sum(r[0] for r in rows), len(rows), flush=True)
 "#;
 
     fn config() -> FocusConfig {
@@ -62,6 +74,18 @@ for _ in sys.stdin:
         let range =
             DateRange::new("2024-09-01".parse().unwrap(), "2024-09-30".parse().unwrap()).unwrap();
         CostQuery::total(range).group_by([Dimension::Provider])
+    }
+
+    /// The bench cases: name, the crate's query, DuckDB's.
+    fn cases() -> [(&'static str, CostQuery, &'static str); 2] {
+        [
+            ("by_provider", query(), SQL_BY_PROVIDER),
+            (
+                "by_provider_daily",
+                query().bucketed(Granularity::Day),
+                SQL_BY_PROVIDER_DAILY,
+            ),
+        ]
     }
 
     /// A Parquet file of `rows` sample-shaped lines, written by the crate's
@@ -92,7 +116,7 @@ for _ in sys.stdin:
     }
 
     impl DuckDb {
-        fn start(path: &Path) -> Option<DuckDb> {
+        fn start(path: &Path, sql: &str) -> Option<DuckDb> {
             let ok = Command::new("python3")
                 .args(["-c", "import duckdb"])
                 .stderr(Stdio::null())
@@ -101,7 +125,7 @@ for _ in sys.stdin:
             if !ok {
                 return None;
             }
-            let sql = SQL.replace("{path}", &path.display().to_string());
+            let sql = sql.replace("{path}", &path.display().to_string());
             let mut child = Command::new("python3")
                 .args(["-c", PYTHON, &sql])
                 .stdin(Stdio::piped())
@@ -117,8 +141,8 @@ for _ in sys.stdin:
             })
         }
 
-        /// Run the query once: its time and total.
-        fn run(&mut self) -> (Duration, Decimal) {
+        /// Run the query once: its time, total and number of rows.
+        fn run(&mut self) -> (Duration, Decimal, usize) {
             self.stdin.write_all(b"\n").unwrap();
             self.stdin.flush().unwrap();
             let mut line = String::new();
@@ -126,7 +150,8 @@ for _ in sys.stdin:
             let mut parts = line.split_whitespace();
             let ns: u64 = parts.next().unwrap().parse().unwrap();
             let total: Decimal = parts.next().unwrap().parse().unwrap();
-            (Duration::from_nanos(ns), total)
+            let rows: usize = parts.next().unwrap().parse().unwrap();
+            (Duration::from_nanos(ns), total, rows)
         }
     }
 
@@ -146,36 +171,35 @@ for _ in sys.stdin:
         std::fs::create_dir_all(&dir).unwrap();
         let path = generate(&dir, rows);
         let size = std::fs::metadata(&path).unwrap().len();
-        let ours: Decimal = aggregate_focus(&path, &config(), &query(), Currency::USD)
-            .unwrap()
-            .iter()
-            .map(|b| b.cost)
-            .sum();
-        eprintln!("{rows} rows, {size} bytes of Parquet; total {ours}");
-        let mut duck = DuckDb::start(&path);
-        match duck.as_mut() {
-            Some(d) => {
-                let (_, total) = d.run();
-                assert_eq!(total, ours, "DuckDB and the crate disagree");
-            }
-            None => eprintln!(
-                "SKIPPED duckdb: `python3 -c 'import duckdb'` failed (pip install duckdb)"
-            ),
-        }
+        eprintln!("{rows} rows, {size} bytes of Parquet");
         let mut g = c.benchmark_group("focus_parquet");
         g.sample_size(10)
             .measurement_time(Duration::from_secs(20))
             .throughput(Throughput::Elements(rows));
-        g.bench_function(format!("tokentra_aggregate_{rows}_rows"), |b| {
-            b.iter(|| aggregate_focus(&path, &config(), &query(), Currency::USD).unwrap())
-        });
-        if let Some(d) = duck.as_mut() {
-            g.bench_function(format!("duckdb_read_parquet_1_thread_{rows}_rows"), |b| {
-                b.iter_custom(|iters| (0..iters).map(|_| d.run().0).sum())
+        for (name, q, sql) in cases() {
+            let ours = aggregate_focus(&path, &config(), &q, Currency::USD).unwrap();
+            let total: Decimal = ours.iter().map(|b| b.cost).sum();
+            eprintln!("{name}: {} buckets, total {total}", ours.len());
+            let mut duck = DuckDb::start(&path, sql);
+            match duck.as_mut() {
+                Some(d) => {
+                    let (_, t, n) = d.run();
+                    assert_eq!((t, n), (total, ours.len()), "DuckDB and the crate disagree");
+                }
+                None => eprintln!(
+                    "SKIPPED duckdb: `python3 -c 'import duckdb'` failed (pip install duckdb)"
+                ),
+            }
+            g.bench_function(format!("tokentra_{name}_{rows}_rows"), |b| {
+                b.iter(|| aggregate_focus(&path, &config(), &q, Currency::USD).unwrap())
             });
+            if let Some(d) = duck.as_mut() {
+                g.bench_function(format!("duckdb_1_thread_{name}_{rows}_rows"), |b| {
+                    b.iter_custom(|iters| (0..iters).map(|_| d.run().0).sum())
+                });
+            }
         }
         g.finish();
-        drop(duck);
         let _ = std::fs::remove_dir_all(dir);
     }
 }
