@@ -30,10 +30,10 @@ struct Row {
     /// Seconds after 2024-08-20 00:00 UTC (up to about 2024-10-24).
     at: i64,
     cost: Option<i64>,
-    currency: Option<&'static str>,
-    provider: Option<&'static str>,
-    service: Option<&'static str>,
-    sku: Option<&'static str>,
+    currency: Option<String>,
+    provider: Option<String>,
+    service: Option<String>,
+    sku: Option<String>,
 }
 
 const BASE: i64 = 1_724_112_000; // 2024-08-20T00:00:00Z
@@ -59,10 +59,10 @@ fn row() -> impl Strategy<Value = Row> {
         .prop_map(|(at, cost, currency, provider, service, sku)| Row {
             at,
             cost,
-            currency,
-            provider,
-            service,
-            sku,
+            currency: currency.map(str::to_owned),
+            provider: provider.map(str::to_owned),
+            service: service.map(str::to_owned),
+            sku: sku.map(str::to_owned),
         })
 }
 
@@ -125,17 +125,20 @@ fn write(
         ("BilledCost", Arc::new(cost) as ArrayRef),
         (
             "BillingCurrency",
-            strings(kind, rows.iter().map(|r| r.currency).collect()),
+            strings(kind, rows.iter().map(|r| r.currency.as_deref()).collect()),
         ),
         (
             "ProviderName",
-            strings(kind, rows.iter().map(|r| r.provider).collect()),
+            strings(kind, rows.iter().map(|r| r.provider.as_deref()).collect()),
         ),
         (
             "ServiceName",
-            strings(kind, rows.iter().map(|r| r.service).collect()),
+            strings(kind, rows.iter().map(|r| r.service.as_deref()).collect()),
         ),
-        ("SkuId", strings(kind, rows.iter().map(|r| r.sku).collect())),
+        (
+            "SkuId",
+            strings(kind, rows.iter().map(|r| r.sku.as_deref()).collect()),
+        ),
     ])
     .unwrap();
     let props = WriterProperties::builder()
@@ -196,6 +199,21 @@ fn check(path: &std::path::Path, q: &CostQuery) {
     let rows = FocusReader::open(path, config()).unwrap().only_for(q);
     let by_row = aggregate_stream(rows, q, Currency::EUR).unwrap();
     assert_eq!(columnar, by_row, "{q:?}");
+    // The same decimals, scale included (`0` for null costs only).
+    let text = |b: &[tokentra_reports::model::CostBucket]| -> Vec<String> {
+        b.iter().map(|b| b.cost.to_string()).collect()
+    };
+    assert_eq!(text(&columnar), text(&by_row), "{q:?}");
+}
+
+/// The columnar path gives up (`Ok(None)`) and the row path errors.
+fn falls_back(path: &std::path::Path, q: &CostQuery) -> String {
+    let columnar = aggregate_columnar(path, &config(), q, Currency::EUR).unwrap();
+    assert_eq!(columnar, None, "{q:?}");
+    let rows = FocusReader::open(path, config()).unwrap().only_for(q);
+    aggregate_stream(rows, q, Currency::EUR)
+        .unwrap_err()
+        .to_string()
 }
 
 proptest! {
@@ -240,14 +258,10 @@ fn row_groups_outside_and_inside_the_range() {
         .map(|h| Row {
             at: h * 3_600 + 59,
             cost: Some(1_000_000 + h),
-            currency: Some(if h % 5 == 0 { "EUR" } else { "USD" }),
-            provider: Some(["AWS", "OpenAI", "Microsoft"][(h % 3) as usize]),
-            service: if h % 7 == 0 {
-                None
-            } else {
-                Some("Azure OpenAI")
-            },
-            sku: Some("sku-1"),
+            currency: Some(if h % 5 == 0 { "EUR" } else { "USD" }.to_owned()),
+            provider: Some(["AWS", "OpenAI", "Microsoft"][(h % 3) as usize].to_owned()),
+            service: (h % 7 != 0).then(|| "Azure OpenAI".to_owned()),
+            sku: Some("sku-1".to_owned()),
         })
         .collect();
     let dir = tempfile::tempdir().unwrap();
@@ -282,4 +296,90 @@ fn row_groups_outside_and_inside_the_range() {
             "{b:?}"
         );
     }
+}
+
+/// Row groups of 70,000 rows (several batches each) and more key
+/// combinations than the dense table holds (211 providers x 101 services x
+/// currencies): the hash-map side of the group lookup.
+#[test]
+fn long_row_groups_and_many_key_combinations() {
+    let rows: Vec<Row> = (0..150_000i64)
+        .map(|i| Row {
+            // September and the first days of October, in order.
+            at: 12 * 86_400 + i * 20,
+            cost: (i % 97 != 0).then_some(i % 10_007),
+            currency: Some(if i % 3 == 0 { "EUR" } else { "USD" }.to_owned()),
+            provider: Some(format!("p{}", i % 211)),
+            service: Some(format!("s{}", i % 101)),
+            sku: None,
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("focus.parquet");
+    write(&path, &rows, 2, true, Strings::Dictionary, 70_000);
+    for granularity in [0, 2, 4] {
+        check(&path, &query(3, granularity, vec![], vec![], (7, 29)));
+    }
+    check(&path, &query(1, 0, vec!["p7", "p8"], vec![], (7, 29)));
+}
+
+/// What the row path rejects anywhere in the file, the columnar path does
+/// not answer: an unknown currency and a null start, both in a row group
+/// outside the range.
+#[test]
+fn a_null_start_or_an_unknown_currency_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("focus.parquet");
+    let row = |at: i64, currency: &str| Row {
+        at,
+        cost: Some(1),
+        currency: Some(currency.to_owned()),
+        provider: Some("AWS".to_owned()),
+        service: None,
+        sku: None,
+    };
+    // Two rows in August (first row group), one in September (second).
+    let rows = vec![row(0, "USD"), row(86_400, "X!"), row(15 * 86_400, "USD")];
+    write(&path, &rows, 2, true, Strings::Dictionary, 2);
+    let q = query(1, 0, vec![], vec![], (7, 29));
+    let e = falls_back(&path, &q);
+    assert!(e.contains("currency"), "{e}");
+
+    let starts: ArrayRef = Arc::new(
+        [
+            Some(BASE * 1_000_000),
+            None,
+            Some((BASE + 15 * 86_400) * 1_000_000),
+        ]
+        .into_iter()
+        .collect::<TimestampMicrosecondArray>()
+        .with_timezone("UTC"),
+    );
+    let costs = [Some(1i128), Some(2), Some(3)]
+        .into_iter()
+        .collect::<Decimal128Array>()
+        .with_precision_and_scale(38, 6)
+        .unwrap();
+    let batch = RecordBatch::try_from_iter([
+        ("ChargePeriodStart", starts),
+        ("BilledCost", Arc::new(costs) as ArrayRef),
+        (
+            "BillingCurrency",
+            Arc::new(StringArray::from(vec!["USD"; 3])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(2))
+        .build();
+    let mut w = ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let e = falls_back(&path, &q);
+    assert!(e.contains("ChargePeriodStart"), "{e}");
 }

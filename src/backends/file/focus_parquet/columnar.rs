@@ -99,10 +99,11 @@ impl Interner {
         if let Some(id) = self.ids.get(v) {
             return *id;
         }
+        // Past four billion names the path gives up (`BAD`).
         let id = u32::try_from(self.names.len())
             .ok()
             .filter(|id| *id < BAD)
-            .unwrap_or(NONE);
+            .unwrap_or(BAD);
         self.ids.insert(v.to_owned(), id);
         self.names.push(v.to_owned());
         id
@@ -146,18 +147,28 @@ impl Unit {
     }
 
     /// The raw range `[lo, hi)` holding exactly the values whose
-    /// microseconds lie in `[lo_us, hi_us)`.
-    fn raw_range(self, lo_us: i64, hi_us: i64) -> (i64, i64) {
+    /// microseconds lie in `[lo_us, hi_us)` (in `i128`: nothing saturates).
+    fn raw_range(self, lo_us: i64, hi_us: i64) -> (i128, i128) {
         // Seconds and milliseconds: raw * mul >= lo  <=>  raw >= ceil(lo / mul).
         // Nanoseconds: floor(raw / div) >= lo  <=>  raw >= lo * div.
+        let (mul, div) = (i128::from(self.mul), i128::from(self.div));
         let bound = |us: i64| {
-            if self.mul > 1 {
-                us.div_euclid(self.mul) + i64::from(us.rem_euclid(self.mul) != 0)
+            let us = i128::from(us);
+            if mul > 1 {
+                us.div_euclid(mul) + i128::from(us.rem_euclid(mul) != 0)
             } else {
-                us.saturating_mul(self.div)
+                us * div
             }
         };
         (bound(lo_us), bound(hi_us))
+    }
+
+    /// Whether the raw value is an instant the row path can read (within
+    /// chrono's range).
+    fn readable(self, raw: i64) -> bool {
+        self.micros(raw)
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .is_some()
     }
 }
 
@@ -257,6 +268,11 @@ fn span(
     if !s.min_is_exact() || !s.max_is_exact() {
         return Span::Rows;
     }
+    // Every value lies between the two: if both are instants the row path
+    // reads, so are the others.
+    if !u.readable(*min) || !u.readable(*max) {
+        return Span::Rows;
+    }
     let (Some(min), Some(max)) = (u.micros(*min), u.micros(*max)) else {
         return Span::Rows;
     };
@@ -286,6 +302,9 @@ struct Sums<'q> {
     /// (period, provider, model, currency) -> index into `sums`.
     groups: FxHashMap<(i64, u32, u32, u32), u32>,
     sums: Vec<i128>,
+    /// Per group: whether a row with a cost was added (a group of null
+    /// costs only is `0`, as the row path gives it, not `0.000000`).
+    costed: Vec<bool>,
     // Scratch, kept between batches.
     index: Vec<u64>,
     dense: Vec<u32>,
@@ -311,6 +330,15 @@ impl Sums<'_> {
             &mut self.strings
         };
         let index = &mut self.index;
+        // Every code is below the column's number of codes (at most the
+        // dictionary's size plus two, or the rows plus one): the index
+        // cannot overflow while the codes are added.
+        let most = match array.data_type() {
+            DataType::Dictionary(..) => array.as_any_dictionary_opt().map(|d| d.values().len() + 2),
+            _ => Some(array.len() + 1),
+        };
+        most.and_then(|m| stride.checked_mul(u64::try_from(m).ok()?))
+            .ok_or(Fallback)?;
         match array.data_type() {
             DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
                 let d = array.as_dictionary::<Int32Type>();
@@ -369,6 +397,17 @@ impl Sums<'_> {
         }
     }
 
+    /// Intern the strings of a batch outside the range (its currencies,
+    /// checked at the end) without adding anything.
+    fn see(&mut self, batch: &RecordBatch, strings: &[(usize, Role)]) -> Step {
+        self.index.clear();
+        self.index.resize(batch.num_rows(), 0);
+        for (at, role) in strings {
+            self.code(batch.column(*at), *role, 1)?;
+        }
+        Ok(())
+    }
+
     /// The group (index into `sums`) of the key combination `combo` in
     /// `period`, or `SKIP` when the filters leave it out.
     fn resolve(&mut self, columns: &[Coded], period: i64, combo: u64) -> Step<u32> {
@@ -408,6 +447,7 @@ impl Sums<'_> {
         let slot = *self.groups.entry(key).or_insert(next);
         if slot == next {
             self.sums.push(0);
+            self.costed.push(false);
         }
         Ok(slot)
     }
@@ -439,8 +479,8 @@ impl Sums<'_> {
         let values: &[i128] = costs.values();
         let cost_nulls = costs.nulls().filter(|b| b.null_count() > 0);
         let value = |i: usize| match cost_nulls {
-            Some(b) if b.is_null(i) => 0,
-            _ => values.get(i).copied().unwrap_or(0),
+            Some(b) if b.is_null(i) => None,
+            _ => values.get(i).copied(),
         };
         self.periods.clear();
         self.sparse.clear();
@@ -486,7 +526,7 @@ impl Sums<'_> {
                 let granularity = self.query.granularity;
                 // Rows of one hour (or day) share a bucket: remember the
                 // last one's.
-                let span = if granularity == Some(Granularity::Hour) {
+                let cache_unit = if granularity == Some(Granularity::Hour) {
                     HOUR
                 } else {
                     DAY
@@ -499,16 +539,21 @@ impl Sums<'_> {
                 }
                 for i in 0..n {
                     let r = raw.get(i).copied().ok_or(Fallback)?;
-                    if r < lo || r >= hi {
+                    if i128::from(r) < lo || i128::from(r) >= hi {
+                        // The row path reads every start: one it cannot
+                        // read is its error to give.
+                        if !u.readable(r) {
+                            return Err(Fallback);
+                        }
                         continue;
                     }
                     let p = if granularity.is_none() {
                         0
                     } else {
                         let t = u.micros(r).ok_or(Fallback)?;
-                        let unit = t.div_euclid(span);
+                        let unit = t.div_euclid(cache_unit);
                         match last {
-                            Some((u, p)) if u == unit => p,
+                            Some((seen, p)) if seen == unit => p,
                             _ => {
                                 let p = match units.get(&unit) {
                                     Some(p) => *p,
@@ -573,22 +618,35 @@ impl Sums<'_> {
     }
 
     #[inline]
-    fn add_to(&mut self, slot: u32, value: i128) -> Step {
-        if slot == SKIP {
+    fn add_to(&mut self, slot: u32, value: Option<i128>) -> Step {
+        let Some(value) = value.filter(|_| slot != SKIP) else {
             return Ok(());
-        }
+        };
         let sum = self.sums.get_mut(slot as usize).ok_or(Fallback)?;
         *sum = sum.checked_add(value).ok_or(Fallback)?;
+        if let Some(c) = self.costed.get_mut(slot as usize) {
+            *c = true;
+        }
         Ok(())
     }
 
     /// The buckets, sorted as the row path sorts them.
     fn buckets(self, scale: u32, default_currency: Currency) -> Step<Vec<CostBucket>> {
-        // Currencies parse as the row path parses them; buckets of the
-        // same currency (a null and the default one) merge.
-        let mut merged: HashMap<(i64, u32, u32, Currency), i128> = HashMap::new();
+        // Currencies parse as the row path parses them, on every row read
+        // (the row path rejects an unknown one in or out of the range);
+        // buckets of the same currency (a null and the default one) merge.
+        if self
+            .currencies
+            .names
+            .iter()
+            .any(|c| Currency::parse(c).is_err())
+        {
+            return Err(Fallback);
+        }
+        let mut merged: HashMap<(i64, u32, u32, Currency), (i128, bool)> = HashMap::new();
         for ((period, p, m, cur), slot) in self.groups {
             let sum = self.sums.get(slot as usize).copied().unwrap_or(0);
+            let costed = self.costed.get(slot as usize).copied().unwrap_or(false);
             let currency = if cur == NONE {
                 default_currency
             } else {
@@ -597,13 +655,17 @@ impl Sums<'_> {
                     _ => return Err(Fallback),
                 }
             };
-            let s = merged.entry((period, p, m, currency)).or_insert(0);
+            let (s, c) = merged.entry((period, p, m, currency)).or_insert((0, false));
             *s = s.checked_add(sum).ok_or(Fallback)?;
+            *c |= costed;
         }
         let mut out = Vec::with_capacity(merged.len());
-        for ((period, p, m, currency), sum) in merged {
-            let cost = rust_decimal::Decimal::try_from_i128_with_scale(sum, scale)
-                .map_err(|_| Fallback)?;
+        for ((period, p, m, currency), (sum, costed)) in merged {
+            let cost = if costed {
+                rust_decimal::Decimal::try_from_i128_with_scale(sum, scale).map_err(|_| Fallback)?
+            } else {
+                rust_decimal::Decimal::ZERO
+            };
             let period_start = if period == NO_PERIOD {
                 None
             } else {
@@ -690,7 +752,10 @@ where
 ///
 /// Row groups whose `ChargePeriodStart` statistics lie outside the query's
 /// range are skipped, and those inside it in one period bucket are read
-/// without their timestamps; see the module source for the rest.
+/// without their timestamps (only their currencies are read, since the row
+/// path rejects an unknown currency on any row); see the module source for
+/// the rest. A page of another column that does not decode, in a row group
+/// outside the range, is not an error here as it is on the row path.
 ///
 /// [`aggregate_focus`](super::super::focus::aggregate_focus) and
 /// [`FocusCostSource`](super::super::focus::FocusCostSource) use it for
@@ -733,6 +798,8 @@ pub fn aggregate_columnar(
             "x_InputTokens",
             "x_OutputTokens",
             "x_CachedRequests",
+            "x_CacheReadTokens",
+            "x_CacheWriteTokens",
         ]
         .iter()
         .any(|c| has(c))
@@ -779,7 +846,12 @@ pub fn aggregate_columnar(
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            if strings.iter().any(|(c, _)| *c == i) && *f.data_type() == DataType::Utf8 {
+            let text = match f.data_type() {
+                DataType::Utf8 => true,
+                DataType::Dictionary(_, v) => **v == DataType::Utf8,
+                _ => false,
+            };
+            if text && strings.iter().any(|(c, _)| *c == i) {
                 Arc::new(f.as_ref().clone().with_data_type(DataType::Dictionary(
                     Box::new(DataType::Int32),
                     Box::new(DataType::Utf8),
@@ -812,9 +884,7 @@ pub fn aggregate_columnar(
             Some(l) => span(rg, l, stats_unit, (lo, hi), query.granularity),
             None => Span::Rows,
         };
-        if s != Span::Outside {
-            runs.entry(s).or_default().push(i);
-        }
+        runs.entry(s).or_default().push(i);
     }
     let mut sums = Sums {
         query,
@@ -826,23 +896,37 @@ pub fn aggregate_columnar(
         model_ok: FxHashMap::default(),
         groups: FxHashMap::default(),
         sums: Vec::new(),
+        costed: Vec::new(),
         index: Vec::new(),
         dense: Vec::new(),
         sparse: FxHashMap::default(),
         periods: Vec::new(),
     };
+    let currency = strings
+        .iter()
+        .find(|(_, r)| *r == Role::Currency)
+        .map(|(c, _)| *c);
     for (span, row_groups) in runs {
         let constant = match span {
             Span::Inside(p) => Some(p),
             _ => None,
         };
         // The projected roots, in schema order, and where each one lands.
-        let mut roots: Vec<usize> = strings
-            .iter()
-            .map(|(c, _)| *c)
-            .chain([cost])
-            .chain(constant.is_none().then_some(start))
-            .collect();
+        // Outside the range only the currencies are read: the row path
+        // rejects an unknown one on any row.
+        let mut roots: Vec<usize> = if span == Span::Outside {
+            currency.into_iter().collect()
+        } else {
+            strings
+                .iter()
+                .map(|(c, _)| *c)
+                .chain([cost])
+                .chain(constant.is_none().then_some(start))
+                .collect()
+        };
+        if roots.is_empty() {
+            continue;
+        }
         roots.sort_unstable();
         roots.dedup();
         let at = |i: usize| roots.iter().position(|r| *r == i);
@@ -850,27 +934,72 @@ pub fn aggregate_columnar(
             .iter()
             .filter_map(|(c, r)| Some((at(*c)?, *r)))
             .collect();
-        let (Some(cost_at), ts_at) = (at(cost), at(start)) else {
-            return Ok(None);
-        };
+        let (cost_at, ts_at) = (at(cost), at(start));
         let input = file.try_clone().map_err(|e| io_error(path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata.clone());
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-        let batches = builder
+        // A file that fails to decode from here on is the row path's to
+        // report: its error names the line.
+        let Ok(batches) = builder
             .with_row_groups(row_groups)
             .with_projection(mask)
             .with_batch_size(BATCH_ROWS)
             .build()
-            .map_err(|e| parquet_error(&name, e))?;
+        else {
+            return Ok(None);
+        };
         for batch in batches {
-            let batch = batch.map_err(|e| parquet_error(&name, e))?;
-            if sums
-                .add(&batch, cost_at, ts_at, &projected, constant, (lo, hi))
-                .is_err()
-            {
+            let Ok(batch) = batch else {
+                return Ok(None);
+            };
+            let added = match cost_at {
+                Some(cost_at) => sums.add(&batch, cost_at, ts_at, &projected, constant, (lo, hi)),
+                None => sums.see(&batch, &projected),
+            };
+            if added.is_err() {
                 return Ok(None);
             }
         }
     }
     Ok(sums.buckets(scale, default_currency).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `raw_range` holds exactly the raw values whose microseconds are in
+    /// range, for every unit, across the epoch and at the i64 edges.
+    #[test]
+    fn raw_range_is_exact_in_every_unit() {
+        for t in [
+            TimeUnit::Second,
+            TimeUnit::Millisecond,
+            TimeUnit::Microsecond,
+            TimeUnit::Nanosecond,
+        ] {
+            let u = unit(t);
+            for (lo, hi) in [(-1_500_001, 2_500_001), (0, DAY), (-DAY, -1)] {
+                let (rlo, rhi) = u.raw_range(lo, hi);
+                // Around both bounds, where an off-by-one would show.
+                let near = |b: i128| (-3..=3).map(move |d| i64::try_from(b + d).unwrap());
+                for raw in near(rlo).chain(near(rhi)) {
+                    let us = u.micros(raw).unwrap();
+                    let inside = (lo..hi).contains(&us);
+                    let raw = i128::from(raw);
+                    assert_eq!(
+                        inside,
+                        raw >= rlo && raw < rhi,
+                        "{t:?} {raw} in [{lo}, {hi})"
+                    );
+                }
+            }
+            // Nothing saturates: i64::MAX nanoseconds is in a range ending
+            // after it.
+            let (rlo, rhi) = u.raw_range(i64::MAX / 2_000, i64::MAX / 1_000 + 1);
+            if matches!(t, TimeUnit::Nanosecond) {
+                assert!(i128::from(i64::MAX) >= rlo && i128::from(i64::MAX) < rhi);
+            }
+        }
+    }
 }
