@@ -26,7 +26,6 @@ use tokentra_reports::core::schedule::upcoming;
 use tokentra_reports::engine::templates::TemplateInput;
 use tokentra_reports::engine::Engine;
 use tokentra_reports::model::*;
-use tokentra_reports::ports::GeneratedReportStore;
 
 const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/llm_usage_daily.csv");
 
@@ -91,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if result.status != ReportStatus::Completed {
             return Err(format!("{format:?} failed: {}", result.error.unwrap_or_default()).into());
         }
-        let artifact = store.get_artifact(acme, result.report_id).await?;
+        let artifact = engine.artifact(acme, result.report_id).await?;
         let path = out.join(&artifact.file_name);
         fs::write(&path, &artifact.bytes)?;
         let pages = result
@@ -155,7 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             None,
         )
         .await?;
-    let artifact = store.get_artifact(focus_org, result.report_id).await?;
+    let artifact = focus_engine.artifact(focus_org, result.report_id).await?;
     let path = out.join(&artifact.file_name);
     fs::write(&path, &artifact.bytes)?;
     println!(

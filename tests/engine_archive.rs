@@ -468,3 +468,49 @@ async fn cleanup_expires_artifacts_and_keeps_rows() {
     assert_eq!(page.reports.len(), 2);
     assert_eq!(page.reports[0].id, young.id, "newest first");
 }
+
+#[tokio::test]
+async fn artifact_returns_the_file_of_a_completed_report_only() {
+    let f = fixture();
+    let r = completed_report(&f, vec![]).await;
+    let a = f.engine.artifact(f.org, r.id).await.unwrap();
+    assert_eq!(
+        (
+            a.file_name.as_str(),
+            a.media_type.as_str(),
+            a.bytes.as_slice()
+        ),
+        ("october.pdf", "application/pdf", b"%PDF-1.7".as_slice())
+    );
+    // Not a download: the count stays.
+    assert_eq!(
+        f.engine
+            .get_report(f.org, r.id)
+            .await
+            .unwrap()
+            .download_count,
+        0
+    );
+    // Another organization's report is not found.
+    assert!(matches!(
+        f.engine.artifact(OrganizationId::new(), r.id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.engine.artifact(f.org, ReportId::new()).await,
+        Err(Error::NotFound { .. })
+    ));
+    // A report still generating has no file.
+    let mut pending = completed_report(&f, vec![]).await;
+    pending.status = ReportStatus::Generating;
+    f.store.update_report(f.org, &pending).await.unwrap();
+    assert!(
+        matches!(f.engine.artifact(f.org, pending.id).await, Err(Error::InvalidState(m)) if m.contains("Generating"))
+    );
+    // An expired one neither.
+    f.clock.advance(Duration::days(91));
+    f.engine.cleanup_expired_reports().await.unwrap();
+    assert!(
+        matches!(f.engine.artifact(f.org, r.id).await, Err(Error::InvalidState(m)) if m.contains("expired"))
+    );
+}

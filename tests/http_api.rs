@@ -368,6 +368,36 @@ async fn every_route_with_auth_isolation_and_signed_downloads() {
         )
         .await;
     assert_eq!(one["data"]["downloadCount"], 1);
+    // The file behind the host's own sign-in (`Engine::artifact`): the
+    // organization's own report only, not counted as a download.
+    let (st, doc) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/{id}/file"),
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(doc["summaryData"]["totalCost"].to_string(), "13690.41");
+    let (st, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/{id}/file"),
+            Some("token-b"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, one) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/{id}"),
+            Some("token-a"),
+            None,
+        )
+        .await;
+    assert_eq!(one["data"]["downloadCount"], 1);
 
     // Scheduled reports CRUD.
     let sched = json!({

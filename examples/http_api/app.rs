@@ -3,7 +3,9 @@
 //! Routes are the specification's, under `/api/v1`: `GET /api/v1/reports`
 //! (the archive, newest first) and `POST /api/v1/reports` (generate, with the
 //! specification's `GenerateReportRequest` body), then templates, schedules,
-//! digest preferences and chargeback records. Every answer is JSON: a
+//! digest preferences and chargeback records, plus one route of our own:
+//! `GET /api/v1/reports/{id}/file`, a completed report's file for the
+//! signed-in organization (`Engine::artifact`). Every answer is JSON: a
 //! success is `{ "data": ... }`, an error is `{ "error": ..., "field": ... }`
 //! with the status it deserves, axum's own body, path and query rejections
 //! and unknown routes included.
@@ -28,7 +30,7 @@ use serde::Deserialize;
 use tokentra_reports::engine::schedules::ScheduleInput;
 use tokentra_reports::engine::Engine;
 use tokentra_reports::model::{
-    from_json, ChargebackConfigId, ChargebackConfiguration, ChargebackRecordId,
+    from_json, Artifact, ChargebackConfigId, ChargebackConfiguration, ChargebackRecordId,
     EmailDigestPreferences, GenerateReportRequest, OrganizationId, ReportId, ReportType,
     ScheduledReportId, UserId,
 };
@@ -224,6 +226,7 @@ pub fn router(state: AppState) -> Router {
             get(get_report).delete(delete_report),
         )
         .route("/api/v1/reports/{id}/download-url", post(download_url))
+        .route("/api/v1/reports/{id}/file", get(report_file))
         .route("/api/v1/templates", get(list_templates))
         .route(
             "/api/v1/digest-preferences",
@@ -360,12 +363,28 @@ async fn download(
     ApiQuery(q): ApiQuery<DownloadParams>,
 ) -> ApiResult<Response> {
     let d = s.engine.verify_download(&q.token).await?;
+    Ok(file_response(d.artifact))
+}
+
+/// A completed report's file for the signed-in organization (not in the
+/// specification's API; hosts that serve files behind their own sign-in
+/// use `Engine::artifact` this way).
+async fn report_file(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<ReportId>,
+) -> ApiResult<Response> {
+    Ok(file_response(s.engine.artifact(p.org, id).await?))
+}
+
+/// A file as an attachment: its media type, a file name of safe
+/// characters, never cached by shared caches.
+fn file_response(artifact: Artifact) -> Response {
     let mut headers = HeaderMap::new();
-    let media = HeaderValue::from_str(&d.artifact.media_type)
+    let media = HeaderValue::from_str(&artifact.media_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, media);
-    let safe_name: String = d
-        .artifact
+    let safe_name: String = artifact
         .file_name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
@@ -377,7 +396,7 @@ async fn download(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    Ok((headers, d.artifact.bytes).into_response())
+    (headers, artifact.bytes).into_response()
 }
 
 async fn list_schedules(State(s): State<AppState>, p: Principal) -> ApiResult<impl IntoResponse> {

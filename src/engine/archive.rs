@@ -59,6 +59,29 @@ impl Engine {
         self.store.delete_report(org, id).await
     }
 
+    /// The file of a completed report: its bytes, media type and file
+    /// name, for a host that serves it behind its own authentication (the
+    /// quickstart writes it to disk). Does not count as a download; signed
+    /// links ([`download_url`](Self::download_url),
+    /// [`verify_download`](Self::verify_download)) do.
+    ///
+    /// # Errors
+    /// `NotFound` for a missing report or another organization's;
+    /// [`Error::InvalidState`] when the report has no file (still pending
+    /// or generating, failed, or expired).
+    pub async fn artifact(&self, org: OrganizationId, id: ReportId) -> Result<Artifact> {
+        let report = self.store.get_report(org, id).await?;
+        match report.status {
+            ReportStatus::Completed => self.store.get_artifact(org, id).await,
+            ReportStatus::Expired => Err(Error::InvalidState(format!(
+                "report {id} has expired and its file was deleted"
+            ))),
+            other => Err(Error::InvalidState(format!(
+                "report {id} is {other:?}, only completed reports have a file"
+            ))),
+        }
+    }
+
     /// A signed download URL for a completed report, valid for `ttl`.
     ///
     /// # Errors
