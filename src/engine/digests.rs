@@ -202,7 +202,11 @@ impl Engine {
                     continue;
                 }
             };
-            let (subject, html, text) = digest_message(&doc, self.config.dashboard_url.as_deref());
+            let (subject, html, text) = digest_message(
+                &self.mail_templates,
+                &doc,
+                self.config.dashboard_url.as_deref(),
+            );
             let recipient = prefs.recipient();
             let delivery = Delivery {
                 idempotency_key: digest_key(org, prefs.user_id, due.slot),
@@ -261,17 +265,18 @@ fn digest_key(org: OrganizationId, user: UserId, slot: DateTime<Utc>) -> String 
 
 /// Subject, HTML body and text body of a digest e-mail.
 fn digest_message(
+    templates: &super::MailTemplates,
     doc: &ReportDocument,
     dashboard_url: Option<&str>,
 ) -> (String, Option<String>, String) {
     #[cfg(feature = "html")]
-    if let Ok(mail) = crate::render::email::render_digest_email(
-        &crate::render::html::Templates::shared(),
-        doc,
-        dashboard_url,
-    ) {
-        return (mail.subject, Some(mail.html), mail.text);
+    match crate::render::email::render_digest_email(templates, doc, dashboard_url) {
+        Ok(mail) => return (mail.subject, Some(mail.html), mail.text),
+        // A host template that fails: the plain digest still goes out.
+        Err(e) => tracing::warn!(error = %e, "digest e-mail template failed; sending plain text"),
     }
+    #[cfg(not(feature = "html"))]
+    let _ = templates;
     let subject = format!(
         "{}: {} to {}",
         doc.title, doc.date_range.start, doc.date_range.end
@@ -345,7 +350,8 @@ mod tests {
     fn the_digest_links_the_hosts_dashboard() {
         let doc = crate::render::sample::sample_document();
         let url = "https://app.example.com/costs";
-        let (_, html, text) = digest_message(&doc, Some(url));
+        let t = crate::engine::default_mail_templates();
+        let (_, html, text) = digest_message(&t, &doc, Some(url));
         assert!(
             text.contains("Open the dashboard: https://app.example.com/costs"),
             "{text}"
@@ -354,7 +360,7 @@ mod tests {
             assert!(html.contains("Open the dashboard"));
             assert!(html.contains("app.example.com"));
         }
-        let (_, _, text) = digest_message(&doc, None);
+        let (_, _, text) = digest_message(&t, &doc, None);
         assert!(!text.contains("dashboard"));
     }
 }

@@ -274,6 +274,7 @@ impl Engine {
                 .then(|| summary_document(&report, self.costs.default_currency(), self.clock.now()))
         });
         let (subject, html_body, text_body) = report_message(
+            &self.mail_templates,
             &report,
             document.or(from_store.as_ref()),
             download_url.as_deref(),
@@ -505,22 +506,24 @@ async fn within<T>(
 /// when the document is at hand and the `html` feature is on, else a
 /// plain-text message from the stored summary.
 fn report_message(
+    templates: &super::MailTemplates,
     report: &GeneratedReport,
     document: Option<&ReportDocument>,
     download_url: Option<&str>,
 ) -> (String, Option<String>, String) {
     #[cfg(feature = "html")]
     if let Some(doc) = document {
-        if let Ok(mail) = crate::render::email::render_report_email(
-            &crate::render::html::Templates::shared(),
-            doc,
-            download_url,
-        ) {
-            return (mail.subject, Some(mail.html), mail.text);
+        match crate::render::email::render_report_email(templates, doc, download_url) {
+            Ok(mail) => return (mail.subject, Some(mail.html), mail.text),
+            // A host template that fails on this report: the plain message
+            // still goes out, and the log says why.
+            Err(e) => {
+                tracing::warn!(report = %report.id, error = %e, "report e-mail template failed; sending plain text")
+            }
         }
     }
     #[cfg(not(feature = "html"))]
-    let _ = document;
+    let _ = (templates, document);
     (
         report_subject(report),
         None,

@@ -14,6 +14,13 @@ use crate::model::ReportFormat;
 use crate::ports::{Clock, CostSource, Deliverer, Renderer, ReportStore, UsageSource};
 use crate::{Error, Result};
 
+/// The templates of the e-mails the engine sends (`email.html`,
+/// `email.txt`); nothing without the `html` feature (plain-text mail).
+#[cfg(feature = "html")]
+pub(crate) type MailTemplates = crate::render::html::Templates;
+#[cfg(not(feature = "html"))]
+pub(crate) type MailTemplates = ();
+
 pub mod archive;
 pub mod chargeback;
 pub mod chargeback_report;
@@ -111,6 +118,8 @@ pub struct Engine {
     config: Arc<EngineConfig>,
     /// The price book and the usage it prices, for the `repricing` section.
     pricing: Option<(Arc<PriceBook>, Arc<dyn UsageSource>)>,
+    /// The e-mail templates (the host's, or the bundled ones).
+    mail_templates: MailTemplates,
     /// Schedules whose slot a task of this engine is running: a second task
     /// (a host calling `run_due` twice at once) leaves them alone, since
     /// both would hold the same worker's claim.
@@ -202,6 +211,7 @@ pub struct EngineBuilder {
     clock: Option<Arc<dyn Clock>>,
     config: EngineConfig,
     pricing: Option<(Arc<PriceBook>, Arc<dyn UsageSource>)>,
+    mail_templates: Option<MailTemplates>,
 }
 
 impl fmt::Debug for EngineBuilder {
@@ -254,6 +264,27 @@ impl EngineBuilder {
     /// latest).
     pub fn price_book(mut self, book: Arc<PriceBook>, usage: Arc<dyn UsageSource>) -> Self {
         self.pricing = Some((book, usage));
+        self
+    }
+
+    /// The host's templates (see [`Templates`](crate::render::html::Templates)):
+    /// its `email.html` and `email.txt` render every report and digest
+    /// e-mail the engine sends, and its `report.html` the HTML reports
+    /// (unless the host registered its own HTML renderer). Without it, the
+    /// bundled templates.
+    #[cfg(feature = "html")]
+    pub fn templates(mut self, templates: crate::render::html::Templates) -> Self {
+        if !self
+            .renderers
+            .iter()
+            .any(|r| r.format() == ReportFormat::Html)
+        {
+            self.renderers
+                .push(Arc::new(crate::render::html::HtmlRenderer::with_templates(
+                    templates.clone(),
+                )));
+        }
+        self.mail_templates = Some(templates);
         self
     }
 
@@ -364,10 +395,19 @@ impl EngineBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             config: Arc::new(self.config),
             pricing: self.pricing,
+            mail_templates: self.mail_templates.unwrap_or_else(default_mail_templates),
             running: Arc::default(),
         })
     }
 }
+
+#[cfg(feature = "html")]
+pub(crate) fn default_mail_templates() -> MailTemplates {
+    crate::render::html::Templates::shared()
+}
+
+#[cfg(not(feature = "html"))]
+pub(crate) fn default_mail_templates() -> MailTemplates {}
 
 /// Wait `d` on tokio's timer when running inside tokio (else not at all:
 /// the retry then comes at once).
