@@ -11,6 +11,6 @@ mod usage;
 
 pub use clock::{ManualClock, SystemClock};
 pub use cost::MemoryCostSource;
-pub use deliverer::{InjectedFailure, RecordingDeliverer};
+pub use deliverer::{Attempt, AttemptOutcome, InjectedFailure, RecordingDeliverer};
 pub use store::MemoryStore;
 pub use usage::MemoryUsageSource;
