@@ -120,3 +120,53 @@ async fn a_failing_host_template_still_sends_the_plain_message() {
         assert!(!d.text_body.is_empty());
     }
 }
+
+#[tokio::test]
+async fn the_last_templates_given_win_and_a_hosts_html_renderer_stays() {
+    let page = |text: &str| {
+        Templates::default()
+            .with_template("report.html", format!("<p>{text}</p>"))
+            .unwrap()
+    };
+    let org = OrganizationId::new();
+    let rows = read_cost_rows_csv(std::fs::File::open(DEMO).unwrap(), "demo").unwrap();
+    let build = |b: tokentra_reports::engine::EngineBuilder| {
+        b.cost_source(Arc::new(MemoryCostSource::with_rows(org, rows.clone())))
+            .store(Arc::new(MemoryStore::new()))
+            .clock(Arc::new(ManualClock::new(
+                Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap(),
+            )))
+            .build()
+            .unwrap()
+    };
+    let html = |engine: Engine| async move {
+        let r = engine
+            .generate(
+                org,
+                GenerateReportRequest {
+                    report_type: Some(ReportType::Executive),
+                    format: ReportFormat::Html,
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let file = engine.artifact(org, r.report_id).await.unwrap();
+        String::from_utf8(file.bytes).unwrap()
+    };
+    let twice = build(
+        Engine::builder()
+            .templates(page("first"))
+            .templates(page("second")),
+    );
+    assert_eq!(html(twice).await, "<p>second</p>");
+    let own = build(
+        Engine::builder()
+            .renderer(Arc::new(
+                tokentra_reports::render::html::HtmlRenderer::with_templates(page("renderer")),
+            ))
+            .templates(page("templates")),
+    );
+    assert_eq!(html(own).await, "<p>renderer</p>");
+}

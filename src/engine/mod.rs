@@ -274,16 +274,6 @@ impl EngineBuilder {
     /// bundled templates.
     #[cfg(feature = "html")]
     pub fn templates(mut self, templates: crate::render::html::Templates) -> Self {
-        if !self
-            .renderers
-            .iter()
-            .any(|r| r.format() == ReportFormat::Html)
-        {
-            self.renderers
-                .push(Arc::new(crate::render::html::HtmlRenderer::with_templates(
-                    templates.clone(),
-                )));
-        }
         self.mail_templates = Some(templates);
         self
     }
@@ -295,6 +285,16 @@ impl EngineBuilder {
     /// or a configuration value out of range.
     pub fn build(self) -> Result<Engine> {
         let mut renderers = self.renderers;
+        // The host's templates render HTML reports unless it wired its own
+        // HTML renderer.
+        #[cfg(feature = "html")]
+        if let Some(t) = &self.mail_templates {
+            if !renderers.iter().any(|r| r.format() == ReportFormat::Html) {
+                renderers.push(Arc::new(crate::render::html::HtmlRenderer::with_templates(
+                    t.clone(),
+                )));
+            }
+        }
         // Every format this build supports, unless the host wired its own.
         type MakeRenderer = fn() -> Arc<dyn Renderer>;
         let defaults: Vec<(ReportFormat, MakeRenderer)> = vec![
