@@ -77,6 +77,19 @@ struct Acc {
     cached_requests: u64,
 }
 
+/// Sort buckets as every cost source returns them: by period, then the
+/// group keys, then the currency code. Sources that must give the same
+/// answer (the row path and the columnar ones) share this order.
+pub fn sort_buckets(buckets: &mut [CostBucket]) {
+    buckets.sort_by(|a, b| {
+        (a.period_start, &a.keys, a.currency.code()).cmp(&(
+            b.period_start,
+            &b.keys,
+            b.currency.code(),
+        ))
+    });
+}
+
 /// Aggregate rows as a [`CostSource`](crate::ports::CostSource) must: keep
 /// rows dated inside `query.range` that pass `query.filters`, group by
 /// `query.group_by` (a missing or empty value is the key `None`), by time
@@ -135,13 +148,7 @@ pub fn aggregate_rows<'a>(
             cached_requests: a.cached_requests,
         })
         .collect();
-    out.sort_by(|a, b| {
-        (a.period_start, &a.keys, a.currency.code()).cmp(&(
-            b.period_start,
-            &b.keys,
-            b.currency.code(),
-        ))
-    });
+    sort_buckets(&mut out);
     Ok(out)
 }
 

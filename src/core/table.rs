@@ -784,13 +784,7 @@ impl<'t> Plan<'t> {
                 emit(*slot, key, &mut out)?;
             }
         }
-        out.sort_by(|a, b| {
-            (a.period_start, &a.keys, a.currency.code()).cmp(&(
-                b.period_start,
-                &b.keys,
-                b.currency.code(),
-            ))
-        });
+        crate::core::aggregate::sort_buckets(&mut out);
         Ok(out)
     }
 }

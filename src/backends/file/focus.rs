@@ -1084,13 +1084,7 @@ impl Merger {
 
     fn finish(self) -> Vec<CostBucket> {
         let mut out: Vec<CostBucket> = self.buckets.into_values().collect();
-        out.sort_by(|a, b| {
-            (a.period_start, &a.keys, a.currency.code()).cmp(&(
-                b.period_start,
-                &b.keys,
-                b.currency.code(),
-            ))
-        });
+        crate::core::aggregate::sort_buckets(&mut out);
         out
     }
 }

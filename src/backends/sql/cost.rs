@@ -624,13 +624,7 @@ impl Buckets {
                 cached_requests: a.cached_requests,
             })
             .collect();
-        out.sort_by(|a, b| {
-            (a.period_start, &a.keys, a.currency.code()).cmp(&(
-                b.period_start,
-                &b.keys,
-                b.currency.code(),
-            ))
-        });
+        crate::core::aggregate::sort_buckets(&mut out);
         out
     }
 }

@@ -695,13 +695,7 @@ impl Sums<'_> {
                 cached_requests: 0,
             });
         }
-        out.sort_by(|a, b| {
-            (a.period_start, &a.keys, a.currency.code()).cmp(&(
-                b.period_start,
-                &b.keys,
-                b.currency.code(),
-            ))
-        });
+        crate::core::aggregate::sort_buckets(&mut out);
         Ok(out)
     }
 }
